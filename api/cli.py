@@ -1,0 +1,64 @@
+"""The ``lienxa`` command line: one entry point, one sub-command per job.
+
+Sub-commands live in small modules that each expose ``register(subparsers)``;
+each registered parser sets ``func`` to the callable that runs it and returns
+an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from geo.errors import LienXaError
+
+#: Modules that contribute sub-commands, in the order they appear in ``--help``.
+COMMAND_MODULES = (
+    "api.commands.geo_commands",  # graph, communes
+    "api.commands.plan_commands",  # plan, sample-inventory
+    "api.commands.service_commands",  # serve, db, users, audit
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="lienxa",
+        description="Liên Xã: mutual aid between neighbouring communes in floods.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a part not installed yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``lienxa`` with ``argv`` and return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except LienXaError as exc:
+        print(f"lienxa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"lienxa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure domain code of Liên Xã: boundaries, adjacency, rules, resources, needs, planning."""
