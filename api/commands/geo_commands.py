@@ -1,0 +1,125 @@
+"""``lienxa graph`` and ``lienxa communes``: the geo core from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from geo.errors import BoundaryError
+
+
+def add_boundaries_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that reads boundaries shares."""
+    p.add_argument("--boundaries", metavar="FILE",
+                   help="boundaries file (default: $LIENXA_BOUNDARIES, then data/boundaries/)")
+    p.add_argument("--layer", help="layer of a multi-layer file (GeoPackage)")
+    p.add_argument("--column", action="append", default=[], metavar="FIELD=SOURCE",
+                   help="map a source column onto a field, e.g. --column code=MA_XA (repeatable)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse invalid geometries instead of repairing them")
+
+
+def column_map(pairs: list[str]) -> dict[str, str]:
+    """Parse ``FIELD=SOURCE`` options."""
+    out = {}
+    for pair in pairs:
+        field, sep, source = pair.partition("=")
+        if not sep or not field or not source:
+            raise BoundaryError(f"--column takes FIELD=SOURCE, got {pair!r}")
+        out[field.strip()] = source.strip()
+    return out
+
+
+class Progress:
+    """Stage-by-stage progress on standard error, with elapsed times."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def load_from_args(args: argparse.Namespace, progress: Progress | None = None):
+    """Load the boundaries named by the shared options, reporting progress."""
+    from geo.boundaries import find_boundaries_file, load_boundaries
+
+    progress = progress or Progress(quiet=True)
+    path = find_boundaries_file(args.boundaries)
+    progress(f"reading and validating {path}")
+    gdf = load_boundaries(path, layer=args.layer, columns=column_map(args.column), strict=args.strict)
+    progress(f"{len(gdf)} units loaded")
+    return gdf
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """Build the adjacency graph, print a summary and write the edge CSV."""
+    from geo.adjacency import build_graph, edges_frame, summarise
+
+    progress = Progress(quiet=args.quiet)
+    t0 = time.perf_counter()
+    gdf = load_from_args(args, progress)
+    progress("building the adjacency graph (exact shared edges, then near pairs)")
+    G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+    s = summarise(G)
+    elapsed = time.perf_counter() - t0
+    kinds = s["edges_by_kind"]
+    print(f"units:                 {s['units']}")
+    print(f"provinces:             {s['provinces']}")
+    print(f"edges:                 {s['edges']} (shared_edge {kinds['shared_edge']}, "
+          f"point_touch {kinds['point_touch']}, near_gap {kinds['near_gap']}; tolerance {args.tolerance:g} m)")
+    print(f"cross-province links:  {s['cross_province_links']}")
+    islands = s["islands"]
+    names = ", ".join(f"{G.nodes[c]['full_name']} {c}" for c in islands[:10])
+    print(f"islands (no neighbour): {len(islands)}{': ' + names if islands else ''}"
+          f"{' ...' if len(islands) > 10 else ''}")
+    for line in gdf.attrs["report"].lines():
+        print(line)
+    print(f"time: {elapsed:.2f} s (graph {s['seconds']:.2f} s)")
+    if args.out:
+        out = Path(args.out)
+        edges_frame(G).to_csv(out, index=False)
+        print(f"edges written to {out}")
+    return 0
+
+
+def run_communes(args: argparse.Namespace) -> int:
+    """List communes, or find them by name with or without diacritics."""
+    from geo.boundaries import search_communes
+
+    gdf = load_from_args(args)
+    if args.province:
+        gdf = gdf[gdf["province_code"] == args.province.zfill(2)]
+    hits = search_communes(gdf, args.search, limit=args.limit) if args.search else gdf.head(args.limit)
+    if hits.empty:
+        print(f"no commune matches {args.search!r}", file=sys.stderr)
+        return 1
+    for code, row in hits.iterrows():
+        pop = "?" if row["population"] != row["population"] else f"{row['population']:,.0f}".replace(",", ".")
+        flag = " (dân số nghi ngờ / suspect)" if row["population_suspect"] else ""
+        print(f"{code}  {row['full_name']:<28} {row['province_name']:<16} dân số {pop}{flag}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``graph`` and ``communes`` to the CLI."""
+    p = sub.add_parser("graph", help="build the adjacency graph of a boundaries file and report it")
+    add_boundaries_options(p)
+    p.add_argument("--out", metavar="EDGES.csv", help="write the edges as CSV (a,b,shared_border_m,gap_m,kind)")
+    p.add_argument("--tolerance", type=float, default=10.0, metavar="METRES",
+                   help="units closer than this are neighbours even if they do not touch (default 10)")
+    p.add_argument("--check-overlaps", action="store_true",
+                   help="also measure overlaps between units that share exact edges (slower)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run_graph)
+
+    p = sub.add_parser("communes", help="list or search communes (with or without diacritics)")
+    add_boundaries_options(p)
+    p.add_argument("--search", "-s", help='a name, e.g. "chau khe" or "Châu Khê", or a code')
+    p.add_argument("--province", help="only this province (2-digit code)")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=run_communes)
