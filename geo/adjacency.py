@@ -326,10 +326,15 @@ def build_graph(
             continue
         if m["gap_m"] > 0:
             G.add_edge(a, b, shared_border_m=m["near_m"], gap_m=m["gap_m"], kind="near_gap")
-        elif m["common_m"] > 0 or m["near_m"] > min_border or m["overlap_m2"] > 1.0:
-            G.add_edge(a, b, shared_border_m=max(m["common_m"], m["near_m"]), gap_m=0.0, kind="shared_edge")
-        else:
-            G.add_edge(a, b, shared_border_m=0.0, gap_m=0.0, kind="point_touch")
+            continue
+        # touching: a common line if there is one; else, without an overlap (whose outline is
+        # no border), boundaries that run within the tolerance (digitised apart) beyond what a
+        # mere crossing point gives
+        overlapping = m["overlap_m2"] > 1.0
+        near = m["near_m"] if m["near_m"] > min_border and not overlapping else 0.0
+        border = m["common_m"] if m["common_m"] > 0 else near
+        kind = "shared_edge" if border > 0 or overlapping else "point_touch"
+        G.add_edge(a, b, shared_border_m=border, gap_m=0.0, kind=kind)
 
     _add_distances(G)
     islands = sorted(nx.isolates(G))

@@ -198,16 +198,18 @@ def _pick(raw: pd.DataFrame, field_name: str, columns: Mapping[str, str]) -> str
     return next((c for c in SOURCE_COLUMNS[field_name] if c in raw.columns), None)
 
 
-def _normalise_codes(values: pd.Series) -> pd.Series:
+def _normalise_codes(values: pd.Series, width: int = 5) -> pd.Series:
+    """Codes as strings with leading zeros (numbers read from a file lose them)."""
+
     def one(v: object) -> str | None:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return None
         if isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()):
-            return f"{int(v):05d}"
+            return f"{int(v):0{width}d}"
         s = str(v).strip()
         if not s:
             return None
-        return s.zfill(5) if s.isdigit() and len(s) < 5 else s
+        return s.zfill(width) if s.isdigit() and len(s) < width else s
 
     return values.map(one)
 
@@ -328,7 +330,7 @@ def normalise_boundaries(
     gdf["name_folded"] = name.map(fold)
     gdf["unit_type"] = unit_type
     prov = col("province_code")
-    gdf["province_code"] = _normalise_codes(prov).str.zfill(2) if prov is not None else ""
+    gdf["province_code"] = _normalise_codes(prov, width=2) if prov is not None else ""
     pname = col("province_name")
     gdf["province_name"] = pname.fillna("").astype(str) if pname is not None else ""
     pop = col("population")
