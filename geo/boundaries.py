@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import BoundariesNotFoundError, BoundaryError
+from geo.measure import local_metric_frame
 from geo.text import fold, strip_diacritics
 
 log = logging.getLogger(__name__)
@@ -391,30 +392,42 @@ def _warn_population(gdf: gpd.GeoDataFrame, report: BoundaryReport) -> None:
 def _warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: float) -> None:
     """Report units whose nearest unit of the same province is more than ``far_km`` away.
 
-    Distances are screened on outlines simplified to about 200 m in Web Mercator, corrected by
-    the latitude factor: ample precision for a threshold of tens of kilometres.
+    Cheap bounds decide almost every unit: the distance between two units is at most the
+    geodesic distance between their representative points, and at least the distance between
+    their bounding boxes. Only units the bounds leave undecided are measured on full geometry.
     """
     if len(gdf) < 2:
         return
-    simple = gpd.GeoSeries(shapely.simplify(gdf.geometry.values, 0.002), index=gdf.index, crs=gdf.crs)
-    metric = simple.to_crs("EPSG:3857").values
-    scale = np.cos(np.radians(gdf.geometry.bounds[["miny", "maxy"]].mean(axis=1).to_numpy()))
-    tree = shapely.STRtree(metric)
-    provinces = gdf["province_code"].to_numpy()
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    reps = gdf.geometry.representative_point()
+    bounds = gdf.geometry.bounds.to_numpy()
+    km_per_deg = 111.32 * np.cos(np.radians(np.abs(bounds[:, [1, 3]]).max(axis=1)))  # conservative
     codes = gdf.index.to_numpy()
-    # every pair within far_km (Mercator distances overstate true ones: the radius is widened)
-    qi, qj = tree.query(metric, predicate="dwithin", distance=far_km * 1000 / scale.min())
-    pairs = pd.DataFrame({"i": qi, "j": qj})
-    pairs = pairs[(pairs.i != pairs.j) & (provinces[pairs.i] == provinces[pairs.j])]
-    d = shapely.distance(metric[pairs.i.to_numpy()], metric[pairs.j.to_numpy()]) * scale[pairs.i.to_numpy()]
-    near = set(pairs.i.to_numpy()[d <= far_km * 1000].tolist())
     far = []
-    for i in range(len(gdf)):
-        if i in near or (provinces == provinces[i]).sum() < 2:
+    for _, idx in gdf.groupby("province_code").indices.items():
+        if len(idx) < 2:
             continue
-        same = np.flatnonzero((provinces == provinces[i]) & (np.arange(len(gdf)) != i))
-        dist = shapely.distance(metric[i], metric[same]).min() * scale[i] / 1000
-        far.append((codes[i], dist))
+        x, y = reps.x.to_numpy()[idx], reps.y.to_numpy()[idx]
+        xi, xj = np.meshgrid(x, x, indexing="ij")
+        yi, yj = np.meshgrid(y, y, indexing="ij")
+        upper = geod.inv(xi.ravel(), yi.ravel(), xj.ravel(), yj.ravel())[2].reshape(xi.shape) / 1000
+        np.fill_diagonal(upper, np.inf)
+        b = bounds[idx]
+        dx = np.maximum(0, np.maximum(b[:, None, 0] - b[None, :, 2], b[None, :, 0] - b[:, None, 2]))
+        dy = np.maximum(0, np.maximum(b[:, None, 1] - b[None, :, 3], b[None, :, 1] - b[:, None, 3]))
+        lower = np.hypot(dx * km_per_deg[idx][:, None], dy * 110.5)
+        np.fill_diagonal(lower, np.inf)
+        for k, i in enumerate(idx):
+            if upper[k].min() <= far_km:
+                continue
+            candidates = np.flatnonzero(lower[k] <= far_km)
+            if len(candidates) == 0:  # far for sure: measure the few nearest for the report
+                candidates = np.argsort(lower[k])[: min(5, len(idx) - 1)]  # self sorts last (inf)
+            d = min(_distance_km(gdf.geometry.iat[i], gdf.geometry.iat[idx[c]]) for c in candidates)
+            if d > far_km:
+                far.append((codes[i], d))
     if far:
         desc = ", ".join(f"{gdf.at[c, 'full_name']} {c} ({d:.0f} km)" for c, d in far[:8])
         report.warn(
@@ -422,6 +435,12 @@ def _warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: fl
             [c for c, _ in far],
             f"{len(far)} unit(s) lie more than {far_km:g} km from every other unit of their province: {desc}",
         )
+
+
+def _distance_km(a: shapely.Geometry, b: shapely.Geometry) -> float:
+    """Distance between two lon/lat geometries in a local metric frame (km)."""
+    to_m = local_metric_frame((a.centroid.y + b.centroid.y) / 2, (a.centroid.x + b.centroid.x) / 2)
+    return float(shapely.distance(shapely.transform(a, to_m), shapely.transform(b, to_m))) / 1000
 
 
 def search_communes(gdf: gpd.GeoDataFrame, query: str, *, limit: int = 20) -> gpd.GeoDataFrame:
