@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.adjacency import build_graph, summarise  # noqa: E402
-from geo.boundaries import load_boundaries, read_geodata  # noqa: E402
+from geo.adjacency import build_graph, summarise
+from geo.boundaries import load_boundaries, read_geodata
 
 
 def timed(fn, repeat):

@@ -35,8 +35,7 @@ from pyproj import Geod
 
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
-from geo.measure import metres_per_degree
-from geo.measure import local_metric_frame, segment_lengths_m
+from geo.measure import local_metric_frame, metres_per_degree, segment_lengths_m
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +134,7 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
     # collision) is rare: compare every pair in it, not just neighbours in the sort.
     long_runs = np.flatnonzero(dup[1:] & dup[:-1])
     if len(long_runs):
-        extra = set()
+        extra: set[tuple[int, int]] = set()
         for k in long_runs.tolist():
             s0 = k
             while s0 > 0 and dup[s0 - 1]:

@@ -320,6 +320,7 @@ def normalise_boundaries(
         unit_type = pd.Series("Xã", index=gdf.index)
     unit_type = unit_type.fillna("").astype(str).str.strip()
     if name is None:
+        assert full_name is not None  # checked above
         name = full_name.astype(str).str.replace(r"^(Xã|Phường|Đặc khu)\s+", "", regex=True)
     name = name.fillna("").astype(str).str.strip()
     if full_name is None:
@@ -406,7 +407,7 @@ def _warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: fl
     km_per_deg = 111.32 * np.cos(np.radians(np.abs(bounds[:, [1, 3]]).max(axis=1)))  # conservative
     codes = gdf.index.to_numpy()
     far = []
-    for _, idx in gdf.groupby("province_code").indices.items():
+    for idx in gdf.groupby("province_code").indices.values():
         if len(idx) < 2:
             continue
         x, y = reps.x.to_numpy()[idx], reps.y.to_numpy()[idx]

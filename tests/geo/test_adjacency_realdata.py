@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from geo.adjacency import build_graph, edges_frame
+from geo.adjacency import edges_frame
 
 UTM48N = 32648
 

@@ -8,7 +8,12 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
-from geo.boundaries import find_boundaries_file, load_boundaries, normalise_boundaries, search_communes
+from geo.boundaries import (
+    find_boundaries_file,
+    load_boundaries,
+    normalise_boundaries,
+    search_communes,
+)
 from geo.errors import BoundariesNotFoundError, BoundaryError
 
 
