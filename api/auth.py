@@ -1,0 +1,184 @@
+"""Passwords, tokens, the current user, roles and areas, CSRF for forms, login rate limiting.
+
+The API takes ``Authorization: Bearer <token>`` (OAuth2 password flow at
+``/api/v1/auth/token``); web pages use the same signed token in the ``lienxa_session`` cookie.
+A request authenticated by the cookie must also send the CSRF token (form field ``csrf_token``
+or header ``X-CSRF-Token``) on anything but GET/HEAD: :func:`csrf_token_for` makes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from api.errors import Forbidden, NotAuthenticated, TooManyAttempts
+from api.models import ROLES, LoginFailure, Region, User, utcnow
+
+SESSION_COOKIE = "lienxa_session"
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash`` (constant time)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user as the routes see it, with the communes of their area."""
+
+    id: int
+    username: str
+    role: str
+    commune: str | None = None
+    region: str | None = None
+    province: str | None = None
+    area: frozenset[str] = field(default_factory=frozenset)
+    via_cookie: bool = False
+
+    def in_area(self, commune: str) -> bool:
+        """A defence command's area (region or province); a leader's own commune."""
+        if self.role == "commune_leader":
+            return commune == self.commune
+        return commune in self.area
+
+    def may_act_for(self, commune: str) -> bool:
+        """Leaders act for their own commune; a defence command for any commune of its area."""
+        return (self.role == "commune_leader" and commune == self.commune) or (
+            self.role == "defence_command" and commune in self.area)
+
+    def describe(self) -> str:
+        where = self.commune or self.region or (f"province {self.province}" if self.province else "")
+        return f"{self.username} ({self.role}{', ' + where if where else ''})"
+
+
+class Tokens:
+    """Signed, expiring tokens (itsdangerous) for the API and the session cookie."""
+
+    def __init__(self, secret: str, minutes: int) -> None:
+        self._s = URLSafeTimedSerializer(secret, salt="lienxa-token")
+        self._secret = secret.encode()
+        self.max_age = minutes * 60
+
+    def issue(self, user: User) -> str:
+        return self._s.dumps({"uid": user.id, "u": user.username})
+
+    def read(self, token: str) -> int:
+        try:
+            data = self._s.loads(token, max_age=self.max_age)
+        except SignatureExpired as exc:
+            raise NotAuthenticated("token expired: log in again") from exc
+        except BadSignature as exc:
+            raise NotAuthenticated("invalid token") from exc
+        return int(data["uid"])
+
+    def csrf_for(self, token: str) -> str:
+        return hmac.new(self._secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def principal_for(session: Session, user: User, communes_by_province: dict[str, set[str]], *, via_cookie: bool = False) -> Principal:
+    """Resolve a user's area: a region's communes, or a province's."""
+    region_name, area = None, set()
+    if user.region_id is not None:
+        region = session.get(Region, user.region_id)
+        if region is not None:
+            region_name, area = region.name, set(region.communes)
+    if user.province_code:
+        area |= communes_by_province.get(user.province_code, set())
+    return Principal(user.id, user.username, user.role, user.commune_code, region_name, user.province_code,
+                     frozenset(area), via_cookie)
+
+
+def authenticate(request: Request, session: Session) -> Principal:
+    """The current principal from the bearer token or the session cookie.
+
+    Raises
+    ------
+    NotAuthenticated
+        No credentials, a bad or expired token, or a disabled user (401).
+    Forbidden
+        A cookie-authenticated change without its CSRF token (403).
+    """
+    tokens: Tokens = request.app.state.tokens
+    header = request.headers.get("authorization", "")
+    via_cookie = False
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    elif request.cookies.get(SESSION_COOKIE):
+        token = request.cookies[SESSION_COOKIE]
+        via_cookie = True
+    else:
+        raise NotAuthenticated("not authenticated: log in (POST /api/v1/auth/token) and send the bearer token")
+    uid = tokens.read(token)
+    user = session.get(User, uid)
+    if user is None or not user.active:
+        raise NotAuthenticated("unknown or disabled user")
+    if via_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get("x-csrf-token") or getattr(request.state, "csrf_form_token", None)
+        if not sent or not hmac.compare_digest(sent, tokens.csrf_for(token)):
+            raise Forbidden("missing or wrong CSRF token for a form or cookie request")
+    return principal_for(session, user, request.app.state.communes_by_province, via_cookie=via_cookie)
+
+
+def require_role(principal: Principal, *roles: str, action: str) -> None:
+    """Raise 403 naming the needed role(s) unless ``principal`` has one of them."""
+    if principal.role not in roles:
+        needed = " or ".join(roles)
+        raise Forbidden(f"{action} needs the role {needed}; you are {principal.role}")
+
+
+def require_act_for(principal: Principal, commune: str, *, action: str) -> None:
+    """Raise 403 unless the principal may act for ``commune``."""
+    if not principal.may_act_for(commune):
+        if principal.role == "commune_leader":
+            raise Forbidden(f"{action}: you lead commune {principal.commune}, not {commune}")
+        if principal.role == "defence_command":
+            raise Forbidden(f"{action}: commune {commune} is outside your area")
+        raise Forbidden(f"{action} needs the role commune_leader (of {commune}) or defence_command; "
+                        f"you are {principal.role}")
+
+
+def check_login_rate(session: Session, username: str, ip: str, *, max_failures: int, window_minutes: int) -> None:
+    """Refuse (429) after ``max_failures`` failed logins for the user or from the IP in the
+    window. Failures are stored in the database, so all workers agree."""
+    since = utcnow() - dt.timedelta(minutes=window_minutes)
+    n_user = session.scalar(select(func.count()).where(LoginFailure.username == username, LoginFailure.at >= since))
+    n_ip = session.scalar(select(func.count()).where(LoginFailure.ip == ip, LoginFailure.at >= since))
+    if (n_user or 0) >= max_failures or (n_ip or 0) >= max_failures * 4:
+        raise TooManyAttempts(f"too many failed logins; try again in {window_minutes} minutes",
+                              headers={"Retry-After": str(window_minutes * 60)})
+
+
+def record_login_failure(session: Session, username: str, ip: str) -> None:
+    session.add(LoginFailure(username=username, ip=ip))
+
+
+def clear_login_failures(session: Session, username: str) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+
+
+def validate_role_binding(role: str, commune: str | None, region: str | None, province: str | None) -> None:
+    """A role's binding: leaders to one commune, defence commands to a region or a province."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role == "commune_leader" and not commune:
+        raise ValueError("a commune_leader is bound to one commune: give --commune CODE")
+    if role == "defence_command" and not (region or province):
+        raise ValueError("a defence_command is bound to a region or a province: give --region NAME or --province CODE")

@@ -1,0 +1,147 @@
+"""``lienxa serve``, ``db upgrade``, ``users add``, ``inventory import|sample``, ``audit verify``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _settings():  # noqa: ANN202
+    from api.settings import get_settings
+
+    return get_settings()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the web service with uvicorn."""
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(_settings()), host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=True)
+    return 0
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    """Create or migrate the database named by the settings."""
+    from api.db import make_engine, migration_state, upgrade
+
+    url = _settings().resolved_database_url()
+    upgrade(url)
+    engine = make_engine(url)
+    current, _ = migration_state(engine)
+    print(f"database {engine.url.render_as_string(hide_password=True)} is at migration {current}")
+    engine.dispose()
+    return 0
+
+
+def _session():  # noqa: ANN202
+    from api.db import make_engine, make_sessionmaker, migration_state, session_scope
+
+    engine = make_engine(_settings().resolved_database_url())
+    current, head = migration_state(engine)
+    if current != head:
+        raise SystemExit("the database is not migrated: run `lienxa db upgrade` first")
+    return session_scope(make_sessionmaker(engine)[1])
+
+
+def run_users_add(args: argparse.Namespace) -> int:
+    """Create a user; the password is read from standard input."""
+    from api.errors import ServiceError
+    from api.services.users import add_user
+
+    if not args.password_stdin:
+        print("give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        with _session() as s:
+            u = add_user(s, args.name, password, args.role, commune=args.commune, region=args.region,
+                         province=args.province, actor="cli")
+            print(f"user {u.username} ({u.role}) created")
+    except ServiceError as exc:
+        print(f"lienxa users add: error: {exc.detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_inventory(args: argparse.Namespace) -> int:
+    """Import an inventory CSV (or a generated, labelled sample) into the database."""
+    from sqlalchemy import select
+
+    from api.models import InventoryItem, utcnow
+    from api.services import audit
+    from geo.boundaries import load_boundaries
+    from geo.resources import read_inventory_csv, sample_inventory
+
+    settings = _settings()
+    gdf = load_boundaries(settings.boundaries, layer=settings.boundaries_layer)
+    if args.action == "import":
+        if not args.csv:
+            print("inventory import needs a CSV file", file=sys.stderr)
+            return 2
+        inv, sample = read_inventory_csv(args.csv, communes=gdf.index), False
+    else:
+        inv, sample = sample_inventory(gdf, seed=args.seed), True
+    with _session() as s:
+        existing = {(r.commune_code, r.resource): r for r in s.scalars(select(InventoryItem))}
+        for commune, items in inv.items():
+            for key, q in items.items():
+                row = existing.get((commune, key))
+                if row is None:
+                    s.add(InventoryItem(commune_code=commune, resource=key, quantity=q, reserved=0, sample=sample,
+                                        updated_by="cli"))
+                elif row.reserved <= q:
+                    row.quantity, row.sample, row.updated_at, row.updated_by = q, sample, utcnow(), "cli"
+        audit.record(s, actor="cli", action=f"inventory.{args.action}", entity="inventory", entity_id="*",
+                     after={"communes": len(inv), "sample": sample})
+    print(f"{'SAMPLE ' if sample else ''}inventory of {len(inv)} communes stored")
+    return 0
+
+
+def run_audit_verify(args: argparse.Namespace) -> int:
+    """Verify the audit log's hash chain; exit 1 when it is broken."""
+    from api.services import audit
+
+    with _session() as s:
+        ok, n, message = audit.verify(s)
+    print(("OK: " if ok else "TAMPERED: ") + message)
+    return 0 if ok else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the service commands."""
+    p = sub.add_parser("serve", help="run the web service (settings from LIENXA_* variables)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=run_serve)
+
+    p = sub.add_parser("db", help="database administration")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = dbsub.add_parser("upgrade", help="create or migrate the database")
+    up.set_defaults(func=run_db_upgrade)
+
+    p = sub.add_parser("users", help="user administration")
+    usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = usub.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["commune_leader", "defence_command", "planner", "admin"])
+    group = add.add_mutually_exclusive_group()
+    group.add_argument("--commune", help="5-digit code (commune_leader)")
+    group.add_argument("--region", help="region name (defence_command)")
+    group.add_argument("--province", help="2-digit code (defence_command)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=run_users_add)
+
+    p = sub.add_parser("inventory", help="load inventories into the database")
+    p.add_argument("action", choices=["import", "sample"])
+    p.add_argument("csv", nargs="?", help="inventory CSV (import)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_inventory)
+
+    p = sub.add_parser("audit", help="audit log")
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    v = asub.add_parser("verify", help="verify the hash chain")
+    v.set_defaults(func=run_audit_verify)

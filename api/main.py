@@ -1,0 +1,143 @@
+"""The FastAPI application: ``create_app(settings)``; ``lienxa serve`` runs it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import Tokens
+from api.db import make_engine, make_sessionmaker, migration_state
+from api.errors import TooLarge, install_handlers
+from api.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class NotMigrated(RuntimeError):
+    """The database is missing tables or behind the code's migrations."""
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, without reading them into memory: at once
+    from ``Content-Length``, or as soon as a streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _json(send, 413, f"body of {int(length):,} bytes is over the limit of {self.limit:,} bytes")
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge(f"body is over the limit of {self.limit:,} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _json(send: Send, status: int, detail: str) -> None:
+    import json
+
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def load_geodata(settings: Settings) -> dict[str, Any]:
+    """Boundaries, graph and display geometry, loaded once per process."""
+    import shapely
+
+    from geo.adjacency import build_graph
+    from geo.boundaries import load_boundaries
+
+    gdf = load_boundaries(settings.boundaries, layer=settings.boundaries_layer)
+    G = build_graph(gdf)
+    display = gdf.copy()
+    display["geometry"] = shapely.coverage_simplify(gdf.geometry.values, 0.0005)
+    display["geometry"] = shapely.set_precision(display.geometry.values, 1e-5)
+    by_province: dict[str, set[str]] = {}
+    for code, prov in gdf["province_code"].items():
+        by_province.setdefault(prov, set()).add(code)
+    return {"gdf": gdf, "graph": G, "display_gdf": display, "communes_by_province": by_province}
+
+
+def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | None = None) -> FastAPI:
+    """The application. It refuses to start on a database that is not migrated to head."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url())
+        current, head = migration_state(engine)
+        if current != head:
+            engine.dispose()
+            raise NotMigrated(
+                f"the database {engine.url.render_as_string(hide_password=True)} is "
+                f"{'not created' if current is None else f'at migration {current}'}, the code needs {head}: "
+                "run `lienxa db upgrade` first")
+        app.state.engine = engine
+        app.state.read_session, app.state.write_session = make_sessionmaker(engine)
+        app.state.tokens = Tokens(settings.resolved_secret(), settings.token_minutes)
+        for key, value in (geodata or load_geodata(settings)).items():
+            setattr(app.state, key, value)
+        log.info("Liên Xã ready: %d communes, %d links", app.state.graph.number_of_nodes(),
+                 app.state.graph.number_of_edges())
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Liên Xã",
+        summary="Mutual aid between neighbouring communes in floods (4 on-site principle)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_handlers(app)
+    from api.routes import admin, auth, communes, exports, incidents, offers, requests, rules
+
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (auth, communes, incidents, requests, offers, rules, admin, exports):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, Any]:
+        """Liveness: the process is up and its data loaded."""
+        return {"ok": True, "communes": app.state.graph.number_of_nodes()}
+
+    try:  # the maps and web pages, when that part is installed
+        from api.routes import maps as maps_routes
+        from api.web import router as web_router
+        from api.web.static import mount_static
+    except ImportError:  # a service without the web part
+        log.info("maps and web pages not installed")
+    else:
+        app.include_router(maps_routes.router)
+        app.include_router(web_router)
+        mount_static(app)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory api.main:app_factory``."""
+    return create_app()

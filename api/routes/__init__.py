@@ -1,0 +1,1 @@
+"""One router per resource, gathered under /api/v1 in api.main."""

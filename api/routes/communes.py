@@ -1,0 +1,72 @@
+"""Communes: boundaries as GeoJSON, one commune, its neighbours, and its inventory."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import Response
+
+from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.errors import NotFound
+from api.schemas import Detail, InventoryOut
+from api.services.workflow import inventory_of, set_inventory
+
+router = APIRouter(prefix="/communes", tags=["communes"])
+
+
+def _commune(state: Any, code: str) -> dict[str, Any]:
+    if code not in state.graph:
+        raise NotFound(f"commune {code} not found")
+    return {"code": code, **state.graph.nodes[code]}
+
+
+@router.get("", responses={200: {"content": {"application/geo+json": {}}}})
+def read_communes(state: StateDep, province: str | None = Query(None, pattern=r"^\d{2}$"),
+                  q: str | None = Query(None, max_length=100, description="name search, with or without diacritics"),
+                  simplified: bool = True) -> Response:
+    """All communes (or one province's, or a name search) as a GeoJSON FeatureCollection."""
+    gdf = state.display_gdf if simplified else state.gdf
+    if province:
+        gdf = gdf[gdf["province_code"] == province]
+    if q:
+        from geo.boundaries import search_communes
+
+        gdf = gdf.loc[search_communes(state.gdf, q, limit=50).index.intersection(gdf.index)]
+    out = gdf.drop(columns=["name_folded"]).reset_index()
+    return Response(out.to_json(na="null", drop_id=True), media_type="application/geo+json")
+
+
+@router.get("/{code}", responses={404: {"model": Detail}})
+def read_commune(code: str, state: StateDep) -> dict[str, Any]:
+    """One commune's attributes (name, province, population, area, representative point)."""
+    return _commune(state, code)
+
+
+@router.get("/{code}/neighbours", responses={404: {"model": Detail}})
+def read_neighbours(code: str, state: StateDep) -> list[dict[str, Any]]:
+    """Neighbours with the link's kind, border length, gap and distance."""
+    _commune(state, code)
+    G = state.graph
+    return [{"code": n, "name": G.nodes[n].get("full_name"), **G.edges[code, n]} for n in sorted(G[code])]
+
+
+@router.get("/{code}/inventory", response_model=InventoryOut, responses={401: {"model": Detail}, 404: {"model": Detail}})
+def read_inventory(code: str, state: StateDep, user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
+    """A commune's on-site inventory (``sample`` true when generated, not surveyed)."""
+    _commune(state, code)
+    return inventory_of(session, code)
+
+
+@router.put("/{code}/inventory", response_model=InventoryOut,
+            responses={401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail},
+                       409: {"model": Detail}, 422: {"model": Detail}})
+def update_inventory(code: str, state: StateDep, user: CurrentUser, writer: WriterDep,
+                     items: dict[str, Any] = Body(..., examples=[{"boats": 6, "militia": 450}])) -> Any:
+    """Set the listed resources of a commune's inventory (its leader, or a defence command)."""
+    _commune(state, code)
+    return writer.run(lambda s: set_inventory(s, user, code, items))
+
+
+__all__ = ["router", "json"]

@@ -1,0 +1,92 @@
+"""Exports for the province's other tools: requests, offers and plans as CSV or GeoJSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.auth import require_role
+from api.deps import CurrentUser, ReadSessionDep, StateDep
+from api.errors import NotFound
+from api.models import Offer, SupportRequest
+from api.schemas import Detail
+from api.services.incidents import latest_plan
+
+router = APIRouter(prefix="/export", tags=["exports"])
+ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}}
+
+
+def _point(state: Any, code: str) -> list[float]:
+    n = state.graph.nodes[code]
+    return [round(n["lon"], 6), round(n["lat"], 6)]
+
+
+def _respond(rows: list[dict[str, Any]], fmt: str, geometry: Any, name: str) -> Response:
+    if fmt == "csv":
+        buf = io.StringIO()
+        if rows:
+            w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    feats = [{"type": "Feature", "properties": r, "geometry": geometry(r)} for r in rows]
+    return Response(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False, default=str),
+                    media_type="application/geo+json",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.geojson"'})
+
+
+@router.get("/requests.{fmt}", responses=ERRORS)
+def export_requests(fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser, session: ReadSessionDep,
+                    incident_id: int | None = None) -> Response:
+    """Requests (point at the requesting commune)."""
+    require_role(user, "defence_command", "planner", "admin", action="exporting")
+    stmt = select(SupportRequest).order_by(SupportRequest.id)
+    if incident_id is not None:
+        stmt = stmt.where(SupportRequest.incident_id == incident_id)
+    rows = [{"id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
+             "quantity": r.quantity, "urgency": r.urgency, "status": r.status, "to": " ".join(r.to_communes),
+             "created_at": r.created_at.isoformat()} for r in session.scalars(stmt)]
+    return _respond(rows, fmt, lambda r: {"type": "Point", "coordinates": _point(state, r["commune"])}, "requests")
+
+
+@router.get("/offers.{fmt}", responses=ERRORS)
+def export_offers(fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser, session: ReadSessionDep) -> Response:
+    """Offers (a line from the giver to the requester)."""
+    require_role(user, "defence_command", "planner", "admin", action="exporting")
+    rows = []
+    for o, r in session.execute(select(Offer, SupportRequest).join(SupportRequest, Offer.request_id == SupportRequest.id)
+                                .order_by(Offer.id)):
+        rows.append({"id": o.id, "request_id": r.id, "incident_id": r.incident_id, "from": o.commune_code,
+                     "to": r.commune_code, "resource": r.resource, "quantity": o.quantity, "status": o.status,
+                     "updated_at": o.updated_at.isoformat()})
+    return _respond(rows, fmt, lambda r: {"type": "LineString",
+                                          "coordinates": [_point(state, r["from"]), _point(state, r["to"])]}, "offers")
+
+
+@router.get("/incidents/{incident_id}/plan.{fmt}", responses=ERRORS)
+def export_plan(incident_id: int, fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser,
+                session: ReadSessionDep) -> Response:
+    """The incident's latest plan: transfers along their paths, unmet needs at the commune."""
+    require_role(user, "defence_command", "planner", "admin", action="exporting")
+    plan = latest_plan(session, incident_id)
+    if plan is None:
+        raise NotFound(f"incident {incident_id} has no plan yet")
+    rows = [{"kind": "transfer", "from": t["from"], "to": t["to"], "resource": t["resource"], "quantity": t["quantity"],
+             "travel_minutes": t["travel_minutes"], "agreement": t["agreement"], "path": " ".join(t["path"]),
+             "escalate_to": ""} for t in plan["transfers"]]
+    rows += [{"kind": "unmet", "from": "", "to": u["commune"], "resource": u["resource"], "quantity": u["quantity"],
+              "travel_minutes": "", "agreement": "", "path": "", "escalate_to": u["escalate_to"]} for u in plan["unmet"]]
+
+    def geom(r: dict[str, Any]) -> dict[str, Any]:
+        if r["kind"] == "transfer":
+            return {"type": "LineString", "coordinates": [_point(state, c) for c in r["path"].split()]}
+        return {"type": "Point", "coordinates": _point(state, r["to"])}
+
+    return _respond(rows, fmt, geom, f"plan-{incident_id}")

@@ -1,0 +1,105 @@
+"""Incidents: a flood scenario (JSON body or uploaded file), its plan, its ledger."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from starlette.datastructures import UploadFile
+
+from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.errors import BadInput
+from api.schemas import Detail, IncidentOut, PlanIn, PlanOut
+from api.services.incidents import close_incident, create_incident, get_incident, incident_dict, latest_plan, plan_incident
+from api.services.workflow import ledger_of
+from geo.planning import PlanParameters
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
+          413: {"model": Detail}, 422: {"model": Detail}}
+
+
+async def scenario_from(request: Request) -> dict[str, Any]:
+    """The scenario from a JSON body or an uploaded file (multipart field ``file``)."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadInput("file: upload the scenario JSON as the form field 'file'")
+        raw = await upload.read()
+    else:
+        raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"body: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise BadInput("body: a scenario is a JSON object")
+    return data
+
+
+@router.post("", status_code=201, response_model=IncidentOut, responses=ERRORS,
+             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}},
+                                                        "multipart/form-data": {"schema": {"type": "object",
+                                                            "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
+async def create_incident_route(request: Request, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+    """Create an incident from a flood scenario (CONTRACT.md), JSON or an uploaded file."""
+    data = await scenario_from(request)
+    settings = state.settings
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(
+        writer.run, lambda s: create_incident(s, user, data, state.gdf, max_affected=settings.max_affected),
+        status_code=201)
+
+
+@router.get("", response_model=list[IncidentOut], responses=ERRORS)
+def read_incidents(user: CurrentUser, session: ReadSessionDep, status: str | None = None) -> list[dict[str, Any]]:
+    """Incidents, newest first."""
+    from sqlalchemy import select
+
+    from api.models import Incident
+
+    stmt = select(Incident).order_by(Incident.id.desc())
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    return [incident_dict(i) for i in session.scalars(stmt)]
+
+
+@router.get("/{incident_id}", response_model=IncidentOut, responses=ERRORS)
+def read_incident(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
+    """One incident with its scenario."""
+    return incident_dict(get_incident(session, incident_id))
+
+
+@router.post("/{incident_id}/close", response_model=IncidentOut, responses=ERRORS)
+def close_incident_route(incident_id: int, user: CurrentUser, writer: WriterDep) -> Any:
+    """Close an incident (no more requests or plans)."""
+    return writer.run(lambda s: close_incident(s, user, incident_id))
+
+
+@router.post("/{incident_id}/plan", response_model=PlanOut, responses=ERRORS)
+def plan_incident_route(incident_id: int, state: StateDep, user: CurrentUser, writer: WriterDep,
+                        body: PlanIn = Body(default_factory=PlanIn)) -> Any:
+    """Plan on the current inventories (minus open offers) and rules; optionally create the
+    suggested requests in the same call (``create_requests``)."""
+    params = PlanParameters(max_hops=body.max_hops, reserve_share=body.reserve_share,
+                            agreement_factor=body.agreement_factor)
+    return writer.run(lambda s: plan_incident(s, user, incident_id, state.graph, state.gdf, params=params,
+                                              create_requests=body.create_requests))
+
+
+@router.get("/{incident_id}/plan", response_model=PlanOut | None, responses=ERRORS)
+def read_plan(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> Any:
+    """The incident's latest plan (null before any)."""
+    get_incident(session, incident_id)
+    return latest_plan(session, incident_id)
+
+
+@router.get("/{incident_id}/ledger", responses=ERRORS)
+def read_ledger(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+    """What has arrived where for this incident."""
+    get_incident(session, incident_id)
+    return ledger_of(session, incident_id)

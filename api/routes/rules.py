@@ -1,0 +1,52 @@
+"""Adjacency rules: create, edit, retire (each a new version with author and reason), and
+the rules as they were at any time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.errors import BadInput
+from api.schemas import Detail, ReasonIn, RuleIn, RulePatch, RuleVersionOut
+from api.services.rules import create_rule, current_rules, retire_rule, rule_history, update_rule, version_dict
+
+router = APIRouter(prefix="/rules", tags=["rules"])
+ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
+          422: {"model": Detail}}
+
+
+@router.get("", response_model=list[RuleVersionOut], responses=ERRORS)
+def read_rules(user: CurrentUser, session: ReadSessionDep, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The rules in force now, or as they were at ``at`` (ISO time)."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return [version_dict(v) for v, _ in current_rules(session, at)]
+
+
+@router.post("", status_code=201, response_model=RuleVersionOut, responses=ERRORS)
+def create_rule_route(body: RuleIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+    """Create a rule (planner); the planner's graph uses it from the next plan on."""
+    return writer.run(lambda s: create_rule(s, user, body.rule, body.reason, set(state.graph)), status_code=201)
+
+
+@router.get("/{rule_id}/history", response_model=list[RuleVersionOut], responses=ERRORS)
+def read_rule_history(rule_id: int, user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+    """Every version of a rule, oldest first."""
+    return rule_history(session, rule_id)
+
+
+@router.patch("/{rule_id}", response_model=RuleVersionOut, responses=ERRORS)
+def update_rule_route(rule_id: int, body: RulePatch, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+    """Change a rule: a new version with its reason."""
+    return writer.run(lambda s: update_rule(s, user, rule_id, body.changes, body.reason, set(state.graph)))
+
+
+@router.delete("/{rule_id}", response_model=RuleVersionOut, responses=ERRORS)
+def retire_rule_route(rule_id: int, user: CurrentUser, writer: WriterDep, body: ReasonIn = Body(...)) -> Any:
+    """Retire a rule (kept in history) with a reason."""
+    if not body.reason:
+        raise BadInput("reason: retiring a rule needs a reason")
+    return writer.run(lambda s: retire_rule(s, user, rule_id, body.reason))

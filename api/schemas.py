@@ -1,0 +1,161 @@
+"""Request and response bodies of the HTTP API (names per CONTRACT.md; extra fields allowed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Code = Field(pattern=r"^\d{5}$", description="5-digit commune code")
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    role: str
+    commune: str | None = None
+
+
+class Detail(BaseModel):
+    detail: Any
+
+
+class InventoryOut(Open):
+    commune: str
+    items: dict[str, int]
+    sample: bool
+    updated_at: dt.datetime | None = None
+    reserved: dict[str, int] = {}
+    available: dict[str, int] = {}
+
+
+class IncidentOut(Open):
+    id: int
+    name: str
+    status: str
+    risk_level: int
+    affected: list[str]
+    scenario: dict[str, Any]
+    created_by: str
+    created_at: dt.datetime
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    incident_id: int
+    commune: str = Code
+    resource: str
+    quantity: int = Field(gt=0, le=10_000_000)
+    to: list[str] | None = None
+    urgency: Literal["low", "normal", "high", "critical"] = "normal"
+    note: str | None = Field(None, max_length=2000)
+
+
+class OfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    commune: str = Code
+    quantity: int = Field(gt=0, le=10_000_000)
+    note: str | None = Field(None, max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class OfferOut(Open):
+    id: int
+    request_id: int
+    commune: str
+    quantity: int
+    status: str
+
+
+class RequestOut(Open):
+    id: int
+    incident_id: int
+    commune: str
+    resource: str
+    quantity: int
+    status: str
+    to: list[str]
+    urgency: str
+    offered: int
+    remaining: int
+    offers: list[OfferOut]
+
+
+class PlanOut(Open):
+    scenario: str
+    parameters: dict[str, Any]
+    transfers: list[dict[str, Any]]
+    ledger: list[dict[str, Any]]
+    unmet: list[dict[str, Any]]
+    cost: dict[str, Any]
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_hops: int = Field(2, ge=1, le=6)
+    reserve_share: float = Field(0.3, ge=0, le=1)
+    agreement_factor: float = Field(0.8, gt=0, le=1)
+    create_requests: bool = False
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    reason: str = Field(min_length=1, max_length=2000, description="why: kept in the rule's history")
+    rule: dict[str, Any] = Field(description="the rule: type, a, b, and its fields (see geo.rules)")
+
+
+class RulePatch(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    changes: dict[str, Any]
+
+
+class RuleVersionOut(Open):
+    id: int
+    version: int
+    rule: dict[str, Any]
+    retired: bool
+    author: str
+    reason: str
+    created_at: dt.datetime
+
+
+class RegionIn(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    communes: list[str]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=256)
+    role: Literal["commune_leader", "defence_command", "planner", "admin"]
+    commune: str | None = Field(None, pattern=r"^\d{5}$")
+    region: str | None = None
+    province: str | None = Field(None, pattern=r"^\d{2}$")
+
+
+class UserOut(Open):
+    id: int
+    username: str
+    role: str
+    commune: str | None = None
+    region: str | None = None
+    province: str | None = None
+
+
+class AuditOut(Open):
+    id: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    hash: str

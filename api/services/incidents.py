@@ -1,0 +1,111 @@
+"""Incidents and their plans, computed on the stored inventories and the current rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, require_role
+from api.errors import Conflict, NotFound
+from api.models import Incident, PlanRecord, Region
+from api.services import audit
+from api.services.rules import current_rules
+from api.services.workflow import available_inventory, create_request
+from geo.needs import parse_scenario
+from geo.planning import PlanParameters, make_plan
+
+
+def incident_dict(i: Incident) -> dict[str, Any]:
+    return {"id": i.id, "name": i.name, "status": i.status, "risk_level": i.risk_level,
+            "scenario": i.scenario, "affected": [a["commune"] for a in i.scenario.get("affected", [])],
+            "created_by": i.created_by, "created_at": i.created_at}
+
+
+def create_incident(session: Session, principal: Principal, data: dict[str, Any], gdf: gpd.GeoDataFrame, *,
+                    max_affected: int) -> dict[str, Any]:
+    """Validate a scenario (``flood_extent`` resolved to affected communes) and store it."""
+    require_role(principal, "defence_command", "admin", action="creating an incident")
+    scenario = parse_scenario(data, gdf=gdf, max_affected=max_affected)
+    if principal.role == "defence_command":
+        outside = [c for c in scenario.affected_codes if not principal.in_area(c)]
+        if len(outside) == len(scenario.affected_codes):
+            from api.errors import Forbidden
+
+            raise Forbidden(f"none of the affected communes is in your area ({', '.join(outside[:5])} ...)")
+    stored = scenario.to_dict()
+    if scenario.flood_extent is not None:
+        stored["flood_extent"] = scenario.flood_extent
+    i = Incident(name=scenario.name, risk_level=scenario.risk_level, scenario=stored, created_by=principal.username)
+    session.add(i)
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="incident.create", entity="incident", entity_id=i.id,
+                 after={"name": i.name, "risk_level": i.risk_level, "affected": len(scenario.affected)})
+    return incident_dict(i)
+
+
+def get_incident(session: Session, incident_id: int) -> Incident:
+    i = session.get(Incident, incident_id)
+    if i is None:
+        raise NotFound(f"incident {incident_id} not found")
+    return i
+
+
+def close_incident(session: Session, principal: Principal, incident_id: int) -> dict[str, Any]:
+    require_role(principal, "defence_command", "admin", action="closing an incident")
+    i = get_incident(session, incident_id)
+    if i.status != "active":
+        raise Conflict({"message": f"incident {incident_id} is {i.status}", "status": i.status})
+    i.status = "closed"
+    audit.record(session, actor=principal.describe(), action="incident.close", entity="incident", entity_id=i.id,
+                 before={"status": "active"}, after={"status": "closed"})
+    return incident_dict(i)
+
+
+def regions_map(session: Session) -> dict[str, list[str]]:
+    return {r.name: list(r.communes) for r in session.scalars(select(Region))}
+
+
+def plan_incident(session: Session, principal: Principal, incident_id: int, G: nx.Graph, gdf: gpd.GeoDataFrame, *,
+                  params: PlanParameters, create_requests: bool = False) -> dict[str, Any]:
+    """Plan on the current stored inventories minus what open offers reserve, with the current
+    rules; optionally turn the plan's transfers into requests to the suggested givers."""
+    require_role(principal, "defence_command", "admin", action="running a plan")
+    i = get_incident(session, incident_id)
+    if i.status != "active":
+        raise Conflict({"message": f"incident {incident_id} is {i.status}", "status": i.status})
+    scenario = parse_scenario(i.scenario, gdf=gdf, max_affected=10**6)
+    rules = [r for _, r in current_rules(session)]
+    plan = make_plan(G, scenario, available_inventory(session), rules=rules, params=params,
+                     regions=regions_map(session))
+    rec = PlanRecord(incident_id=i.id, plan=plan, created_by=principal.username)
+    session.add(rec)
+    session.flush()
+    plan = {"id": rec.id, "incident_id": i.id, **plan}
+    created = []
+    if create_requests:
+        wanted: dict[tuple[str, str], dict[str, Any]] = {}
+        for t in plan["transfers"]:
+            w = wanted.setdefault((t["to"], t["resource"]), {"quantity": 0, "to": set()})
+            w["quantity"] += t["quantity"]
+            w["to"].add(t["from"])
+        known = set(gdf.index)
+        for (commune, resource), w in sorted(wanted.items()):
+            if not principal.may_act_for(commune) and principal.role != "admin":
+                continue
+            created.append(create_request(session, principal, incident_id=i.id, commune=commune, resource=resource,
+                                          quantity=w["quantity"], to=sorted(w["to"]), urgency="high",
+                                          note=f"from plan {rec.id}", known=known, neighbours=[])["id"])
+    plan["created_requests"] = created
+    audit.record(session, actor=principal.describe(), action="incident.plan", entity="incident", entity_id=i.id,
+                 after={"plan_id": rec.id, "cost": plan["cost"], "created_requests": created})
+    return plan
+
+
+def latest_plan(session: Session, incident_id: int) -> dict[str, Any] | None:
+    rec = session.scalars(select(PlanRecord).where(PlanRecord.incident_id == incident_id)
+                          .order_by(PlanRecord.id.desc()).limit(1)).first()
+    return None if rec is None else {"id": rec.id, "incident_id": incident_id, **rec.plan}

@@ -1,0 +1,113 @@
+"""Adjacency rules in the database: every change a new version, rules as of any time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, require_role
+from api.errors import BadInput, Conflict, NotFound
+from api.models import RuleVersion, utcnow
+from api.services import audit
+from geo.rules import Rule, parse_rules, rule_from_dict, rule_to_dict
+
+
+def _latest_versions(session: Session, at: dt.datetime | None = None) -> list[RuleVersion]:
+    stmt = select(RuleVersion).order_by(RuleVersion.rule_id, RuleVersion.version)
+    if at is not None:
+        stmt = stmt.where(RuleVersion.created_at <= at)
+    latest: dict[int, RuleVersion] = {}
+    for v in session.scalars(stmt):
+        latest[v.rule_id] = v
+    return list(latest.values())
+
+
+def current_rules(session: Session, at: dt.datetime | None = None) -> list[tuple[RuleVersion, Rule]]:
+    """The rules in force (not retired) as they stood at ``at`` (default: now)."""
+    out = []
+    for v in _latest_versions(session, at):
+        if not v.retired:
+            out.append((v, rule_from_dict({**v.data, "id": str(v.rule_id)})))
+    return out
+
+
+def version_dict(v: RuleVersion) -> dict[str, Any]:
+    return {"id": v.rule_id, "version": v.version, "rule": {**v.data, "id": str(v.rule_id)}, "retired": v.retired,
+            "author": v.author, "reason": v.reason, "created_at": v.created_at}
+
+
+def _check_consistent(session: Session, candidate: dict[str, Any], rule_id: int, communes: Collection[str]) -> dict[str, Any]:
+    rule = rule_from_dict({**candidate, "id": str(rule_id)}, communes=communes)
+    others = [rule_to_dict(r) for v, r in current_rules(session) if v.rule_id != rule_id]
+    parse_rules(others + [rule_to_dict(rule)], communes=communes)  # contradictions name both rules
+    data = rule_to_dict(rule)
+    data.pop("id", None)
+    return data
+
+
+def create_rule(session: Session, principal: Principal, data: dict[str, Any], reason: str,
+                communes: Collection[str]) -> dict[str, Any]:
+    require_role(principal, "planner", "admin", action="creating a rule")
+    if not reason or not reason.strip():
+        raise BadInput("reason: every rule change needs a reason")
+    rule_id = (session.scalar(select(func.max(RuleVersion.rule_id))) or 0) + 1
+    clean = _check_consistent(session, data, rule_id, communes)
+    v = RuleVersion(rule_id=rule_id, version=1, data=clean, author=principal.username, reason=reason)
+    session.add(v)
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="rule.create", entity="rule", entity_id=rule_id,
+                 after={**clean, "reason": reason})
+    return version_dict(v)
+
+
+def _latest(session: Session, rule_id: int) -> RuleVersion:
+    v = session.scalars(select(RuleVersion).where(RuleVersion.rule_id == rule_id)
+                        .order_by(RuleVersion.version.desc()).limit(1)).first()
+    if v is None:
+        raise NotFound(f"rule {rule_id} not found")
+    return v
+
+
+def update_rule(session: Session, principal: Principal, rule_id: int, changes: dict[str, Any], reason: str,
+                communes: Collection[str]) -> dict[str, Any]:
+    require_role(principal, "planner", "admin", action="editing a rule")
+    if not reason or not reason.strip():
+        raise BadInput("reason: every rule change needs a reason")
+    last = _latest(session, rule_id)
+    if last.retired:
+        raise Conflict({"message": f"rule {rule_id} is retired", "status": "retired"})
+    clean = _check_consistent(session, {**last.data, **changes}, rule_id, communes)
+    v = RuleVersion(rule_id=rule_id, version=last.version + 1, data=clean, author=principal.username, reason=reason,
+                    created_at=utcnow())
+    session.add(v)
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="rule.update", entity="rule", entity_id=rule_id,
+                 before=last.data, after={**clean, "reason": reason})
+    return version_dict(v)
+
+
+def retire_rule(session: Session, principal: Principal, rule_id: int, reason: str) -> dict[str, Any]:
+    require_role(principal, "planner", "admin", action="retiring a rule")
+    if not reason or not reason.strip():
+        raise BadInput("reason: retiring a rule needs a reason")
+    last = _latest(session, rule_id)
+    if last.retired:
+        raise Conflict({"message": f"rule {rule_id} is already retired", "status": "retired"})
+    v = RuleVersion(rule_id=rule_id, version=last.version + 1, data=last.data, retired=True,
+                    author=principal.username, reason=reason)
+    session.add(v)
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="rule.retire", entity="rule", entity_id=rule_id,
+                 before=last.data, after={"retired": True, "reason": reason})
+    return version_dict(v)
+
+
+def rule_history(session: Session, rule_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)).all()
+    if not rows:
+        raise NotFound(f"rule {rule_id} not found")
+    return [version_dict(v) for v in rows]

@@ -1,0 +1,333 @@
+"""Inventories, support requests and offers: the commune-to-commune workflow.
+
+Offer states and who moves them (anything else is 409 with the current state)::
+
+    offered --accept (requester)--> accepted --dispatch (giver)--> dispatched --arrive (requester)--> arrived
+    offered --decline (requester)--> declined
+    offered | accepted --cancel (either side, with a reason)--> cancelled
+
+Stock is never promised twice: an offer reserves its quantity from the giver's inventory in
+the same transaction, with the inventory row locked (``SELECT ... FOR UPDATE`` on PostgreSQL;
+on SQLite every write transaction holds the database write lock from its ``BEGIN IMMEDIATE``).
+Declining or cancelling releases the reservation; dispatch takes the stock out of the giver's
+inventory; arrival writes it into the receiver's ledger for the incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, require_act_for, require_role
+from api.errors import BadInput, Conflict, NotFound
+from api.models import Incident, InventoryItem, LedgerEntry, Offer, PlanRecord, SupportRequest, utcnow
+from api.services import audit
+from geo.resources import load_catalogue, validate_inventory_items
+
+ACTIVE_OFFER = ("offered", "accepted", "dispatched", "arrived")
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "accept": {"offered": "accepted"},
+    "decline": {"offered": "declined"},
+    "dispatch": {"accepted": "dispatched"},
+    "arrive": {"dispatched": "arrived"},
+    "cancel": {"offered": "cancelled", "accepted": "cancelled"},
+}
+URGENCIES = ("low", "normal", "high", "critical")
+
+
+def _locked(session: Session, stmt):  # noqa: ANN001, ANN202
+    """``stmt`` with a row lock where the database has them (SQLite locks the whole file)."""
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt)
+
+
+# --- inventories ------------------------------------------------------------------------------
+
+def inventory_of(session: Session, commune: str) -> dict[str, Any]:
+    """A commune's inventory as the API returns it."""
+    rows = session.scalars(select(InventoryItem).where(InventoryItem.commune_code == commune)
+                           .order_by(InventoryItem.resource)).all()
+    order = {k: i for i, k in enumerate(load_catalogue())}
+    rows = sorted(rows, key=lambda r: order.get(r.resource, 999))
+    return {
+        "commune": commune,
+        "items": {r.resource: r.quantity for r in rows},
+        "reserved": {r.resource: r.reserved for r in rows if r.reserved},
+        "available": {r.resource: r.quantity - r.reserved for r in rows},
+        "sample": any(r.sample for r in rows),
+        "updated_at": max((r.updated_at for r in rows), default=None),
+    }
+
+
+def set_inventory(session: Session, principal: Principal, commune: str, items: Mapping[str, Any], *,
+                  sample: bool = False) -> dict[str, Any]:
+    """Set the listed resources of ``commune``'s inventory (others unchanged).
+
+    Raises
+    ------
+    Forbidden
+        Not a leader of that commune nor a defence command over it.
+    InventoryError
+        Unknown resources, negative or non-integer quantities (nothing is changed).
+    Conflict
+        A quantity below what open offers already promise.
+    """
+    require_act_for(principal, commune, action="editing an inventory")
+    clean = validate_inventory_items(items, catalogue=load_catalogue())
+    before = inventory_of(session, commune)["items"]
+    rows = {r.resource: r for r in _locked(session, select(InventoryItem).where(InventoryItem.commune_code == commune))}
+    for key, q in clean.items():
+        row = rows.get(key)
+        if row is None:
+            row = InventoryItem(commune_code=commune, resource=key, quantity=0, reserved=0)
+            session.add(row)
+        if q < row.reserved:
+            raise Conflict(f"cannot set {key} to {q}: {row.reserved} are promised in open offers")
+        row.quantity, row.sample, row.updated_at, row.updated_by = q, sample, utcnow(), principal.username
+    session.flush()
+    after = inventory_of(session, commune)
+    audit.record(session, actor=principal.describe(), action="inventory.update", entity="inventory",
+                 entity_id=commune, before=before, after=after["items"])
+    return after
+
+
+def available_inventory(session: Session) -> dict[str, dict[str, int]]:
+    """Every commune's stock minus what open offers reserve (what a new plan may use)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in session.scalars(select(InventoryItem)):
+        out.setdefault(r.commune_code, {})[r.resource] = max(0, r.quantity - r.reserved)
+    return out
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+def request_dict(session: Session, r: SupportRequest) -> dict[str, Any]:
+    offers = session.scalars(select(Offer).where(Offer.request_id == r.id).order_by(Offer.id)).all()
+    offered = sum(o.quantity for o in offers if o.status in ACTIVE_OFFER)
+    return {
+        "id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
+        "quantity": r.quantity, "urgency": r.urgency, "note": r.note, "to": list(r.to_communes),
+        "status": r.status, "cancel_reason": r.cancel_reason, "created_by": r.created_by,
+        "created_at": r.created_at, "updated_at": r.updated_at,
+        "offered": offered, "remaining": max(0, r.quantity - offered),
+        "arrived": sum(o.quantity for o in offers if o.status == "arrived"),
+        "offers": [offer_dict(o) for o in offers],
+    }
+
+
+def offer_dict(o: Offer) -> dict[str, Any]:
+    return {"id": o.id, "request_id": o.request_id, "commune": o.commune_code, "quantity": o.quantity,
+            "status": o.status, "note": o.note, "cancel_reason": o.cancel_reason, "created_by": o.created_by,
+            "created_at": o.created_at, "updated_at": o.updated_at}
+
+
+def suggested_givers(session: Session, incident_id: int, commune: str, resource: str) -> list[str]:
+    """The givers the incident's latest plan suggests for ``commune`` and ``resource``."""
+    rec = session.scalars(select(PlanRecord).where(PlanRecord.incident_id == incident_id)
+                          .order_by(PlanRecord.id.desc()).limit(1)).first()
+    if rec is None:
+        return []
+    return sorted({t["from"] for t in rec.plan.get("transfers", []) if t["to"] == commune and t["resource"] == resource})
+
+
+def create_request(session: Session, principal: Principal, *, incident_id: int, commune: str, resource: str,
+                   quantity: int, to: list[str] | None, urgency: str, note: str | None, known: set[str],
+                   neighbours: list[str]) -> dict[str, Any]:
+    """Create a support request from ``commune`` (default addressees: the plan's suggestion,
+    else the commune's usable neighbours)."""
+    require_act_for(principal, commune, action="requesting support")
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found")
+    if incident.status != "active":
+        raise Conflict(f"incident {incident_id} is {incident.status}")
+    if resource not in load_catalogue():
+        raise BadInput(f"resource: unknown resource {resource!r}")
+    if urgency not in URGENCIES:
+        raise BadInput(f"urgency: must be one of {', '.join(URGENCIES)}")
+    if to:
+        unknown = [c for c in to if c not in known]
+        if unknown:
+            raise BadInput(f"to: unknown commune(s) {', '.join(unknown)}")
+        if commune in to:
+            raise BadInput("to: a commune cannot request support from itself")
+    else:
+        to = suggested_givers(session, incident_id, commune, resource) or neighbours
+    r = SupportRequest(incident_id=incident_id, commune_code=commune, resource=resource, quantity=quantity,
+                       urgency=urgency, note=note, to_communes=sorted(set(to)), status="open",
+                       created_by=principal.username)
+    session.add(r)
+    session.flush()
+    out = request_dict(session, r)
+    audit.record(session, actor=principal.describe(), action="request.create", entity="request", entity_id=r.id,
+                 after={k: out[k] for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")})
+    return out
+
+
+def list_requests(session: Session, principal: Principal, *, commune: str | None, direction: str | None,
+                  status: str | None, incident_id: int | None) -> list[dict[str, Any]]:
+    """Requests visible to ``principal``: a leader sees its own outgoing ones and those
+    addressed to it; a defence command those touching its area; planners and admins all."""
+    stmt = select(SupportRequest).order_by(SupportRequest.id.desc())
+    if incident_id is not None:
+        stmt = stmt.where(SupportRequest.incident_id == incident_id)
+    if status:
+        stmt = stmt.where(SupportRequest.status == status)
+    rows = session.scalars(stmt).all()
+    if commune and direction == "outgoing":
+        rows = [r for r in rows if r.commune_code == commune]
+    elif commune and direction == "incoming":
+        rows = [r for r in rows if commune in r.to_communes]
+    elif commune:
+        rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
+    if principal.role == "commune_leader":
+        rows = [r for r in rows if r.commune_code == principal.commune or principal.commune in r.to_communes]
+    elif principal.role == "defence_command":
+        rows = [r for r in rows if principal.in_area(r.commune_code) or any(principal.in_area(c) for c in r.to_communes)]
+    return [request_dict(session, r) for r in rows]
+
+
+def get_request(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
+    r = session.get(SupportRequest, request_id)
+    if r is None:
+        raise NotFound(f"request {request_id} not found")
+    return request_dict(session, r)
+
+
+def cancel_request(session: Session, principal: Principal, request_id: int, reason: str) -> dict[str, Any]:
+    """The requester withdraws a request; its open offers are cancelled and their stock freed."""
+    r = _locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    if r is None:
+        raise NotFound(f"request {request_id} not found")
+    require_act_for(principal, r.commune_code, action="cancelling a request")
+    if r.status != "open":
+        raise Conflict({"message": f"request {request_id} is {r.status}", "status": r.status})
+    for o in session.scalars(select(Offer).where(Offer.request_id == r.id, Offer.status.in_(("offered", "accepted")))):
+        _release(session, o)
+        o.status, o.cancel_reason, o.updated_at = "cancelled", f"request cancelled: {reason}", utcnow()
+    r.status, r.cancel_reason, r.updated_at = "cancelled", reason, utcnow()
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="request.cancel", entity="request", entity_id=r.id,
+                 before={"status": "open"}, after={"status": "cancelled", "reason": reason})
+    return request_dict(session, r)
+
+
+# --- offers -----------------------------------------------------------------------------------
+
+def create_offer(session: Session, principal: Principal, request_id: int, *, commune: str, quantity: int,
+                 note: str | None) -> dict[str, Any]:
+    """Offer ``quantity`` from ``commune`` to a request addressed to it, reserving the stock.
+
+    Raises
+    ------
+    Forbidden, NotFound, BadInput
+    Conflict
+        The request is not open, the offer exceeds what is left to offer, or the commune has
+        not that much available (stock minus what is already promised).
+    """
+    require_act_for(principal, commune, action="offering support")
+    if quantity <= 0:
+        raise BadInput("quantity: must be a positive integer")
+    r = _locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    if r is None:
+        raise NotFound(f"request {request_id} not found")
+    if commune == r.commune_code:
+        raise BadInput("commune: a commune cannot offer to its own request")
+    if commune not in r.to_communes:
+        raise Conflict(f"request {request_id} is not addressed to {commune}")
+    if r.status != "open":
+        raise Conflict({"message": f"request {request_id} is {r.status}", "status": r.status})
+    offered = session.scalar(select(func.coalesce(func.sum(Offer.quantity), 0))
+                             .where(Offer.request_id == r.id, Offer.status.in_(ACTIVE_OFFER))) or 0
+    left = r.quantity - int(offered)
+    if quantity > left:
+        raise Conflict(f"offer of {quantity} is larger than what is left to offer ({left} of {r.quantity})")
+    item = _locked(session, select(InventoryItem).where(InventoryItem.commune_code == commune,
+                                                         InventoryItem.resource == r.resource)).first()
+    available = 0 if item is None else item.quantity - item.reserved
+    if item is None or quantity > available:
+        raise Conflict(f"{commune} has {available} {r.resource} available (stock minus open offers), "
+                       f"cannot offer {quantity}")
+    item.reserved += quantity
+    item.updated_at = utcnow()
+    o = Offer(request_id=r.id, commune_code=commune, quantity=quantity, status="offered", note=note,
+              created_by=principal.username)
+    session.add(o)
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="offer.create", entity="offer", entity_id=o.id,
+                 after={"request_id": r.id, "commune": commune, "resource": r.resource, "quantity": quantity,
+                        "reserved_now": item.reserved})
+    return offer_dict(o)
+
+
+def _release(session: Session, o: Offer) -> None:
+    r = session.get(SupportRequest, o.request_id)
+    item = _locked(session, select(InventoryItem).where(InventoryItem.commune_code == o.commune_code,
+                                                         InventoryItem.resource == r.resource)).first()
+    if item is not None:
+        item.reserved = max(0, item.reserved - o.quantity)
+
+
+def transition_offer(session: Session, principal: Principal, offer_id: int, action: str,
+                     reason: str | None = None) -> dict[str, Any]:
+    """Move an offer along its state machine (see the module docstring)."""
+    if action not in TRANSITIONS:
+        raise NotFound(f"no action {action!r} on offers")
+    o = _locked(session, select(Offer).where(Offer.id == offer_id)).first()
+    if o is None:
+        raise NotFound(f"offer {offer_id} not found")
+    r = session.get(SupportRequest, o.request_id)
+    if action in ("accept", "decline", "arrive"):
+        require_act_for(principal, r.commune_code, action=f"{action} an offer (the requesting commune's act)")
+    elif action == "dispatch":
+        require_act_for(principal, o.commune_code, action="dispatch an offer (the offering commune's act)")
+    else:
+        if not (principal.may_act_for(r.commune_code) or principal.may_act_for(o.commune_code)):
+            require_act_for(principal, o.commune_code, action="cancel an offer (either side's act)")
+        if not reason:
+            raise BadInput("reason: cancelling needs a reason")
+    to = TRANSITIONS[action].get(o.status)
+    if to is None:
+        allowed = [a for a, m in TRANSITIONS.items() if o.status in m]
+        raise Conflict({"message": f"cannot {action} an offer that is {o.status}", "status": o.status,
+                        "allowed": allowed})
+    before = o.status
+    if action in ("decline", "cancel"):
+        _release(session, o)
+    elif action == "dispatch":
+        item = _locked(session, select(InventoryItem).where(InventoryItem.commune_code == o.commune_code,
+                                                             InventoryItem.resource == r.resource)).first()
+        item.reserved -= o.quantity
+        item.quantity -= o.quantity
+        item.updated_at = utcnow()
+    elif action == "arrive":
+        session.add(LedgerEntry(incident_id=r.incident_id, commune_code=r.commune_code, resource=r.resource,
+                                quantity=o.quantity, from_commune=o.commune_code, offer_id=o.id))
+        arrived = session.scalar(select(func.coalesce(func.sum(Offer.quantity), 0))
+                                 .where(Offer.request_id == r.id, Offer.status == "arrived")) or 0
+        if int(arrived) + o.quantity >= r.quantity:
+            r.status, r.updated_at = "fulfilled", utcnow()
+    o.status, o.updated_at = to, utcnow()
+    if reason:
+        o.cancel_reason = reason
+    session.flush()
+    audit.record(session, actor=principal.describe(), action=f"offer.{action}", entity="offer", entity_id=o.id,
+                 before={"status": before}, after={"status": to, **({"reason": reason} if reason else {})})
+    return offer_dict(o)
+
+
+def ledger_of(session: Session, incident_id: int) -> list[dict[str, Any]]:
+    """What arrived where for an incident."""
+    rows = session.scalars(select(LedgerEntry).where(LedgerEntry.incident_id == incident_id).order_by(LedgerEntry.id))
+    return [{"commune": e.commune_code, "resource": e.resource, "quantity": e.quantity, "from": e.from_commune,
+             "offer_id": e.offer_id, "at": e.created_at} for e in rows]
+
+
+def check_leader_scope(principal: Principal, commune: str | None) -> None:
+    """A leader may only list its own commune's tasks."""
+    if principal.role == "commune_leader" and commune and commune != principal.commune:
+        require_role(principal, "defence_command", "planner", "admin", action=f"reading commune {commune}'s tasks")

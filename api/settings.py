@@ -1,0 +1,53 @@
+"""Service settings: ``LIENXA_*`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LIENXA_", env_file=".env", extra="ignore")
+
+    boundaries: Path | None = Field(None, description="boundaries file (default: data/boundaries/)")
+    boundaries_layer: str | None = None
+    data_dir: Path = Field(Path("var"), description="where the SQLite database and secret live")
+    database_url: str | None = Field(None, description="default: SQLite in data_dir; postgresql+psycopg://...")
+    secret_key: str | None = Field(None, description="signs tokens and cookies (default: generated in data_dir)")
+    token_minutes: int = 12 * 60
+    max_upload_bytes: int = 2 * 1024 * 1024
+    max_affected: int = 5000
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    cookie_secure: bool = False
+    tile_url: str | None = Field(None, description="optional base map tiles, e.g. a provincial tile server")
+    tile_attribution: str | None = None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'lienxa.db').resolve()}"
+
+    def resolved_secret(self) -> str:
+        """The secret key; generated once and kept in ``data_dir`` when not configured."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        f = self.data_dir / "secret_key"
+        if not f.exists():
+            f.write_text(secrets.token_urlsafe(48))
+            f.chmod(0o600)
+        return f.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings (tests build their own and pass them to ``create_app``)."""
+    return Settings()
