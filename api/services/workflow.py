@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for, require_role
 from api.errors import BadInput, Conflict, NotFound
-from api.models import Incident, InventoryItem, LedgerEntry, Offer, PlanRecord, SupportRequest, utcnow
+from api.models import Incident, InventoryItem, LedgerEntry, Offer, PlanRecord, SupportRequest, as_utc, utcnow
 from api.services import audit
 from geo.resources import load_catalogue, validate_inventory_items
 
@@ -59,7 +59,7 @@ def inventory_of(session: Session, commune: str) -> dict[str, Any]:
         "reserved": {r.resource: r.reserved for r in rows if r.reserved},
         "available": {r.resource: r.quantity - r.reserved for r in rows},
         "sample": any(r.sample for r in rows),
-        "updated_at": max((r.updated_at for r in rows), default=None),
+        "updated_at": max((as_utc(r.updated_at) for r in rows), default=None),
     }
 
 

@@ -1,0 +1,82 @@
+"""Who may do what: every role against the actions that matter."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.test_workflow_e2e import create_incident
+
+
+@pytest.fixture(scope="module")
+def setup(server):
+    incident = create_incident(server, name="authz")
+    with server.client("conc") as conc, server.client("chaukhe") as ck:
+        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "boats",
+                                           "quantity": 3, "to": ["17248"]}).json()
+        offer = ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}).json()
+    return {"incident": incident, "request": req, "offer": offer}
+
+
+def status(srv, user, method, path, **kw):
+    with srv.client(user) as c:
+        return c.request(method, path, **kw)
+
+
+def test_no_token_is_401(server):
+    with httpx.Client(base_url=server.url + "/api/v1") as anon:
+        for method, path in (("GET", "/communes/17254/inventory"), ("PUT", "/communes/17254/inventory"),
+                             ("GET", "/requests"), ("POST", "/incidents"), ("GET", "/audit")):
+            r = anon.request(method, path, json={})
+            assert r.status_code == 401, (method, path, r.text)
+            assert r.json()["detail"].startswith("not authenticated")
+        r = anon.get("/requests", headers={"Authorization": "Bearer forged.token.value"})
+        assert r.status_code == 401 and r.json()["detail"] == "invalid token"
+
+
+def test_leader_cannot_touch_another_communes_inventory(server):
+    r = status(server, "chaukhe", "PUT", "/communes/17254/inventory", json={"boats": 1})
+    assert r.status_code == 403
+    assert "you lead commune 17248, not 17254" in r.json()["detail"]
+    assert status(server, "conc", "PUT", "/communes/17254/inventory", json={"tarpaulins": 7}).status_code == 200
+
+
+def test_leader_cannot_request_or_offer_for_another_commune(server, setup):
+    body = {"incident_id": setup["incident"]["id"], "commune": "17248", "resource": "boats", "quantity": 1}
+    assert status(server, "conc", "POST", "/requests", json=body).status_code == 403
+    r = status(server, "tuongduong", "POST", f"/requests/{setup['request']['id']}/offers",
+               json={"commune": "17248", "quantity": 1})
+    assert r.status_code == 403
+    r = status(server, "conc", "GET", "/requests", params={"commune": "17248", "direction": "incoming"})
+    assert r.status_code == 403
+
+
+def test_only_the_requester_accepts_and_a_planner_cannot(server, setup):
+    path = f"/offers/{setup['offer']['id']}/accept"
+    for user in ("chaukhe", "tuongduong", "planner"):
+        r = status(server, user, "POST", path)
+        assert r.status_code == 403, user
+    assert "needs the role commune_leader" in status(server, "planner", "POST", path).json()["detail"]
+    # the giver dispatches, not the requester
+    assert status(server, "conc", "POST", f"/offers/{setup['offer']['id']}/dispatch").status_code == 403
+
+
+def test_defence_command_acts_only_in_its_area(server, setup):
+    # the province command may act for Con Cuông; region 3 (Quỳ Châu) may not
+    assert status(server, "kv3", "PUT", "/communes/17254/inventory", json={"boats": 3}).status_code == 403
+    r = status(server, "bchqs", "PUT", "/communes/17254/inventory", json={"sandbags": 1000})
+    assert r.status_code == 200
+    with server.client("bchqs") as bch:
+        last = bch.get("/audit", params={"entity": "inventory", "limit": 1}).json()[0]
+    assert last["actor"].startswith("bchqs (defence_command") and last["entity_id"] == "17254"
+
+
+def test_roles_for_incidents_rules_users(server):
+    scenario = {"name": "x", "affected": [{"commune": "17254", "displaced": 10}]}
+    assert status(server, "conc", "POST", "/incidents", json=scenario).status_code == 403
+    r = status(server, "conc", "POST", "/rules", json={"reason": "r", "rule": {"type": "close_link", "a": "17248", "b": "17254"}})
+    assert r.status_code == 403 and "needs the role planner or admin" in r.json()["detail"]
+    r = status(server, "planner", "POST", "/users", json={"username": "x1", "password": "12345678", "role": "admin"})
+    assert r.status_code == 403
+    assert status(server, "conc", "GET", "/audit").status_code == 403
+    assert status(server, "planner", "POST", f"/incidents/{1}/plan", json={}).status_code == 403
