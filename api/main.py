@@ -77,7 +77,8 @@ def load_geodata(settings: Settings) -> dict[str, Any]:
     by_province: dict[str, set[str]] = {}
     for code, prov in gdf["province_code"].items():
         by_province.setdefault(prov, set()).add(code)
-    return {"gdf": gdf, "graph": G, "display_gdf": display, "communes_by_province": by_province}
+    return {"gdf": gdf, "graph": G, "display_gdf": display, "communes_by_province": by_province,
+            "geojson_cache": {}}
 
 
 def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | None = None) -> FastAPI:

@@ -26,16 +26,23 @@ def _commune(state: Any, code: str) -> dict[str, Any]:
 def read_communes(state: StateDep, province: str | None = Query(None, pattern=r"^\d{2}$"),
                   q: str | None = Query(None, max_length=100, description="name search, with or without diacritics"),
                   simplified: bool = True) -> Response:
-    """All communes (or one province's, or a name search) as a GeoJSON FeatureCollection."""
-    gdf = state.display_gdf if simplified else state.gdf
-    if province:
-        gdf = gdf[gdf["province_code"] == province]
-    if q:
-        from geo.boundaries import search_communes
+    """All communes (or one province's, or a name search) as a GeoJSON FeatureCollection.
 
-        gdf = gdf.loc[search_communes(state.gdf, q, limit=50).index.intersection(gdf.index)]
-    out = gdf.drop(columns=["name_folded"]).reset_index()
-    return Response(out.to_json(na="null", drop_id=True), media_type="application/geo+json")
+    Boundaries do not change while the service runs: each answer is built once and cached."""
+    key = (province, q.strip().lower() if q else None, simplified)
+    cache = state.geojson_cache
+    if key not in cache:
+        gdf = state.display_gdf if simplified else state.gdf
+        if province:
+            gdf = gdf[gdf["province_code"] == province]
+        if q:
+            from geo.boundaries import search_communes
+
+            gdf = gdf.loc[search_communes(state.gdf, q, limit=50).index.intersection(gdf.index)]
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = gdf.drop(columns=["name_folded"]).reset_index().to_json(na="null", drop_id=True).encode()
+    return Response(cache[key], media_type="application/geo+json")
 
 
 @router.get("/{code}", responses={404: {"model": Detail}})
