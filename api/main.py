@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state
 from api.errors import TooLarge, install_handlers
 from api.settings import Settings, get_settings
+from maps.simplify import DisplayCache
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +66,18 @@ async def _json(send: Send, status: int, detail: str) -> None:
 
 def load_geodata(settings: Settings) -> dict[str, Any]:
     """Boundaries, graph and display geometry, loaded once per process."""
-    import shapely
-
     from geo.adjacency import build_graph
     from geo.boundaries import load_boundaries
 
     gdf = load_boundaries(settings.boundaries, layer=settings.boundaries_layer)
     G = build_graph(gdf)
-    display = gdf.copy()
-    display["geometry"] = shapely.coverage_simplify(gdf.geometry.values, 0.0005)
-    display["geometry"] = shapely.set_precision(display.geometry.values, 1e-5)
     by_province: dict[str, set[str]] = {}
     for code, prov in gdf["province_code"].items():
         by_province.setdefault(prov, set()).add(code)
-    return {"gdf": gdf, "graph": G, "display_gdf": display, "communes_by_province": by_province,
-            "geojson_cache": {}}
+    display = DisplayCache(gdf)
+    # warm the display geometry of the whole area in the background (seconds nationwide)
+    threading.Thread(target=display.get, name="warm-display", daemon=True).start()
+    return {"gdf": gdf, "graph": G, "display": display, "communes_by_province": by_province, "geojson_cache": {}}
 
 
 def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | None = None) -> FastAPI:

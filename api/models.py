@@ -99,6 +99,7 @@ class SupportRequest(Base):
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     note: Mapped[str | None] = mapped_column(Text)
     to_communes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    declined_by: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="open")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))

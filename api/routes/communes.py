@@ -32,8 +32,8 @@ def read_communes(state: StateDep, province: str | None = Query(None, pattern=r"
     key = (province, q.strip().lower() if q else None, simplified)
     cache = state.geojson_cache
     if key not in cache:
-        gdf = state.display_gdf if simplified else state.gdf
-        if province:
+        gdf = state.display.get(province)[0] if simplified else state.gdf
+        if province and not simplified:
             gdf = gdf[gdf["province_code"] == province]
         if q:
             from geo.boundaries import search_communes

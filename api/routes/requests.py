@@ -14,6 +14,7 @@ from api.services.workflow import (
     check_leader_scope,
     create_offer,
     create_request,
+    decline_request,
     get_request,
     list_requests,
 )
@@ -70,3 +71,10 @@ def create_offer_route(request_id: int, body: OfferIn, user: CurrentUser, writer
     """Offer all or part of a request from a commune it is addressed to (reserves the stock)."""
     return writer.run(lambda s: create_offer(s, user, request_id, commune=body.commune, quantity=body.quantity,
                                              note=body.note), status_code=201)
+
+
+@router.post("/{request_id}/decline", response_model=RequestOut, responses=ERRORS)
+def decline_request_route(request_id: int, user: CurrentUser, writer: WriterDep,
+                          commune: str = Query(..., pattern=r"^\d{5}$"), body: ReasonIn | None = Body(None)) -> Any:
+    """A commune the request is addressed to declines it."""
+    return writer.run(lambda s: decline_request(s, user, request_id, commune, body.reason if body else None))

@@ -111,7 +111,7 @@ def request_dict(session: Session, r: SupportRequest) -> dict[str, Any]:
     return {
         "id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
         "quantity": r.quantity, "urgency": r.urgency, "note": r.note, "to": list(r.to_communes),
-        "status": r.status, "cancel_reason": r.cancel_reason, "created_by": r.created_by,
+        "status": r.status, "declined_by": list(r.declined_by or []), "cancel_reason": r.cancel_reason, "created_by": r.created_by,
         "created_at": r.created_at, "updated_at": r.updated_at,
         "offered": offered, "remaining": max(0, r.quantity - offered),
         "arrived": sum(o.quantity for o in offers if o.status == "arrived"),
@@ -181,7 +181,7 @@ def list_requests(session: Session, principal: Principal, *, commune: str | None
     if commune and direction == "outgoing":
         rows = [r for r in rows if r.commune_code == commune]
     elif commune and direction == "incoming":
-        rows = [r for r in rows if commune in r.to_communes]
+        rows = [r for r in rows if commune in r.to_communes and commune not in (r.declined_by or [])]
     elif commune:
         rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
     if principal.role == "commune_leader":
@@ -213,6 +213,25 @@ def cancel_request(session: Session, principal: Principal, request_id: int, reas
     session.flush()
     audit.record(session, actor=principal.describe(), action="request.cancel", entity="request", entity_id=r.id,
                  before={"status": "open"}, after={"status": "cancelled", "reason": reason})
+    return request_dict(session, r)
+
+
+def decline_request(session: Session, principal: Principal, request_id: int, commune: str,
+                    reason: str | None) -> dict[str, Any]:
+    """A commune the request is addressed to declines it (it leaves that commune's incoming list)."""
+    require_act_for(principal, commune, action="declining a request")
+    r = _locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    if r is None:
+        raise NotFound(f"request {request_id} not found")
+    if commune not in r.to_communes:
+        raise Conflict(f"request {request_id} is not addressed to {commune}")
+    if commune in (r.declined_by or []):
+        raise Conflict({"message": f"{commune} already declined request {request_id}", "status": r.status})
+    r.declined_by = sorted({*(r.declined_by or []), commune})
+    r.updated_at = utcnow()
+    session.flush()
+    audit.record(session, actor=principal.describe(), action="request.decline", entity="request", entity_id=r.id,
+                 after={"commune": commune, "reason": reason})
     return request_dict(session, r)
 
 

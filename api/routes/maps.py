@@ -1,0 +1,109 @@
+"""The maps as HTML pages: overview, incident, commune, rules (Folium, offline Leaflet)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from api.auth import authenticate
+from api.db import session_scope
+from api.errors import NotFound
+from api.models import Incident, SupportRequest
+from api.services.incidents import get_incident, latest_plan
+from api.services.rules import current_rules
+from api.services.workflow import inventory_of, list_requests
+from geo.resources import load_catalogue
+from geo.rules import apply_rules, rule_to_dict
+from maps.builders import commune_map, incident_map, overview_map, rules_map
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+
+def _lang(request: Request, lang: str | None) -> str:
+    return lang or request.cookies.get("lang") or "vi"
+
+
+def _html(m: Any) -> HTMLResponse:
+    return HTMLResponse(m.get_root().render(), headers={"Cache-Control": "private, max-age=30"})
+
+
+def _tiles(request: Request) -> dict[str, Any]:
+    s = request.app.state.settings
+    return {"tile_url": s.tile_url, "tile_attribution": s.tile_attribution}
+
+
+@router.get("/overview", response_class=HTMLResponse)
+def overview(request: Request, province: str | None = Query(None, pattern=r"^\d{2}$"), lang: str | None = None) -> HTMLResponse:
+    """Every commune by incident risk level, province borders, search, open requests."""
+    state = request.app.state
+    with session_scope(state.read_session) as s:
+        authenticate(request, s)
+        risk: dict[str, int] = {}
+        for i in s.scalars(select(Incident).where(Incident.status == "active").order_by(Incident.id)):
+            for a in i.scenario.get("affected", []):
+                risk[a["commune"]] = max(risk.get(a["commune"], 0), i.risk_level)
+        open_req: dict[str, int] = {}
+        for r in s.scalars(select(SupportRequest).where(SupportRequest.status == "open")):
+            open_req[r.commune_code] = open_req.get(r.commune_code, 0) + 1
+    communes, provinces = state.display.get(province)
+    return _html(overview_map(communes, provinces, risk=risk, open_requests=open_req, lang=_lang(request, lang),
+                              **_tiles(request)))
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident(request: Request, incident_id: int, lang: str | None = None) -> HTMLResponse:
+    """An incident: affected communes, the plan's transfers as arrows, unmet needs, escalations."""
+    state = request.app.state
+    with session_scope(state.read_session) as s:
+        authenticate(request, s)
+        inc = get_incident(s, incident_id)
+        plan = latest_plan(s, incident_id)
+        scenario = inc.scenario
+    codes = [a["commune"] for a in scenario.get("affected", [])]
+    provs = {state.graph.nodes[c]["province_code"] for c in codes if c in state.graph}
+    communes, provinces = state.display.get(next(iter(provs)) if len(provs) == 1 else None)
+    lang = _lang(request, lang)
+    labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in load_catalogue().items()}
+    return _html(incident_map(communes, provinces, state.graph, scenario=scenario, plan=plan, labels=labels,
+                              lang=lang, **_tiles(request)))
+
+
+@router.get("/communes/{code}", response_class=HTMLResponse)
+def commune(request: Request, code: str, lang: str | None = None) -> HTMLResponse:
+    """One commune, its neighbours and links, inventory by pillar, requests."""
+    state = request.app.state
+    if code not in state.graph:
+        raise NotFound(f"commune {code} not found")
+    with session_scope(state.read_session) as s:
+        user = authenticate(request, s)
+        rules = [r for _, r in current_rules(s)]
+        inv = inventory_of(s, code)
+        incoming = list_requests(s, user, commune=code, direction="incoming", status="open", incident_id=None)
+        outgoing = list_requests(s, user, commune=code, direction="outgoing", status="open", incident_id=None)
+    H = apply_rules(state.graph, rules)
+    links = {}
+    for n in state.graph[code]:
+        pair = tuple(sorted((code, n)))
+        if H.has_edge(code, n):
+            e = H.edges[code, n]
+            links[pair] = {"travel_minutes": e["travel_minutes"], "agreement": e["agreement"],
+                           "document": e.get("agreement_rule")}
+        else:
+            links[pair] = {"closed": state.graph.edges[code, n].get("kind") != "point_touch"}
+    communes, _ = state.display.get(state.graph.nodes[code]["province_code"])
+    return _html(commune_map(communes, state.graph, code, links=links, inventory=inv, catalogue=load_catalogue(),
+                             incoming=incoming, outgoing=outgoing, lang=_lang(request, lang), **_tiles(request)))
+
+
+@router.get("/rules", response_class=HTMLResponse)
+def rules(request: Request, province: str | None = Query(None, pattern=r"^\d{2}$"), lang: str | None = None) -> HTMLResponse:
+    """Links coloured by rule (agreement, added, closed, default) with documents and validity."""
+    state = request.app.state
+    with session_scope(state.read_session) as s:
+        authenticate(request, s)
+        current = [rule_to_dict(r) for _, r in current_rules(s)]
+    communes, provinces = state.display.get(province)
+    return _html(rules_map(communes, provinces, state.graph, current, lang=_lang(request, lang), **_tiles(request)))

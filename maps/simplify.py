@@ -1,0 +1,57 @@
+"""Display geometry: simplified with shared edges kept, rounded, cached per area and zoom."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+import shapely
+
+#: Simplification tolerance in degrees per display level (about 20 m, 100 m, 500 m).
+TOLERANCE = {"detail": 0.0002, "province": 0.001, "country": 0.005}
+#: Decimal places kept per level (1 m, 10 m, 100 m).
+PRECISION = {"detail": 1e-5, "province": 1e-4, "country": 1e-3}
+
+
+def display_geometry(gdf: gpd.GeoDataFrame, *, level: str = "province") -> gpd.GeoDataFrame:
+    """``gdf`` with geometry for display: ``shapely.coverage_simplify`` (neighbours keep one
+    common, simplified edge: no slivers or gaps appear between communes) then coordinates
+    rounded to the level's precision.
+
+    Raises
+    ------
+    KeyError
+        An unknown level (one of ``detail``, ``province``, ``country``).
+    """
+    tol, prec = TOLERANCE[level], PRECISION[level]
+    out = gdf.copy()
+    geoms = shapely.coverage_simplify(gdf.geometry.values, tol)
+    geoms = shapely.set_precision(geoms, prec, mode="valid_output")
+    out["geometry"] = geoms
+    return out[~out.geometry.is_empty]
+
+
+def level_for(n_units: int) -> str:
+    """The display level for a map of ``n_units`` communes."""
+    return "detail" if n_units <= 40 else "province" if n_units <= 400 else "country"
+
+
+class DisplayCache:
+    """Display geometries and province outlines per (area, level), computed once."""
+
+    def __init__(self, gdf: gpd.GeoDataFrame) -> None:
+        self.gdf = gdf
+        self._get = lru_cache(maxsize=64)(self._compute)
+
+    def _compute(self, province: str | None, level: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        src = self.gdf if province is None else self.gdf[self.gdf["province_code"] == province]
+        shown = display_geometry(src, level=level)
+        provinces = shown[["province_code", "province_name", "geometry"]].dissolve("province_code", as_index=False)
+        provinces["geometry"] = provinces.geometry.boundary
+        return shown, provinces
+
+    def get(self, province: str | None = None, level: str | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """``(communes, province borders)`` for ``province`` (None: all) at ``level``
+        (default: by the number of communes)."""
+        n = len(self.gdf) if province is None else int((self.gdf["province_code"] == province).sum())
+        return self._get(province, level or level_for(n))
