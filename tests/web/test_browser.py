@@ -1,0 +1,228 @@
+"""Pages and maps in a real headless Chromium (Debian's, driven by Playwright) against a real
+server, with every outside request blocked and recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import PASSWORD, create_database, seed, start_server, stop_server
+from tests.conftest import NGHE_AN, REPO, SCENARIO, require_file
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "artifacts" / "screenshots"
+DOCS = REPO / "docs" / "screenshots"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_browser() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    reason = "Debian's chromium is not installed (apt-get install chromium)"
+    if os.environ.get("LIENXA_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " and LIENXA_REQUIRE_BROWSER=1")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    require_browser()
+    require_file(NGHE_AN)
+    tmp = tmp_path_factory.mktemp("web")
+    db_url, _ = create_database("sqlite", tmp)
+    seed(db_url)
+    proc, url, _ = start_server(db_url, tmp, "sqlite")
+    if proc.poll() is not None:
+        pytest.fail("server exited: " + stop_server(proc))
+    # an incident with a plan, as the defence command would make it
+    token = httpx.post(url + "/api/v1/auth/token", data={"username": "bchqs", "password": PASSWORD}).json()["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    incident = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()
+    httpx.post(url + f"/api/v1/incidents/{incident['id']}/plan", headers=h, json={}, timeout=60)
+    yield {"url": url, "incident": incident["id"]}
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watch:
+    """A page whose requests outside the server are blocked and recorded, as are failures."""
+
+    def __init__(self, browser, base: str) -> None:
+        self.ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+        self.page = self.ctx.new_page()
+        self.outside: list[str] = []
+        self.failed: list[str] = []
+        self.base = base
+
+        def route(r):
+            if r.request.url.startswith(base) or r.request.url.startswith("data:"):
+                r.continue_()
+            else:
+                self.outside.append(r.request.url)
+                r.abort()
+
+        self.page.route("**/*", route)
+        # a same-origin load cut short by the page navigating on (an iframe while a form is
+        # posted) is not a failure of the service; anything else is
+        self.page.on("requestfailed", lambda req: None if req.failure == "net::ERR_ABORTED"
+                     and req.url.startswith(base) else self.failed.append(f"{req.url} {req.failure}"))
+        self.page.on("response", lambda resp: self.failed.append(f"{resp.status} {resp.url}") if resp.status >= 500 else None)
+
+    def login(self, user: str) -> None:
+        self.page.goto(self.base + "/login")
+        self.page.fill("input[name=username]", user)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state("networkidle")
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    def close(self) -> None:
+        assert self.outside == [], f"requests left the service: {self.outside}"
+        assert self.failed == [], f"requests failed: {self.failed}"
+        self.ctx.close()
+
+
+def colour_share(path: Path, rgb: tuple[int, int, int], tol: int = 12) -> float:
+    """The share of the screenshot's pixels within ``tol`` of ``rgb``."""
+    from PIL import Image
+
+    img = Image.open(path).convert("RGB")
+    px = img.getdata()
+    hit = sum(1 for p in px if all(abs(p[i] - rgb[i]) <= tol for i in range(3)))
+    return hit / (img.width * img.height)
+
+
+def blend(fill: tuple[int, int, int], alpha: float = 0.75, bg: tuple[int, int, int] = (207, 227, 239)):
+    """A polygon's colour as drawn: its fill at ``alpha`` over the map's background."""
+    return tuple(round(alpha * f + (1 - alpha) * b) for f, b in zip(fill, bg))
+
+
+def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
+    conc = Watch(browser, site["url"])
+    conc.login("conc")
+    page = conc.page
+    assert page.url.endswith("/commune")
+    assert page.locator("h1").inner_text().startswith("Xã Con Cuông")
+    # a form error keeps what was typed and shows the error next to the field
+    page.fill("#request-form input[name=to]", "17248")
+    page.fill("#request-form textarea[name=note]", "Thôn Tiên Thành ngập sâu")
+    page.fill("#request-form input[name=quantity]", "-5")
+    page.click("#request-form button[type=submit]")
+    assert "số nguyên dương" in page.locator("#err-quantity").inner_text()
+    assert page.input_value("#request-form textarea[name=note]") == "Thôn Tiên Thành ngập sâu"
+    assert page.input_value("#request-form input[name=to]") == "17248"
+    page.select_option("#request-form select[name=resource]", "boats")
+    page.fill("#request-form input[name=quantity]", "3")
+    page.click("#request-form button[type=submit]")
+    page.wait_for_url("**/commune?code=17254&done=request")
+    outgoing = page.locator("[id^=outgoing-]").first
+    assert "xuồng, ca nô" in outgoing.inner_text() and "17248" in outgoing.inner_text()
+    request_id = outgoing.get_attribute("id").split("-")[1]
+    conc.shot("leader-request")
+
+    ck = Watch(browser, site["url"])
+    ck.login("chaukhe")
+    card = ck.page.locator(f"#incoming-{request_id}")
+    assert "Thôn Tiên Thành ngập sâu" in card.inner_text()
+    card.locator(f"input[name=offer_{request_id}]").fill("2")
+    card.locator("button", has_text="Đề nghị hỗ trợ").click()
+    ck.page.wait_for_url("**done=offer")
+    ck.shot("neighbour-offer")
+    ck.close()
+
+    page.reload()
+    offer = page.locator(f"#outgoing-{request_id} li").first
+    assert "đã đề nghị" in offer.inner_text()
+    offer.locator("button", has_text="Chấp nhận").click()
+    page.wait_for_url("**done=accept")
+    assert "đã chấp nhận" in page.locator(f"#outgoing-{request_id} li").first.inner_text()
+    conc.close()
+
+
+@pytest.mark.parametrize("path, name, fill, least", [
+    ("/maps/overview", "map-overview", (232, 232, 227), 0.07),  # neutral communes (14% measured)
+    ("/maps/incidents/{incident}", "map-incident", (255, 159, 28), 0.004),  # risk level 3: orange (0.9%)
+    ("/maps/communes/17254", "map-commune", (255, 159, 28), 0.012),  # the commune itself (2.4%)
+    ("/maps/rules", "map-rules", (232, 232, 227), 0.07),  # (13.5%)
+])
+def test_maps_render_polygons_offline(site, browser, path, name, fill, least):
+    w = Watch(browser, site["url"])
+    w.login("bchqs")
+    w.page.goto(site["url"] + path.format(incident=site["incident"]))
+    w.page.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=30000)
+    w.page.wait_for_timeout(500)
+    shot = w.shot(name)
+    # the polygons are drawn: their fill colour covers a real part of the picture
+    share = colour_share(shot, blend(fill))
+    assert share > least, f"{name}: only {share:.1%} of pixels in the fill colour"
+    html = w.page.content()
+    assert "Ranh giới xã: thanglequoc/vietnamese-provinces-database" in html
+    DOCS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, DOCS / f"{name}.png")
+    w.close()
+
+
+def test_search_finds_communes_without_diacritics(site, browser):
+    w = Watch(browser, site["url"])
+    w.login("bchqs")
+    w.page.goto(site["url"] + "/maps/overview")
+    w.page.fill("#lx-q", "chau khe")
+    hits = w.page.locator("#lx-hits li")
+    assert hits.first.inner_text() == "Xã Châu Khê (17248)"
+    w.close()
+
+
+def test_command_and_planner_pages(site, browser):
+    w = Watch(browser, site["url"])
+    w.login("bchqs")
+    assert w.page.url.endswith("/command")
+    assert w.page.locator("#live-escalations li").count() >= 1
+    w.page.wait_for_timeout(1000)
+    w.shot("command")
+    w.close()
+    p = Watch(browser, site["url"])
+    p.login("planner")
+    assert p.page.url.endswith("/planner")
+    p.page.select_option("#rule-form select[name=type]", "add_link")
+    p.page.fill("#rule-form input[name=a]", "16876")
+    p.page.fill("#rule-form input[name=b]", "16816")
+    p.page.fill("#rule-form input[name=travel_minutes]", "abc")
+    p.page.fill("#rule-form input[name=reason]", "phà mới")
+    p.page.click("#rule-form button[type=submit]")
+    assert "số" in p.page.locator("#err-travel_minutes").inner_text()
+    assert p.page.input_value("#rule-form input[name=reason]") == "phà mới"
+    p.page.fill("#rule-form input[name=travel_minutes]", "45")
+    p.page.click("#rule-form button[type=submit]")
+    p.page.wait_for_url("**/planner?done=rule")
+    assert "16876–16816" in p.page.locator("table").last.inner_text()
+    p.close()
+
+
+def test_english_switch(site, browser):
+    w = Watch(browser, site["url"])
+    w.login("conc")
+    w.page.goto(site["url"] + "/lang/en")
+    w.page.goto(site["url"] + "/commune")
+    assert "Incoming requests" in w.page.content()
+    w.close()
