@@ -115,7 +115,7 @@ class ColouredGeoJson(MacroElement):
         self._name = "ColouredGeoJson"
         self.layer_name = name
         self.data = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
-                               separators=(",", ":"))
+                               separators=(",", ":")).replace("</", "<\\/")
 
 
 class SearchBox(MacroElement):
@@ -154,7 +154,7 @@ class SearchBox(MacroElement):
         self._name = "SearchBox"
         self.placeholder = placeholder
         pts = gdf.geometry.representative_point()
-        entries = [[code, row.full_name, fold(f"{row.name} {row.full_name}"), round(p.x, 4), round(p.y, 4)]
+        entries = [[code, row["full_name"], fold(f"{row['name']} {row['full_name']}"), round(p.x, 4), round(p.y, 4)]
                    for (code, row), p in zip(gdf.iterrows(), pts)]
         self.index = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
 
@@ -164,7 +164,7 @@ class Panel(MacroElement):
 
     _template = Template("""{% macro script(this, kwargs) %}
     (function () { var c = L.control({position: {{ this.position|tojson }}});
-      c.onAdd = function () { var d = L.DomUtil.create("div", "lx-box {{ this.css }}"); d.innerHTML = {{ this.html|tojson }};
+      c.onAdd = function () { var d = L.DomUtil.create("div", "lx-box {{ this.css }}"); d.innerHTML = {{ this.html_js }};
         L.DomEvent.disableScrollPropagation(d); return d; };
       c.addTo({{ this._parent.get_name() }}); })();
     {% endmacro %}""")
@@ -172,9 +172,14 @@ class Panel(MacroElement):
     def __init__(self, html: str, *, position: str = "bottomright", css: str = "") -> None:
         super().__init__()
         self._name = "Panel"
-        self.html = html
+        self.html_js = script_json(html)
         self.position = position
         self.css = css
+
+
+def script_json(value: Any) -> str:
+    """JSON for inside a ``<script>``: readable Vietnamese, and no ``</`` to end the script."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _esc(s: Any) -> str:

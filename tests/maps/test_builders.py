@@ -1,0 +1,95 @@
+"""Map builders: offline, light, coloured by the official risk levels, searchable."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import pytest
+
+from maps.builders import RISK_COLOURS, commune_map, incident_map, overview_map, rules_map, vn_number
+from maps.offline import ATTRIBUTION, VENDOR_URL
+from maps.simplify import DisplayCache, display_geometry
+
+URL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+@pytest.fixture(scope="module")
+def display(nghe_an_gdf):
+    return DisplayCache(nghe_an_gdf).get()
+
+
+def html_of(m):
+    return m.get_root().render()
+
+
+def test_official_risk_colours():
+    assert RISK_COLOURS[1] == "#9fd3f5" and RISK_COLOURS[5] == "#7b2cbf"  # light blue ... purple
+    assert len(set(RISK_COLOURS.values())) == 6
+
+
+def test_overview_is_offline_light_and_coloured(display, nghe_an_graph):
+    communes, provinces = display
+    html = html_of(overview_map(communes, provinces, risk={"17254": 3}, open_requests={"17254": 2}))
+    assert URL.findall(html) == [], "no page references an outside URL"
+    assert f'src="{VENDOR_URL}/leaflet.js"' in html and f'href="{VENDOR_URL}/leaflet.css"' in html
+    assert ATTRIBUTION in html
+    assert len(gzip.compress(html.encode())) < 400 * 1024
+    data = json.loads(re.search(r'L\.geoJSON\((\{"type":"FeatureCollection".*?\}), \{', html, re.S).group(1))
+    props = {f["properties"]["code"]: f["properties"] for f in data["features"]}
+    assert len(props) == 130
+    assert props["17254"]["c"] == RISK_COLOURS[3]
+    assert props["17248"]["c"] == RISK_COLOURS[0]
+    assert "Yêu cầu đang mở: 2" in props["17254"]["t"]
+    assert "(nghi ngờ)" in props["16732"]["t"]  # Cửa Lò's population is flagged
+    # coordinates rounded to 5 decimals
+    ring = data["features"][0]["geometry"]["coordinates"]
+    flat = json.dumps(ring)
+    assert not re.search(r"\.\d{6,}", flat)
+
+
+def test_search_index_is_folded(display):
+    communes, provinces = display
+    html = html_of(overview_map(communes, provinces))
+    assert '["17248","Xã Châu Khê","chau khe xa chau khe"' in html
+
+
+def test_incident_map_draws_transfers_unmet_and_escalations(display, nghe_an_graph):
+    communes, provinces = display
+    plan = {"transfers": [{"from": "17248", "to": "17254", "resource": "boats", "quantity": 4,
+                           "path": ["17248", "17254"], "travel_minutes": 35.0, "agreement": True}],
+            "unmet": [{"commune": "17254", "resource": "rice_kg", "quantity": 500, "escalate_to": "Tỉnh Nghệ An"}]}
+    html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario={"name": "t", "risk_level": 4,
+               "affected": [{"commune": "17254"}]}, plan=plan, labels={"boats": "xuồng, ca nô", "rice_kg": "gạo"}))
+    assert URL.findall(html) == []
+    assert "4 xuồng, ca nô" in html and "theo thỏa thuận" in html
+    assert "500 gạo → Tỉnh Nghệ An" in html
+    assert "Chuyển lên cấp trên" in html
+    assert RISK_COLOURS[4] in html
+
+
+def test_commune_and_rules_maps(display, nghe_an_graph):
+    communes, provinces = display
+    html = html_of(commune_map(communes, nghe_an_graph, "17254", inventory={"items": {"boats": 6}, "sample": True}))
+    assert "DỮ LIỆU MẪU" in html and URL.findall(html) == []
+    html = html_of(rules_map(communes, provinces, nghe_an_graph, [
+        {"id": "1", "type": "close_link", "a": "17248", "b": "17254", "document": "CV 12", "valid_from": "2025-07-20"}]))
+    assert "CV 12" in html and "2025-07-20" in html and "#d00000" in html
+
+
+def test_display_geometry_keeps_shared_edges(nghe_an_gdf, nghe_an_graph):
+    from geo.adjacency import build_graph
+
+    simple = display_geometry(nghe_an_gdf, level="province")
+    assert simple.geometry.is_valid.all()
+    # simplifying as a coverage keeps every neighbour a neighbour (no gaps opened)
+    G = build_graph(simple, tolerance_m=1.0)
+    touching = {tuple(sorted(e)) for e in nghe_an_graph.edges() if nghe_an_graph.edges[e]["kind"] == "shared_edge"}
+    assert touching <= {tuple(sorted(e)) for e in G.edges()}
+
+
+def test_vietnamese_number_format():
+    assert vn_number(1234567) == "1.234.567"
+    assert vn_number(12.5) == "12,5"
+    assert vn_number(None) == "?"
