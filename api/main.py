@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
         summary="Mutual aid between neighbouring communes in floods (4 on-site principle)",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from the local Swagger UI, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     install_handlers(app)
@@ -118,6 +120,18 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
     for module in (auth, communes, incidents, requests, offers, rules, admin, exports):
         v1.include_router(module.router)
     app.include_router(v1)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> Any:
+        """The OpenAPI documentation, with Swagger UI served by the service itself."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        from maps.offline import SWAGGER_URL
+
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="Liên Xã API",
+                                   swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
+                                   swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png")
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:

@@ -13,6 +13,8 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parent / "assets"
 LEAFLET_DIST = ASSETS / "node_modules" / "leaflet" / "dist"
 VENDOR_URL = "/static/vendor/leaflet"
+SWAGGER_DIST = ASSETS / "node_modules" / "swagger-ui-dist"
+SWAGGER_URL = "/static/vendor/swagger-ui"
 
 LOCAL_JS = [("leaflet", f"{VENDOR_URL}/leaflet.js")]
 LOCAL_CSS = [("leaflet_css", f"{VENDOR_URL}/leaflet.css")]

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from maps.offline import LEAFLET_DIST, VENDOR_URL
+from maps.offline import LEAFLET_DIST, SWAGGER_DIST, SWAGGER_URL, VENDOR_URL
 
 PAGE_STATIC = Path(__file__).resolve().parent / "static"
 
@@ -24,4 +24,6 @@ def mount_static(app: FastAPI) -> None:
     if not (LEAFLET_DIST / "leaflet.js").exists():
         raise RuntimeError(f"Leaflet is missing from {LEAFLET_DIST}: run `bash scripts/setup` (npm ci in maps/assets)")
     app.mount(VENDOR_URL, StaticFiles(directory=LEAFLET_DIST), name="vendor-leaflet")
+    if SWAGGER_DIST.exists():
+        app.mount(SWAGGER_URL, StaticFiles(directory=SWAGGER_DIST), name="vendor-swagger")
     app.mount("/static/app", StaticFiles(directory=PAGE_STATIC), name="app-static")

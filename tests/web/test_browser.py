@@ -226,3 +226,11 @@ def test_english_switch(site, browser):
     w.page.goto(site["url"] + "/commune")
     assert "Incoming requests" in w.page.content()
     w.close()
+
+
+def test_openapi_docs_render_offline(site, browser):
+    w = Watch(browser, site["url"])
+    w.page.goto(site["url"] + "/docs")
+    w.page.wait_for_selector(".opblock-summary-path[data-path=\"/api/v1/requests\"]", timeout=30000)
+    assert "Liên Xã" in w.page.content()
+    w.close()
