@@ -27,9 +27,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.api.conftest import (  # noqa: E402
+from tests.api.conftest import (
     PASSWORD,
-    USERS,
     create_database,
     drop_database,
     seed,

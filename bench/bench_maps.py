@@ -19,13 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.adjacency import build_graph  # noqa: E402
-from geo.boundaries import load_boundaries  # noqa: E402
-from geo.needs import load_scenario  # noqa: E402
-from geo.planning import make_plan  # noqa: E402
-from geo.resources import sample_inventory  # noqa: E402
-from maps.builders import commune_map, incident_map, overview_map, rules_map  # noqa: E402
-from maps.simplify import DisplayCache  # noqa: E402
+from geo.adjacency import build_graph
+from geo.boundaries import load_boundaries
+from geo.needs import load_scenario
+from geo.planning import make_plan
+from geo.resources import sample_inventory
+from maps.builders import commune_map, incident_map, overview_map, rules_map
+from maps.simplify import DisplayCache
 
 SHARED = ROOT.parent / "shared" / "data"
 

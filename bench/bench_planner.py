@@ -25,12 +25,12 @@ from scipy.sparse import coo_matrix, vstack
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.adjacency import build_graph  # noqa: E402
-from geo.boundaries import load_boundaries  # noqa: E402
-from geo.needs import compute_needs, load_scenario, parse_scenario  # noqa: E402
-from geo.planning import PlanParameters, greedy_plan, hop_limited_paths, make_plan, validate_plan  # noqa: E402
-from geo.resources import load_catalogue, sample_inventory  # noqa: E402
-from geo.rules import apply_rules  # noqa: E402
+from geo.adjacency import build_graph
+from geo.boundaries import load_boundaries
+from geo.needs import compute_needs, load_scenario, parse_scenario
+from geo.planning import PlanParameters, greedy_plan, hop_limited_paths, make_plan, validate_plan
+from geo.resources import load_catalogue, sample_inventory
+from geo.rules import apply_rules
 
 SHARED = ROOT.parent / "shared" / "data"
 

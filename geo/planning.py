@@ -336,6 +336,7 @@ def make_plan(
     params: PlanParameters | None = None,
     needs_profile: NeedsProfile | None = None,
     regions: Mapping[str, Iterable[str]] | None = None,
+    method: str = "optimal",
 ) -> dict[str, Any]:
     """The optimal mutual-aid plan (the plan JSON of CONTRACT.md, plus ``command``, ``method``
     and per-transfer ``cost`` and ``agreement_rules``).
@@ -354,6 +355,8 @@ def make_plan(
         :class:`PlanParameters`.
     regions
         ``{region name: communes}``: regional defence commands for the command chain.
+    method
+        ``optimal`` (min-cost max-flow) or ``greedy`` (the baseline of :func:`greedy_plan`).
 
     Raises
     ------
@@ -362,10 +365,15 @@ def make_plan(
     RuleError
         A rule that does not fit the graph.
     """
+    solvers = {"optimal": (_solve_resource, "optimal (min-cost max-flow)"),
+               "greedy": (_greedy_resource, "greedy (nearest first)")}
+    if method not in solvers:
+        raise PlanError(f"method must be one of {', '.join(solvers)}, got {method!r}")
+    solve, label = solvers[method]
     params = params or PlanParameters()
     P = _prepare(G, scenario, inventory, rules, params, needs_profile)
-    flows = {r: _solve_resource(P, r) for r in P.resources}
-    return _assemble(P, scenario, flows, params, regions or {}, "optimal (min-cost max-flow)")
+    flows = {r: solve(P, r) for r in P.resources}
+    return _assemble(P, scenario, flows, params, regions or {}, label)
 
 
 def greedy_plan(
@@ -380,10 +388,8 @@ def greedy_plan(
 ) -> dict[str, Any]:
     """The obvious greedy baseline (same inputs and output as :func:`make_plan`): each affected
     commune, largest gap first, takes from its nearest reachable suppliers."""
-    params = params or PlanParameters()
-    P = _prepare(G, scenario, inventory, rules, params, needs_profile)
-    flows = {r: _greedy_resource(P, r) for r in P.resources}
-    return _assemble(P, scenario, flows, params, regions or {}, "greedy (nearest first)")
+    return make_plan(G, scenario, inventory, rules=rules, params=params, needs_profile=needs_profile,
+                     regions=regions, method="greedy")
 
 
 def validate_plan(

@@ -48,7 +48,7 @@ TEXT = {
 }
 
 
-def vn_number(x: float | int | None) -> str:
+def vn_number(x: float | None) -> str:
     """A number in Vietnamese format: ``12.345`` (thousands with dots), decimals with a comma."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     from api.settings import get_settings
 
     return get_settings()
@@ -36,7 +36,7 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session():  # noqa: ANN202
+def _session():
     from api.db import make_engine, make_sessionmaker, migration_state, session_scope
 
     engine = make_engine(_settings().resolved_database_url())

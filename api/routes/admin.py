@@ -33,7 +33,7 @@ def create_region(body: RegionIn, state: StateDep, user: CurrentUser, writer: Wr
     if unknown:
         raise BadInput(f"communes: unknown commune(s) {', '.join(unknown[:10])}")
 
-    def run(s):  # noqa: ANN001, ANN202
+    def run(s):
         if s.scalars(select(Region).where(Region.name == body.name)).first():
             raise Conflict(f"region {body.name!r} exists")
         r = Region(name=body.name, communes=sorted(set(body.communes)))

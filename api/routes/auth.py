@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
-from api.auth import SESSION_COOKIE, check_login_rate, clear_login_failures, record_login_failure, verify_password
+from api.auth import (
+    SESSION_COOKIE,
+    check_login_rate,
+    clear_login_failures,
+    record_login_failure,
+    verify_password,
+)
 from api.db import session_scope
 from api.deps import CurrentUser, SettingsDep
 from api.errors import NotAuthenticated
@@ -51,4 +57,4 @@ def read_me(user: CurrentUser) -> UserOut:
                    province=user.province, area_size=len(user.area))
 
 
-__all__ = ["router", "login", "SESSION_COOKIE"]
+__all__ = ["SESSION_COOKIE", "login", "router"]

@@ -76,4 +76,4 @@ def update_inventory(code: str, state: StateDep, user: CurrentUser, writer: Writ
     return writer.run(lambda s: set_inventory(s, user, code, items))
 
 
-__all__ = ["router", "json"]
+__all__ = ["json", "router"]

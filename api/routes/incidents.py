@@ -11,7 +11,14 @@ from starlette.datastructures import UploadFile
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
 from api.schemas import Detail, IncidentOut, PlanIn, PlanOut
-from api.services.incidents import close_incident, create_incident, get_incident, incident_dict, latest_plan, plan_incident
+from api.services.incidents import (
+    close_incident,
+    create_incident,
+    get_incident,
+    incident_dict,
+    latest_plan,
+    plan_incident,
+)
 from api.services.workflow import ledger_of
 from geo.planning import PlanParameters
 

@@ -11,7 +11,14 @@ from fastapi import APIRouter, Body
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
 from api.schemas import Detail, ReasonIn, RuleIn, RulePatch, RuleVersionOut
-from api.services.rules import create_rule, current_rules, retire_rule, rule_history, update_rule, version_dict
+from api.services.rules import (
+    create_rule,
+    current_rules,
+    retire_rule,
+    rule_history,
+    update_rule,
+    version_dict,
+)
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},

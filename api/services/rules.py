@@ -52,8 +52,7 @@ def _check_consistent(session: Session, candidate: dict[str, Any], rule_id: int,
 def create_rule(session: Session, principal: Principal, data: dict[str, Any], reason: str,
                 communes: Collection[str]) -> dict[str, Any]:
     require_role(principal, "planner", "admin", action="creating a rule")
-    if not reason or not reason.strip():
-        raise BadInput("reason: every rule change needs a reason")
+    _require_reason(reason, "every rule change")
     rule_id = (session.scalar(select(func.max(RuleVersion.rule_id))) or 0) + 1
     clean = _check_consistent(session, data, rule_id, communes)
     v = RuleVersion(rule_id=rule_id, version=1, data=clean, author=principal.username, reason=reason)
@@ -62,6 +61,11 @@ def create_rule(session: Session, principal: Principal, data: dict[str, Any], re
     audit.record(session, actor=principal.describe(), action="rule.create", entity="rule", entity_id=rule_id,
                  after={**clean, "reason": reason})
     return version_dict(v)
+
+
+def _require_reason(reason: str | None, what: str) -> None:
+    if not reason or not reason.strip():
+        raise BadInput(f"reason: {what} needs a reason")
 
 
 def _latest(session: Session, rule_id: int) -> RuleVersion:
@@ -75,8 +79,7 @@ def _latest(session: Session, rule_id: int) -> RuleVersion:
 def update_rule(session: Session, principal: Principal, rule_id: int, changes: dict[str, Any], reason: str,
                 communes: Collection[str]) -> dict[str, Any]:
     require_role(principal, "planner", "admin", action="editing a rule")
-    if not reason or not reason.strip():
-        raise BadInput("reason: every rule change needs a reason")
+    _require_reason(reason, "every rule change")
     last = _latest(session, rule_id)
     if last.retired:
         raise Conflict({"message": f"rule {rule_id} is retired", "status": "retired"})
@@ -92,8 +95,7 @@ def update_rule(session: Session, principal: Principal, rule_id: int, changes: d
 
 def retire_rule(session: Session, principal: Principal, rule_id: int, reason: str) -> dict[str, Any]:
     require_role(principal, "planner", "admin", action="retiring a rule")
-    if not reason or not reason.strip():
-        raise BadInput("reason: retiring a rule needs a reason")
+    _require_reason(reason, "retiring a rule")
     last = _latest(session, rule_id)
     if last.retired:
         raise Conflict({"message": f"rule {rule_id} is already retired", "status": "retired"})

@@ -23,7 +23,16 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for, require_role
 from api.errors import BadInput, Conflict, NotFound
-from api.models import Incident, InventoryItem, LedgerEntry, Offer, PlanRecord, SupportRequest, as_utc, utcnow
+from api.models import (
+    Incident,
+    InventoryItem,
+    LedgerEntry,
+    Offer,
+    PlanRecord,
+    SupportRequest,
+    as_utc,
+    utcnow,
+)
 from api.services import audit
 from geo.resources import load_catalogue, validate_inventory_items
 
@@ -38,7 +47,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 URGENCIES = ("low", "normal", "high", "critical")
 
 
-def _locked(session: Session, stmt):  # noqa: ANN001, ANN202
+def _locked(session: Session, stmt):
     """``stmt`` with a row lock where the database has them (SQLite locks the whole file)."""
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()

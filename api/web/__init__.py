@@ -182,7 +182,17 @@ def _need(request: Request, *roles: str) -> Principal | Response:
     return p
 
 
-def _active_incidents(s) -> list[Incident]:  # noqa: ANN001
+async def _form_and_user(request: Request, *roles: str) -> tuple[dict[str, str], Principal] | Response:
+    """A posted form (CSRF-checked first, so the session may be read) and its user."""
+    try:
+        form = await form_of(request)
+    except ServiceError as exc:
+        return HTMLResponse(str(exc.detail), status_code=403)
+    p = _need(request, *roles)
+    return p if isinstance(p, Response) else (form, p)
+
+
+def _active_incidents(s) -> list[Incident]:
     return list(s.scalars(select(Incident).where(Incident.status == "active").order_by(Incident.id.desc())))
 
 
@@ -222,15 +232,12 @@ def commune_home(request: Request, code: str | None = None) -> Response:
     return render(request, "commune.html", {**commune_context(request, p, code), "errors": {}, "form": {}, "notice": None})
 
 
-async def _commune_action(request: Request, action) -> Response:  # noqa: ANN001
+async def _commune_action(request: Request, action) -> Response:
     """Run a commune-page form action; on an error re-render with it next to the field."""
-    try:
-        form = await form_of(request)
-    except ServiceError as exc:
-        return HTMLResponse(str(exc.detail), status_code=403)
-    p = _need(request, "commune_leader", "defence_command", "admin")
-    if isinstance(p, Response):
-        return p
+    checked = await _form_and_user(request, "commune_leader", "defence_command", "admin")
+    if isinstance(checked, Response):
+        return checked
+    form, p = checked
     code = form.get("code") or p.commune or ""
     errors: dict[str, str] = {}
     try:
@@ -265,7 +272,7 @@ def _int_field(form: dict[str, str], name: str, errors: dict[str, str], *, posit
 
 @router.post("/commune/inventory")
 async def post_inventory(request: Request) -> Response:
-    def act(s, p, form, code, errors):  # noqa: ANN001, ANN202
+    def act(s, p, form, code, errors):
         items = {}
         for key in load_catalogue():
             if f"inv_{key}" in form and form[f"inv_{key}"].strip() != "":
@@ -281,7 +288,7 @@ async def post_inventory(request: Request) -> Response:
 
 @router.post("/commune/requests")
 async def post_request(request: Request) -> Response:
-    def act(s, p, form, code, errors):  # noqa: ANN001, ANN202
+    def act(s, p, form, code, errors):
         q = _int_field(form, "quantity", errors)
         if not form.get("incident_id", "").isdigit():
             errors["incident_id"] = T[lang_of(request)]["required"]
@@ -304,7 +311,7 @@ async def post_request(request: Request) -> Response:
 
 @router.post("/commune/requests/{request_id}/offer")
 async def post_offer(request: Request, request_id: int) -> Response:
-    def act(s, p, form, code, errors):  # noqa: ANN001, ANN202
+    def act(s, p, form, code, errors):
         q = _int_field(form, f"offer_{request_id}", errors)
         if q is not None:
             create_offer(s, p, request_id, commune=code, quantity=q, note=form.get("note") or None)
@@ -338,7 +345,7 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
                 unmet.append({**u, "incident_id": i.id})
                 escalations[u["escalate_to"]] = escalations.get(u["escalate_to"], 0) + u["quantity"]
     G = request.app.state.graph
-    name = lambda c: G.nodes[c].get("full_name", c) if c in G else c  # noqa: E731
+    name = lambda c: G.nodes[c].get("full_name", c) if c in G else c
     return {
         "incidents": [{"id": i.id, "name": i.name, "risk_level": i.risk_level} for i in incidents],
         "requests": [{"id": r["id"], "commune": name(r["commune"]), "resource": r["resource"], "quantity": r["quantity"],
@@ -387,13 +394,10 @@ def planner_home(request: Request) -> Response:
 
 @router.post("/planner/rules")
 async def planner_post(request: Request) -> Response:
-    try:
-        form = await form_of(request)
-    except ServiceError as exc:
-        return HTMLResponse(str(exc.detail), status_code=403)
-    p = _need(request, "planner", "admin")
-    if isinstance(p, Response):
-        return p
+    checked = await _form_and_user(request, "planner", "admin")
+    if isinstance(checked, Response):
+        return checked
+    form, p = checked
     errors: dict[str, str] = {}
     for f in ("type", "a", "b", "reason"):
         if not form.get(f, "").strip():
@@ -424,13 +428,10 @@ async def planner_post(request: Request) -> Response:
 
 @router.post("/planner/rules/{rule_id}/retire")
 async def planner_retire(request: Request, rule_id: int) -> Response:
-    try:
-        form = await form_of(request)
-    except ServiceError as exc:
-        return HTMLResponse(str(exc.detail), status_code=403)
-    p = _need(request, "planner", "admin")
-    if isinstance(p, Response):
-        return p
+    checked = await _form_and_user(request, "planner", "admin")
+    if isinstance(checked, Response):
+        return checked
+    form, p = checked
     if not form.get("reason", "").strip():
         return render(request, "planner.html", {"user": p, **planner_context(request),
                                                 "errors": {f"retire_{rule_id}": T[lang_of(request)]["required"]},
@@ -440,4 +441,4 @@ async def planner_retire(request: Request, rule_id: int) -> Response:
     return RedirectResponse("/planner?done=retired", status_code=303)
 
 
-__all__ = ["router", "SupportRequest"]
+__all__ = ["SupportRequest", "router"]

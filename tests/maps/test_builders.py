@@ -8,7 +8,14 @@ import re
 
 import pytest
 
-from maps.builders import RISK_COLOURS, commune_map, incident_map, overview_map, rules_map, vn_number
+from maps.builders import (
+    RISK_COLOURS,
+    commune_map,
+    incident_map,
+    overview_map,
+    rules_map,
+    vn_number,
+)
 from maps.offline import ATTRIBUTION, VENDOR_URL
 from maps.simplify import DisplayCache, display_geometry
 
@@ -36,7 +43,7 @@ def test_overview_is_offline_light_and_coloured(display, nghe_an_graph):
     assert f'src="{VENDOR_URL}/leaflet.js"' in html and f'href="{VENDOR_URL}/leaflet.css"' in html
     assert ATTRIBUTION in html
     assert len(gzip.compress(html.encode())) < 400 * 1024
-    data = json.loads(re.search(r'L\.geoJSON\((\{"type":"FeatureCollection".*?\}), \{', html, re.S).group(1))
+    data = json.loads(re.search(r'L\.geoJSON\((\{"type":"FeatureCollection".*?\}), \{', html, re.DOTALL).group(1))
     props = {f["properties"]["code"]: f["properties"] for f in data["features"]}
     assert len(props) == 130
     assert props["17254"]["c"] == RISK_COLOURS[3]
