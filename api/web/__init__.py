@@ -389,7 +389,15 @@ def planner_home(request: Request) -> Response:
     p = _need(request, "planner", "admin")
     if isinstance(p, Response):
         return p
-    return render(request, "planner.html", {"user": p, **planner_context(request), "errors": {}, "form": {}})
+    ctx = planner_context(request)
+    form: dict[str, Any] = {}
+    edit = request.query_params.get("edit", "")
+    chosen = next((v for v in ctx["rules"] if str(v["id"]) == edit), None)
+    if chosen:  # the form, filled with the rule to edit
+        form = {"rule_id": str(chosen["id"]), **{k: str(v) for k, v in chosen["rule"].items()
+                                               if k in ("type", "a", "b", "document", "travel_minutes",
+                                                        "valid_from", "valid_to")}}
+    return render(request, "planner.html", {"user": p, **ctx, "errors": {}, "form": form})
 
 
 @router.post("/planner/rules")
