@@ -29,6 +29,10 @@ RISK_LABELS = {
     "en": {0: "Not affected", 1: "Level 1 – low", 2: "Level 2 – medium", 3: "Level 3 – high",
            4: "Level 4 – very high", 5: "Level 5 – catastrophic"},
 }
+PILLAR_LABELS = {
+    "vi": {"forces": "Lực lượng", "means": "Phương tiện", "materials": "Vật tư", "logistics": "Hậu cần"},
+    "en": {"forces": "Forces", "means": "Means", "materials": "Materials", "logistics": "Logistics"},
+}
 RULE_COLOURS = {"agreement": "#2a9d8f", "added": "#1d4ed8", "closed": "#d00000", "default": "#9aa0a6"}
 TEXT = {
     "vi": {"population": "Dân số", "suspect": "nghi ngờ", "open_requests": "Yêu cầu đang mở", "code": "Mã",
@@ -388,7 +392,7 @@ def commune_map(
             unit = res.unit if res else ""
             by_pillar.setdefault(pillar, []).append(f"{_esc(label)}: {vn_number(q)} {_esc(unit)}")
         for pillar, items in by_pillar.items():
-            rows.append(f"<div><i>{_esc(pillar)}</i>: " + "; ".join(items) + "</div>")
+            rows.append(f"<div><i>{_esc(PILLAR_LABELS[lang].get(pillar, pillar))}</i>: " + "; ".join(items) + "</div>")
         Panel(f"<h4>{t['inventory']}{sample}</h4>" + "".join(rows), position="bottomleft").add_to(m)
     req_html = ""
     for title, reqs in ((t["incoming"], list(incoming)), (t["outgoing"], list(outgoing))):
