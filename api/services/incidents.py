@@ -94,7 +94,7 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
             w["to"].add(t["from"])
         known = set(gdf.index)
         for (commune, resource), w in sorted(wanted.items()):
-            if not principal.may_act_for(commune) and principal.role != "admin":
+            if not principal.may_act_for(commune):  # requests are made for communes of one's area
                 continue
             created.append(create_request(session, principal, incident_id=i.id, commune=commune, resource=resource,
                                           quantity=w["quantity"], to=sorted(w["to"]), urgency="high",

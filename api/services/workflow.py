@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for, require_role
-from api.errors import BadInput, Conflict, NotFound
+from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import (
     Incident,
     InventoryItem,
@@ -204,6 +204,9 @@ def get_request(session: Session, principal: Principal, request_id: int) -> dict
     r = session.get(SupportRequest, request_id)
     if r is None:
         raise NotFound(f"request {request_id} not found")
+    involved = [r.commune_code, *r.to_communes]
+    if principal.role in ("commune_leader", "defence_command") and not any(principal.in_area(c) for c in involved):
+        raise Forbidden(f"request {request_id} involves none of your communes")
     return request_dict(session, r)
 
 

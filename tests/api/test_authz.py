@@ -49,6 +49,10 @@ def test_leader_cannot_request_or_offer_for_another_commune(server, setup):
     assert r.status_code == 403
     r = status(server, "conc", "GET", "/requests", params={"commune": "17248", "direction": "incoming"})
     assert r.status_code == 403
+    # a commune neither asking nor asked cannot read the request
+    r = status(server, "tuongduong", "GET", f"/requests/{setup['request']['id']}")
+    assert r.status_code == 403 and "involves none of your communes" in r.json()["detail"]
+    assert status(server, "chaukhe", "GET", f"/requests/{setup['request']['id']}").status_code == 200
 
 
 def test_only_the_requester_accepts_and_a_planner_cannot(server, setup):
@@ -80,3 +84,6 @@ def test_roles_for_incidents_rules_users(server):
     assert r.status_code == 403
     assert status(server, "conc", "GET", "/audit").status_code == 403
     assert status(server, "planner", "POST", f"/incidents/{1}/plan", json={}).status_code == 403
+    # an admin may plan; it creates no requests (requests are made for communes of one's area)
+    r = status(server, "admin", "POST", "/incidents/1/plan", json={"create_requests": True})
+    assert r.status_code == 200 and r.json()["created_requests"] == []
