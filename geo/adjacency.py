@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 
 import geopandas as gpd
 import networkx as nx
@@ -410,10 +409,3 @@ def summarise(G: nx.Graph) -> dict:
         "overlaps": len(G.graph.get("overlaps", [])),
         "seconds": round(G.graph.get("seconds", 0.0), 3),
     }
-
-
-def subgraph_of(G: nx.Graph, codes: Iterable[str]) -> nx.Graph:
-    """A copy of ``G`` restricted to ``codes`` (graph attributes kept)."""
-    H = G.subgraph(codes).copy()
-    H.graph.update(G.graph)
-    return H

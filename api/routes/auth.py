@@ -1,22 +1,21 @@
-"""Log in: OAuth2 password form -> bearer token (and the session cookie for pages)."""
+"""Log in: OAuth2 password form -> bearer token (the pages set the same token as a cookie)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from api.auth import (
-    SESSION_COOKIE,
     check_login_rate,
     clear_login_failures,
     record_login_failure,
     verify_password,
 )
 from api.db import session_scope
-from api.deps import CurrentUser, SettingsDep
+from api.deps import CurrentUser
 from api.errors import NotAuthenticated
 from api.models import User
 from api.schemas import Detail, Token, UserOut
@@ -43,8 +42,7 @@ def login(request: Request, username: str, password: str) -> tuple[User, str]:
 
 
 @router.post("/token", response_model=Token, responses={401: {"model": Detail}, 429: {"model": Detail}})
-def create_token(request: Request, response: Response, form: Annotated[OAuth2PasswordRequestForm, Depends()],
-                 settings: SettingsDep) -> Token:
+def create_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """Exchange a username and password for a bearer token."""
     user, token = login(request, form.username, form.password)
     return Token(access_token=token, role=user.role, commune=user.commune_code)
@@ -56,5 +54,3 @@ def read_me(user: CurrentUser) -> UserOut:
     return UserOut(id=user.id, username=user.username, role=user.role, commune=user.commune, region=user.region,
                    province=user.province, area_size=len(user.area))
 
-
-__all__ = ["SESSION_COOKIE", "login", "router"]

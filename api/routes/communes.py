@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Body, Query
@@ -75,5 +74,3 @@ def update_inventory(code: str, state: StateDep, user: CurrentUser, writer: Writ
     _commune(state, code)
     return writer.run(lambda s: set_inventory(s, user, code, items))
 
-
-__all__ = ["json", "router"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from api.auth import SESSION_COOKIE, Principal, authenticate
 from api.db import session_scope
 from api.errors import ServiceError
-from api.models import Incident, SupportRequest, as_utc
+from api.models import Incident, as_utc
 from api.services.incidents import latest_plan
 from api.services.rules import create_rule, current_rules, retire_rule, update_rule, version_dict
 from api.services.workflow import (
@@ -448,5 +448,3 @@ async def planner_retire(request: Request, rule_id: int) -> Response:
         retire_rule(s, p, rule_id, form["reason"])
     return RedirectResponse("/planner?done=retired", status_code=303)
 
-
-__all__ = ["SupportRequest", "router"]
