@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import geopandas as gpd
@@ -11,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_role
 from api.errors import Conflict, NotFound
-from api.models import Incident, PlanRecord, Region
+from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
 from api.services.rules import current_rules
-from api.services.workflow import available_inventory, create_request
-from geo.needs import parse_scenario
+from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request
+from geo.needs import Scenario, compute_needs, parse_scenario
 from geo.planning import PlanParameters, make_plan
 
 
@@ -65,6 +66,24 @@ def close_incident(session: Session, principal: Principal, incident_id: int) -> 
     return incident_dict(i)
 
 
+def _minus_offers(session: Session, incident_id: int, scenario: Scenario) -> tuple[Scenario, dict[tuple[str, str], int]]:
+    """The scenario with what offers already cover (offered, accepted, on its way or arrived)
+    taken off each commune's needs, so a new plan does not ask twice for the same thing."""
+    covered: dict[tuple[str, str], int] = {}
+    rows = session.execute(select(SupportRequest.commune_code, SupportRequest.resource, Offer.quantity)
+                           .join(Offer, Offer.request_id == SupportRequest.id)
+                           .where(SupportRequest.incident_id == incident_id, Offer.status.in_(ACTIVE_OFFER)))
+    for commune, resource, q in rows:
+        covered[(commune, resource)] = covered.get((commune, resource), 0) + q
+    if not covered:
+        return scenario, covered
+    needs = compute_needs(scenario)
+    affected = tuple(
+        replace(a, needs={r: max(0, n - covered.get((a.commune, r), 0)) for r, n in needs.get(a.commune, {}).items()})
+        for a in scenario.affected)
+    return replace(scenario, affected=affected), covered
+
+
 def regions_map(session: Session) -> dict[str, list[str]]:
     return {r.name: list(r.communes) for r in session.scalars(select(Region))}
 
@@ -78,13 +97,15 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
     if i.status != "active":
         raise Conflict({"message": f"incident {incident_id} is {i.status}", "status": i.status})
     scenario = parse_scenario(i.scenario, gdf=gdf, max_affected=10**6)
+    scenario, covered = _minus_offers(session, i.id, scenario)
     rules = [r for _, r in current_rules(session)]
     plan = make_plan(G, scenario, available_inventory(session), rules=rules, params=params,
                      regions=regions_map(session))
     rec = PlanRecord(incident_id=i.id, plan=plan, created_by=principal.username)
     session.add(rec)
     session.flush()
-    plan = {"id": rec.id, "incident_id": i.id, **plan}
+    plan = {"id": rec.id, "incident_id": i.id, **plan,
+            "covered_by_offers": [{"commune": c, "resource": r, "quantity": q} for (c, r), q in sorted(covered.items())]}
     created = []
     if create_requests:
         wanted: dict[tuple[str, str], dict[str, Any]] = {}

@@ -135,3 +135,17 @@ def test_audit_tampering_is_detected(server):
     finally:
         with server.client("admin") as admin:
             assert admin.get("/audit/verify").json()["ok"] is False
+
+
+def test_a_new_plan_does_not_ask_again_for_what_offers_cover(server):
+    incident = create_incident(server, name="replan test")
+    with server.client("bchqs") as bch, server.client("conc") as conc, server.client("chaukhe") as ck:
+        first = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
+        row = next(r for r in first["ledger"] if r["commune"] == "17254" and r["resource"] == "militia")
+        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "militia",
+                                           "quantity": 10, "to": ["17248"]}).json()
+        assert ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 10}).status_code == 201
+        again = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
+        row2 = next(r for r in again["ledger"] if r["commune"] == "17254" and r["resource"] == "militia")
+        assert row2["need"] == max(0, row["need"] - 10)
+        assert {"commune": "17254", "resource": "militia", "quantity": 10} in again["covered_by_offers"]
