@@ -46,6 +46,20 @@ def _session():
     return session_scope(make_sessionmaker(engine)[1])
 
 
+def _known_communes() -> set[str] | None:
+    """Commune codes of the configured boundaries, or None when there are none to check with."""
+    from geo.boundaries import SOURCE_COLUMNS, find_boundaries_file, read_geodata
+    from geo.errors import BoundaryError
+
+    settings = _settings()
+    try:
+        raw = read_geodata(find_boundaries_file(settings.boundaries), layer=settings.boundaries_layer)
+    except BoundaryError:
+        return None
+    column = next((c for c in SOURCE_COLUMNS["code"] if c in raw.columns), None)
+    return None if column is None else {str(c).zfill(5) for c in raw[column]}
+
+
 def run_users_add(args: argparse.Namespace) -> int:
     """Create a user; the password is read from standard input."""
     from api.errors import ServiceError
@@ -54,6 +68,11 @@ def run_users_add(args: argparse.Namespace) -> int:
     if not args.password_stdin:
         print("give the password on standard input with --password-stdin", file=sys.stderr)
         return 2
+    if args.commune:
+        known = _known_communes()
+        if known is not None and args.commune not in known:
+            print(f"lienxa users add: error: unknown commune {args.commune!r} in the boundaries", file=sys.stderr)
+            return 2
     password = sys.stdin.readline().rstrip("\n")
     try:
         with _session() as s:
