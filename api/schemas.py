@@ -25,6 +25,11 @@ class Detail(BaseModel):
     detail: Any
 
 
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can answer, each ``{"detail": ...}``."""
+    return {code: {"model": Detail} for code in codes}
+
+
 class InventoryOut(Open):
     commune: str
     items: dict[str, int]

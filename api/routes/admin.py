@@ -11,12 +11,12 @@ from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput, Conflict
 from api.models import AuditEntry, Region
-from api.schemas import AuditOut, Detail, RegionIn, UserIn, UserOut
+from api.schemas import AuditOut, RegionIn, UserIn, UserOut, error_responses
 from api.services import audit
 from api.services.users import add_user, user_dict
 
 router = APIRouter(tags=["admin"])
-ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 409: {"model": Detail}, 422: {"model": Detail}}
+ERRORS = error_responses(401, 403, 409, 422)
 
 
 @router.get("/regions", responses=ERRORS)

@@ -15,11 +15,11 @@ from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep
 from api.errors import NotFound
 from api.models import Offer, SupportRequest
-from api.schemas import Detail
+from api.schemas import error_responses
 from api.services.incidents import latest_plan
 
 router = APIRouter(prefix="/export", tags=["exports"])
-ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}}
+ERRORS = error_responses(401, 403, 404)
 
 
 def _point(state: Any, code: str) -> list[float]:

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
-from api.schemas import Detail, IncidentOut, PlanIn, PlanOut
+from api.schemas import IncidentOut, PlanIn, PlanOut, error_responses
 from api.services.incidents import (
     close_incident,
     create_incident,
@@ -23,8 +23,7 @@ from api.services.workflow import ledger_of
 from geo.planning import PlanParameters
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
-ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
-          413: {"model": Detail}, 422: {"model": Detail}}
+ERRORS = error_responses(401, 403, 404, 409, 413, 422)
 
 
 async def scenario_from(request: Request) -> dict[str, Any]:

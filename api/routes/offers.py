@@ -9,12 +9,11 @@ from fastapi import APIRouter, Body
 from api.deps import CurrentUser, ReadSessionDep, WriterDep
 from api.errors import NotFound
 from api.models import Offer
-from api.schemas import Detail, OfferOut, ReasonIn
+from api.schemas import OfferOut, ReasonIn, error_responses
 from api.services.workflow import offer_dict, transition_offer
 
 router = APIRouter(prefix="/offers", tags=["offers"])
-ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
-          422: {"model": Detail}}
+ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 @router.get("/{offer_id}", response_model=OfferOut, responses=ERRORS)

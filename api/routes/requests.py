@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
-from api.schemas import Detail, OfferIn, OfferOut, ReasonIn, RequestIn, RequestOut
+from api.schemas import OfferIn, OfferOut, ReasonIn, RequestIn, RequestOut, error_responses
 from api.services.workflow import (
     cancel_request,
     check_leader_scope,
@@ -20,8 +20,7 @@ from api.services.workflow import (
 )
 
 router = APIRouter(prefix="/requests", tags=["requests"])
-ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
-          422: {"model": Detail}}
+ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 def neighbours_of(state: Any, commune: str) -> list[str]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body
 
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
-from api.schemas import Detail, ReasonIn, RuleIn, RulePatch, RuleVersionOut
+from api.schemas import ReasonIn, RuleIn, RulePatch, RuleVersionOut, error_responses
 from api.services.rules import (
     create_rule,
     current_rules,
@@ -21,8 +21,7 @@ from api.services.rules import (
 )
 
 router = APIRouter(prefix="/rules", tags=["rules"])
-ERRORS = {401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
-          422: {"model": Detail}}
+ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 @router.get("", response_model=list[RuleVersionOut], responses=ERRORS)

@@ -249,7 +249,7 @@ async def _commune_action(request: Request, action) -> Response:
         notice = None
     except (ServiceError, LienXaError) as exc:
         detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
-        msg = detail.get("message") if isinstance(detail, dict) else str(detail)
+        msg = str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
         field = msg.split(":", 1)[0] if ":" in msg and msg.split(":", 1)[0] in form else "form"
         errors[field] = msg
     if errors:
@@ -338,7 +338,8 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
     with session_scope(request.app.state.read_session) as s:
         incidents = _active_incidents(s)
         reqs = list_requests(s, p, commune=None, direction=None, status="open", incident_id=None)
-        unmet, escalations = [], {}
+        unmet: list[dict[str, Any]] = []
+        escalations: dict[str, int] = {}
         for i in incidents:
             plan = latest_plan(s, i.id)
             for u in (plan or {}).get("unmet", []):
