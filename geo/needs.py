@@ -94,23 +94,33 @@ def load_needs_profile(
     name = "default"
     if path is not None:
         p = Path(path)
+        import yaml
+
         try:
             text = p.read_text(encoding="utf-8")
-            data = __import__("yaml").safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
-        except (OSError, ValueError) as exc:
+            data = yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
             raise NeedsProfileError(f"cannot read needs profile {p}: {exc}") from exc
         if not isinstance(data, dict):
             raise NeedsProfileError(f"{p}: a needs profile is a mapping")
         layers = [data.get("default", data if "provinces" not in data else {})]
-        if province and province in data.get("provinces", {}):
-            layers.append(data["provinces"][province])
-            name = f"province {province}"
+        provinces = data.get("provinces") or {}
+        if not isinstance(provinces, dict):
+            raise NeedsProfileError(f"{p}: provinces must map a province code to a profile")
+        # YAML reads an unquoted 40 as a number: province codes are compared as 2-digit strings
+        by_code = {str(k).zfill(2): v for k, v in provinces.items()}
+        code = str(province).zfill(2) if province else None
+        if code and code in by_code:
+            layers.append(by_code[code])
+            name = f"province {code}"
         for layer in layers:
+            if not isinstance(layer, dict):
+                raise NeedsProfileError(f"{p}: a profile is a mapping with per_person_day and per_person")
             for section, target in (("per_person_day", day), ("per_person", once)):
                 for key, value in (layer.get(section) or {}).items():
                     if key not in catalogue:
                         raise NeedsProfileError(f"{p}: {section}.{key}: unknown resource")
-                    if not isinstance(value, (int, float)) or value < 0:
+                    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                         raise NeedsProfileError(f"{p}: {section}.{key}: ratio must be a number >= 0")
                     # a resource lives in one section only
                     day.pop(key, None)
@@ -274,7 +284,22 @@ def parse_scenario(
 
 def extent_affected(extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_share: float = 0.01) -> list[AffectedCommune]:
     """Communes covered by a flood extent (GeoJSON geometry, Feature or FeatureCollection in
-    EPSG:4326), with displaced people from the covered share of their population."""
+    EPSG:4326), with displaced people from the covered share of their population.
+
+    Shares are areas in an equal-area CRS (EPSG:6933); a commune with less than ``min_share``
+    covered is left out; ``displaced = round(share × population × displaced_rate)`` (a missing
+    population counts as 0).
+
+    Returns
+    -------
+    list of AffectedCommune
+        Sorted by commune code, each with its ``covered_share``.
+
+    Raises
+    ------
+    ScenarioError
+        If the extent is not GeoJSON, holds no polygons, or its coordinates are not lon/lat.
+    """
     import geopandas as gpd
     import shapely
     from shapely.geometry import shape
@@ -314,7 +339,14 @@ def extent_affected(extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_s
 
 
 def load_scenario(path: str | os.PathLike[str], **kwargs: Any) -> Scenario:
-    """Read a scenario JSON file and validate it (see :func:`parse_scenario`)."""
+    """Read a scenario JSON file and validate it (see :func:`parse_scenario`).
+
+    Raises
+    ------
+    ScenarioError
+        If the file does not exist, is not valid JSON, or the scenario is invalid (the entry
+        named).
+    """
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))

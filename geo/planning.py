@@ -35,7 +35,7 @@ import numpy as np
 
 from geo.errors import LienXaError
 from geo.needs import NeedsProfile, Scenario, compute_needs
-from geo.resources import load_catalogue
+from geo.resources import format_count_vi, load_catalogue, quantity_vi
 from geo.rules import DEFAULT_AGREEMENT_FACTOR, Rule, apply_rules
 
 
@@ -181,6 +181,10 @@ def _prepare(G: nx.Graph, scenario: Scenario, inventory: Mapping[str, Mapping[st
     H = apply_rules(G, rules, closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
                     agreement_factor=params.agreement_factor)
     needs = compute_needs(scenario, needs_profile)
+    for code, items in needs.items():
+        unknown = sorted(set(items) - set(catalogue))
+        if unknown:
+            raise PlanError(f"needs of {code}: unknown resource(s) {', '.join(map(repr, unknown))}")
     resources = [r for r in catalogue if any(r in n for n in needs.values())]
     stock = {c: {k: int(v) for k, v in items.items()} for c, items in inventory.items()}
     on_site, gap, spare, reserve = {}, {}, {}, {}
@@ -387,7 +391,13 @@ def greedy_plan(
     regions: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """The obvious greedy baseline (same inputs and output as :func:`make_plan`): each affected
-    commune, largest gap first, takes from its nearest reachable suppliers."""
+    commune, largest gap first, takes from its nearest reachable suppliers.
+
+    Raises
+    ------
+    PlanError, RuleError
+        As :func:`make_plan`.
+    """
     return make_plan(G, scenario, inventory, rules=rules, params=params, needs_profile=needs_profile,
                      regions=regions, method="greedy")
 
@@ -407,6 +417,11 @@ def validate_plan(
     Returns the list of violations (empty: the plan obeys every rule). Optimality is checked
     in its necessary local form: no unmet need while a reachable commune still has spare of it
     (uncapped), and every transfer on a cheapest path within ``max_hops``.
+
+    Raises
+    ------
+    RuleError
+        A rule that does not fit the graph (violations of the plan are returned, not raised).
     """
     params = params or PlanParameters()
     errs: list[str] = []
@@ -504,7 +519,13 @@ def validate_plan(
 
 def summarise_plan(plan: Mapping[str, Any], G: nx.Graph) -> list[str]:
     """The plan as readable lines, per affected commune: what it gets from whom, what is unmet
-    and where it escalates."""
+    and where it escalates, quantities phrased in Vietnamese (:func:`geo.resources.quantity_vi`).
+
+    Raises
+    ------
+    KeyError
+        If the plan names a resource that is not in the catalogue (:func:`load_catalogue`).
+    """
     catalogue = load_catalogue()
     name = {c: f"{d.get('full_name', c)} ({c})" for c, d in G.nodes(data=True)}
     lines = [f"Kế hoạch / plan: {plan['scenario']} — {plan['method']}",
@@ -523,11 +544,11 @@ def summarise_plan(plan: Mapping[str, Any], G: nx.Graph) -> list[str]:
             res = catalogue[t["resource"]]
             via = " → ".join(t["path"])
             ag = " [thỏa thuận / agreement]" if t["agreement"] else ""
-            lines.append(f"  nhận {t['quantity']} {res.unit} {res.label_vi} từ {name.get(t['from'], t['from'])}, "
-                         f"{t['travel_minutes']:.0f} phút ({via}){ag}")
+            lines.append(f"  nhận {quantity_vi(t['quantity'], res)} từ {name.get(t['from'], t['from'])}, "
+                         f"{format_count_vi(round(t['travel_minutes']))} phút ({via}){ag}")
         for u in unmet_by.get(c, []):
             res = catalogue[u["resource"]]
-            lines.append(f"  THIẾU {u['quantity']} {res.unit} {res.label_vi} → {u['escalate_to']}")
+            lines.append(f"  THIẾU {quantity_vi(u['quantity'], res)} → {u['escalate_to']}")
         if not by_receiver.get(c) and not unmet_by.get(c):
             lines.append("  tự đáp ứng tại chỗ / covered on site")
     lines.append("")

@@ -88,50 +88,122 @@ class Catalogue(Mapping[str, Resource]):
         return out
 
 
+#: Environment variable naming a catalogue file (JSON or YAML) that extends the default one
+#: wherever :func:`load_catalogue` is called without a path (CLI, service, planner).
+CATALOGUE_ENV = "LIENXA_CATALOGUE"
+
+_DEFAULT_CATALOGUE = Catalogue(DEFAULT_RESOURCES)
+_FILE_CACHE: dict[tuple[str, int, int], Catalogue] = {}
+
+
 def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
     """The default catalogue, extended (or relabelled) by a JSON or YAML file.
 
-    The file holds a list of ``{key, pillar, label_vi, label_en, unit}``; a key of the default
-    catalogue keeps its place, new keys are appended.
+    The file holds a list of ``{key, pillar, label_vi, label_en, unit}`` (or ``{"resources":
+    [...]}``); a key of the default catalogue keeps its place, new keys are appended. Without
+    ``path``, the file named by the ``LIENXA_CATALOGUE`` environment variable is used, if set,
+    so an extension reaches every part (inventories, scenarios, rules, planner). A file is
+    read again only when it changes.
+
+    Parameters
+    ----------
+    path
+        The catalogue file; default ``$LIENXA_CATALOGUE``, else the built-in catalogue.
+
+    Returns
+    -------
+    Catalogue
+        Resources by key, in catalogue order.
 
     Raises
     ------
     CatalogueError
-        If the file is malformed or names an unknown pillar.
+        If the file cannot be read, is not valid JSON/YAML, or a resource lacks a key or names
+        an unknown pillar.
     """
+    if path is None:
+        path = os.environ.get(CATALOGUE_ENV) or None
+    if path is None:
+        return _DEFAULT_CATALOGUE
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise CatalogueError(f"cannot read catalogue file {p}: {exc}") from exc
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    catalogue = _FILE_CACHE.get(key)
+    if catalogue is None:
+        catalogue = _read_catalogue(p)
+        _FILE_CACHE.clear()  # one file in use at a time: keep only the latest
+        _FILE_CACHE[key] = catalogue
+    return catalogue
+
+
+def _read_catalogue(path: Path) -> Catalogue:
     resources = {r.key: r for r in DEFAULT_RESOURCES}
-    if path is not None:
-        data = _read_structured(Path(path))
-        items = data.get("resources", data) if isinstance(data, dict) else data
-        if not isinstance(items, list):
-            raise CatalogueError(f"{path}: expected a list of resources")
-        for i, item in enumerate(items, 1):
-            if not isinstance(item, dict) or not isinstance(item.get("key"), str):
-                raise CatalogueError(f"{path}: resource #{i} needs a string 'key'")
-            key = item["key"]
-            base = resources.get(key)
-            pillar = item.get("pillar", base.pillar if base else None)
-            if pillar not in PILLARS:
-                raise CatalogueError(f"{path}: resource {key!r} has pillar {pillar!r}; use one of {', '.join(PILLARS)}")
-            resources[key] = Resource(
-                key, pillar,
-                item.get("label_vi", base.label_vi if base else key),
-                item.get("label_en", base.label_en if base else key),
-                item.get("unit", base.unit if base else ""),
-            )
+    data = _read_structured(path)
+    items = data.get("resources", data) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise CatalogueError(f"{path}: expected a list of resources")
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            raise CatalogueError(f"{path}: resource #{i} needs a string 'key'")
+        key = item["key"]
+        base = resources.get(key)
+        pillar = item.get("pillar", base.pillar if base else None)
+        if pillar not in PILLARS:
+            raise CatalogueError(f"{path}: resource {key!r} has pillar {pillar!r}; use one of {', '.join(PILLARS)}")
+        resources[key] = Resource(
+            key, pillar,
+            item.get("label_vi", base.label_vi if base else key),
+            item.get("label_en", base.label_en if base else key),
+            item.get("unit", base.unit if base else ""),
+        )
     return Catalogue(list(resources.values()))
 
 
 def _read_structured(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"cannot read {path}: {exc}") from exc
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
-        return yaml.safe_load(text)
-    return json.loads(text)
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CatalogueError(f"{path.name} is not valid YAML: {exc}") from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CatalogueError(f"{path.name} is not valid JSON: {exc}") from exc
+
+
+def format_count_vi(n: int) -> str:
+    """An integer with Vietnamese thousands separators: ``1556`` -> ``"1.556"``."""
+    return f"{int(n):,}".replace(",", ".")
+
+
+def quantity_vi(quantity: int, resource: Resource) -> str:
+    """A quantity of a resource as a natural Vietnamese phrase.
+
+    - the unit is left out when the label already starts with it: ``188 bao cát``, not
+      ``188 bao bao cát``;
+    - a count of people served by something that is not a person (unit ``người`` outside the
+      forces pillar): ``chỗ ở tạm cho 194 người``;
+    - otherwise ``quantity unit label``: ``4 chiếc xuồng, ca nô``, ``1.556 kg gạo``,
+      ``120 người dân quân`` (``người`` as the classifier of a force).
+
+    Quantities carry Vietnamese thousands separators (``1.556``).
+    """
+    n = format_count_vi(quantity)
+    label, unit = resource.label_vi.strip(), resource.unit.strip()
+    if not unit or label.casefold() == unit.casefold() or label.casefold().startswith(unit.casefold() + " "):
+        return f"{n} {label}"
+    if unit == "người" and resource.pillar != "forces":
+        return f"{label} cho {n} {unit}"
+    return f"{n} {unit} {label}"
 
 
 def validate_inventory_items(items: Mapping[str, Any], *, catalogue: Mapping[str, Resource] | None = None) -> dict[str, int]:

@@ -111,7 +111,8 @@ def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None 
         raise RuleError(f"{label}: type must be one of {', '.join(RULE_TYPES)}, got {kind!r}")
     a, b = data.get("a"), data.get("b")
     if not isinstance(a, str) or not isinstance(b, str):
-        raise RuleError(f"{label}: a and b must be commune codes (strings)")
+        raise RuleError(f"{label}: a and b must be commune codes as strings, got {a!r} and {b!r} "
+                        "(in YAML, quote them: a: '17248')")
     if a == b:
         raise RuleError(f"{label}: a link from {a} to itself")
     known = set(communes) if communes is not None else None
@@ -137,6 +138,9 @@ def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None 
         if not isinstance(raw, Mapping):
             raise RuleError(f"{label}: commitments must map a commune to {{resource: quantity}}")
         for side, items in raw.items():
+            if not isinstance(side, str):
+                raise RuleError(f"{label}: commitments name {side!r}: commune codes must be strings "
+                                "(in YAML, quote them: '17248': {boats: 4})")
             if side not in (a, b):
                 raise RuleError(f"{label}: commitments name {side!r}, which is not a party ({a}, {b})")
             if not isinstance(items, Mapping):
@@ -206,16 +210,39 @@ def parse_rules(data: Any, *, communes: Collection[str] | None = None) -> list[R
 
 
 def load_rules(path: str | os.PathLike[str], *, communes: Collection[str] | None = None) -> list[Rule]:
-    """Read rules from a JSON or YAML file (see :func:`parse_rules`)."""
+    """Read rules from a JSON or YAML file (``.yaml``/``.yml``; see :func:`parse_rules`).
+
+    Parameters
+    ----------
+    path
+        The rules file.
+    communes
+        Known commune codes; a rule naming another is an error.
+
+    Returns
+    -------
+    list of Rule
+
+    Raises
+    ------
+    RuleError
+        If the file does not exist, is not valid JSON/YAML, or holds an invalid or
+        contradictory rule (named).
+    """
+    import yaml
+
     p = Path(path)
+    is_yaml = p.suffix.lower() in (".yaml", ".yml")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise RuleError(f"rules file {p} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"cannot read rules file {p}: {exc}") from exc
     try:
-        data = __import__("yaml").safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
-    except ValueError as exc:
-        raise RuleError(f"{p.name} is not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}") from exc
+        data = yaml.safe_load(text) if is_yaml else json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise RuleError(f"{p.name} is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from exc
     return parse_rules(data, communes=communes)
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
 import subprocess
 import sys
+
+import geopandas as gpd
+from shapely.geometry import Polygon, box
 
 from api.cli import main
 
@@ -53,3 +58,137 @@ def test_console_script_runs(nghe_an_path):
                         "-s", "cua lo"], check=False, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "16732" in r.stdout and "Phường Cửa Lò" in r.stdout
+
+
+# --- lienxa plan and sample-inventory, broken pipes, --strict and --column ------------------------
+
+
+def test_sample_inventory_then_plan_end_to_end(nghe_an_path, scenario_path, tmp_path, capsys):
+    inv = tmp_path / "inv.csv"
+    assert main(["sample-inventory", "--boundaries", str(nghe_an_path), "--out", str(inv)]) == 0
+    assert inv.read_text(encoding="utf-8").startswith("# SAMPLE DATA")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('- {id: QC-15, type: agreement, a: "17248", b: "17254", document: 15/QC-UBND}\n',
+                     encoding="utf-8")
+    out = tmp_path / "plan.json"
+    capsys.readouterr()
+    assert main(["plan", "--boundaries", str(nghe_an_path), "--inventory", str(inv), "--scenario",
+                 str(scenario_path), "--rules", str(rules), "--out", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("!! SAMPLE DATA")  # a labelled sample file stays labelled
+    assert "Xã Con Cuông (17254) — chỉ huy / command:" in printed
+    assert "bao bao" not in printed and "người chỗ ở" not in printed
+    assert " bao cát từ " in printed and "nhận chỗ ở tạm cho " in printed
+    assert f"plan written to {out}" in printed
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert plan["sample_inventory"] is True
+    assert {row["commune"] for row in plan["ledger"]} >= {"17254", "16876"}
+    big = [t for t in plan["transfers"] if t["quantity"] >= 1000]
+    assert big, "the Nghệ An plan moves some quantity of 1,000 or more"
+    t = big[0]
+    assert f"nhận {t['quantity']:,}".replace(",", ".") in printed  # Vietnamese thousands separator
+
+
+def test_plan_unmet_lines_read_naturally(nghe_an_path, tmp_path, capsys):
+    sc = tmp_path / "sc.json"
+    sc.write_text(json.dumps({"name": "t", "affected": [
+        {"commune": "17254", "displaced": 0, "needs": {"sandbags": 5000000, "shelter_places": 1200000}}]}))
+    inv = tmp_path / "inv.csv"
+    inv.write_text("commune,resource,quantity\n17254,sandbags,10\n")
+    assert main(["plan", "--boundaries", str(nghe_an_path), "--inventory", str(inv), "--scenario", str(sc),
+                 "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "THIẾU 4.999.990 bao cát → " in printed
+    assert "THIẾU chỗ ở tạm cho 1.200.000 người → " in printed
+    assert "SAMPLE" not in printed  # a surveyed inventory is not labelled sample
+
+
+def test_plan_bad_regions_file_is_a_clear_error(nghe_an_path, scenario_path, tmp_path, capsys):
+    regions = tmp_path / "regions.json"
+    regions.write_text(json.dumps({"Khu vực 3": ["16777", "99999"]}))
+    assert main(["plan", "--boundaries", str(nghe_an_path), "--scenario", str(scenario_path),
+                 "--regions", str(regions), "-q"]) == 2
+    assert "region 'Khu vực 3' names unknown commune(s) '99999'" in capsys.readouterr().err
+
+
+def test_plan_with_a_catalogue_file(nghe_an_path, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LIENXA_CATALOGUE", raising=False)
+    cat = tmp_path / "cat.yaml"
+    cat.write_text("- {key: drones, pillar: means, label_vi: flycam, label_en: drones, unit: chiếc}\n",
+                   encoding="utf-8")
+    sc = tmp_path / "sc.json"
+    sc.write_text(json.dumps({"name": "t", "affected": [{"commune": "17254", "displaced": 0,
+                                                         "needs": {"drones": 3}}]}))
+    inv = tmp_path / "inv.csv"
+    inv.write_text("commune,resource,quantity\n17248,drones,10\n")
+    args = ["plan", "--boundaries", str(nghe_an_path), "--inventory", str(inv), "--scenario", str(sc), "-q"]
+    assert main(args) == 2  # drones are not in the built-in catalogue
+    assert "unknown resource 'drones'" in capsys.readouterr().err
+    assert main([*args, "--catalogue", str(cat)]) == 0
+    assert "nhận 3 chiếc flycam từ Xã Châu Khê (17248)" in capsys.readouterr().out
+    assert "LIENXA_CATALOGUE" not in os.environ  # restored after the command
+
+
+def _closed_stdout_run(args, tmp_path):
+    """Run ``lienxa ARGS`` with its standard output closed before it writes (like ``| head``
+    having exited)."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "api.cli", *args], stdout=w, stderr=subprocess.PIPE,
+                              text=True, timeout=180, check=False)
+    finally:
+        os.close(w)
+    return proc
+
+
+def test_closed_output_ends_quietly_and_keeps_the_files(nghe_an_path, scenario_path, tmp_path):
+    out = tmp_path / "plan.json"
+    proc = _closed_stdout_run(["plan", "--boundaries", str(nghe_an_path), "--scenario", str(scenario_path),
+                               "--out", str(out), "-q"], tmp_path)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
+    assert json.loads(out.read_text(encoding="utf-8"))["transfers"]
+    edges = tmp_path / "edges.csv"
+    for args in (["communes", "--boundaries", str(nghe_an_path), "--limit", "200"],
+                 ["graph", "--boundaries", str(nghe_an_path), "-q", "--out", str(edges)]):
+        proc = _closed_stdout_run(args, tmp_path)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, (args, proc.stderr)
+        assert proc.returncode == 141, args
+    assert len(edges.read_text().splitlines()) == 345
+
+
+def _odd_file(tmp_path):
+    rows = {"MA": ["17248", "17254"], "TEN": ["Châu Khê", "Con Cuông"]}
+    bowtie = Polygon([(104.0, 19.0), (104.01, 19.01), (104.01, 19.0), (104.0, 19.01)])
+    f = tmp_path / "odd.geojson"
+    gpd.GeoDataFrame(rows, geometry=[bowtie, box(104.01, 19.0, 104.02, 19.01)], crs="EPSG:4326").to_file(f)
+    return f
+
+
+def test_column_option_maps_source_columns(tmp_path, capsys):
+    f = _odd_file(tmp_path)
+    assert main(["communes", "--boundaries", str(f), "-s", "chau khe"]) == 2
+    assert "no commune code column" in capsys.readouterr().err
+    assert main(["communes", "--boundaries", str(f), "--column", "code=MA", "--column", "name=TEN",
+                 "-s", "chau khe"]) == 0
+    assert "17248  Xã Châu Khê" in capsys.readouterr().out
+    assert main(["communes", "--boundaries", str(f), "--column", "code"]) == 2
+    assert "--column takes FIELD=SOURCE" in capsys.readouterr().err
+
+
+def test_invalid_geometry_repaired_and_reported_or_refused_with_strict(tmp_path, capsys):
+    f = _odd_file(tmp_path)
+    cols = ["--column", "code=MA", "--column", "name=TEN"]
+    assert main(["graph", "--boundaries", str(f), *cols, "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "repaired: made valid: 17248: Self-intersection" in out
+    assert "edges:                 1 (shared_edge 1" in out
+    assert main(["graph", "--boundaries", str(f), *cols, "--strict", "-q"]) == 2
+    assert "invalid geometries (17248: Self-intersection" in capsys.readouterr().err
+
+
+def test_boundaries_from_the_environment(nghe_an_path, capsys, monkeypatch):
+    monkeypatch.setenv("LIENXA_BOUNDARIES", str(nghe_an_path))
+    assert main(["communes", "-s", "cua lo"]) == 0
+    assert "16732" in capsys.readouterr().out

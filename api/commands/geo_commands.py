@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from geo.errors import BoundaryError
+
+#: Exit status of a command whose standard output was closed early (as a shell reports a
+#: process ended by SIGPIPE).
+BROKEN_PIPE_STATUS = 141
+
+
+def quiet_broken_pipe(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Wrap a command so that a reader closing its output (``lienxa plan ... | head``) ends it
+    quietly, with status :data:`BROKEN_PIPE_STATUS` and no traceback."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            status = run(args)
+            sys.stdout.flush()  # a late failure shows here, not in Python's flush at exit
+            return status
+        except BrokenPipeError:
+            # Python flushes stdout once more at exit: send that to /dev/null so it is silent
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):  # stdout is not a real file (captured in tests)
+                pass
+            return BROKEN_PIPE_STATUS
+
+    return wrapper
 
 
 def add_boundaries_options(p: argparse.ArgumentParser) -> None:
@@ -56,6 +85,7 @@ def load_from_args(args: argparse.Namespace, progress: Progress | None = None):
     return gdf
 
 
+@quiet_broken_pipe
 def run_graph(args: argparse.Namespace) -> int:
     """Build the adjacency graph, print a summary and write the edge CSV."""
     from geo.adjacency import build_graph, edges_frame, summarise
@@ -67,6 +97,8 @@ def run_graph(args: argparse.Namespace) -> int:
     G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
     s = summarise(G)
     elapsed = time.perf_counter() - t0
+    if args.out:  # written before the summary, so a closed output cannot lose it
+        edges_frame(G).to_csv(Path(args.out), index=False)
     kinds = s["edges_by_kind"]
     print(f"units:                 {s['units']}")
     print(f"provinces:             {s['provinces']}")
@@ -81,12 +113,11 @@ def run_graph(args: argparse.Namespace) -> int:
         print(line)
     print(f"time: {elapsed:.2f} s (graph {s['seconds']:.2f} s)")
     if args.out:
-        out = Path(args.out)
-        edges_frame(G).to_csv(out, index=False)
-        print(f"edges written to {out}")
+        print(f"edges written to {args.out}")
     return 0
 
 
+@quiet_broken_pipe
 def run_communes(args: argparse.Namespace) -> int:
     """List communes, or find them by name with or without diacritics."""
     from geo.boundaries import search_communes

@@ -3,15 +3,74 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from api.commands.geo_commands import Progress, add_boundaries_options, load_from_args
+from api.commands.geo_commands import (
+    Progress,
+    add_boundaries_options,
+    load_from_args,
+    quiet_broken_pipe,
+)
+from geo.errors import LienXaError
 
 
+@contextlib.contextmanager
+def catalogue_from(path: str | None) -> Iterator[None]:
+    """Use the catalogue file ``path`` (``--catalogue``) everywhere while the command runs, as
+    ``LIENXA_CATALOGUE`` would (checked first, so a bad file fails before any work)."""
+    from geo.resources import CATALOGUE_ENV, load_catalogue
+
+    if not path:
+        yield
+        return
+    load_catalogue(path)
+    before = os.environ.get(CATALOGUE_ENV)
+    os.environ[CATALOGUE_ENV] = path
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CATALOGUE_ENV, None)
+        else:
+            os.environ[CATALOGUE_ENV] = before
+
+
+def load_regions(path: str, communes: Collection[str]) -> dict[str, list[str]]:
+    """Read ``{"region name": ["commune", ...]}`` (regional defence commands).
+
+    Raises
+    ------
+    LienXaError
+        If the file cannot be read, is not such a mapping, or names an unknown commune.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LienXaError(f"cannot read regions file {p}: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise LienXaError(f"{p.name}: regions must be an object {{\"region name\": [\"commune\", ...]}}")
+    known = set(communes)
+    for region, members in data.items():
+        unknown = [c for c in members if c not in known]
+        if unknown:
+            raise LienXaError(f"{p.name}: region {region!r} names unknown commune(s) {', '.join(map(repr, unknown))}")
+    return {str(k): list(v) for k, v in data.items()}
+
+
+@quiet_broken_pipe
 def run_plan(args: argparse.Namespace) -> int:
     """Compute a plan, print a readable summary and write the JSON."""
+    with catalogue_from(args.catalogue):
+        return _run_plan(args)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
     from geo.adjacency import build_graph
     from geo.needs import load_needs_profile, load_scenario
     from geo.planning import PlanParameters, make_plan, summarise_plan
@@ -29,22 +88,28 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         inventory, sample = sample_inventory(gdf, seed=args.seed), True
     rules = load_rules(args.rules, communes=gdf.index) if args.rules else []
-    profile = load_needs_profile(args.needs_profile, province=args.province) if args.needs_profile else None
-    regions = json.loads(Path(args.regions).read_text(encoding="utf-8")) if args.regions else {}
+    province = args.province
+    if args.needs_profile and not province:  # the affected communes' province, when they share one
+        provinces = {str(gdf.at[c, "province_code"]) for c in scenario.affected_codes}
+        province = provinces.pop() if len(provinces) == 1 else None
+    profile = load_needs_profile(args.needs_profile, province=province) if args.needs_profile else None
+    regions = load_regions(args.regions, gdf.index) if args.regions else {}
     params = PlanParameters(max_hops=args.max_hops, reserve_share=args.reserve_share,
                             agreement_factor=args.agreement_factor, speed_kmh=args.speed)
     progress(f"planning {len(scenario.affected)} affected commune(s)")
     plan = make_plan(G, scenario, inventory, rules=rules, params=params, needs_profile=profile, regions=regions)
     plan["sample_inventory"] = sample
+    if args.out:  # written before the summary, so a closed output (| head) cannot lose it
+        Path(args.out).write_text(json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if sample:
         print(f"!! {SAMPLE_LABEL} — dữ liệu mẫu, không phải số liệu khảo sát")
     print("\n".join(summarise_plan(plan, G)))
     if args.out:
-        Path(args.out).write_text(json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"plan written to {args.out}")
     return 0
 
 
+@quiet_broken_pipe
 def run_sample_inventory(args: argparse.Namespace) -> int:
     """Write a generated, labelled sample inventory CSV."""
     from geo.resources import SAMPLE_LABEL, sample_inventory, write_inventory_csv
@@ -72,7 +137,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rules", metavar="FILE", help="adjacency rules, JSON or YAML")
     p.add_argument("--regions", metavar="JSON", help='regional defence commands: {"Khu vực 3": ["16777", ...]}')
     p.add_argument("--needs-profile", metavar="FILE", help="needs profile, JSON or YAML")
-    p.add_argument("--province", help="province whose needs profile applies")
+    p.add_argument("--province", help="province whose needs profile applies "
+                   "(default: the affected communes' province, when they share one)")
+    p.add_argument("--catalogue", metavar="FILE",
+                   help="resource catalogue extension, JSON or YAML (default: $LIENXA_CATALOGUE)")
     p.add_argument("--out", metavar="PLAN.json", help="write the plan JSON here")
     p.add_argument("--max-hops", type=int, default=2)
     p.add_argument("--reserve-share", type=float, default=0.3)

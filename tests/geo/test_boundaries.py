@@ -174,7 +174,7 @@ def test_geojson_gpkg_and_zipped_shapefile_read_alike(tmp_path):
     with zipfile.ZipFile(tmp_path / "b.zip", "w") as z:
         for f in shp.iterdir():
             z.write(f, f.name)
-    for name in ("b.geojson", "b.gpkg", "b.zip"):
+    for name in ("b.geojson", "b.gpkg", "b.zip", "shp/b.shp"):
         out = load_boundaries(tmp_path / name)
         assert list(out.index) == ["17248", "17254"], name
         assert out.loc["17248", "name"] == "Châu Khê", name
@@ -191,6 +191,13 @@ def test_where_the_file_is_found(tmp_path, monkeypatch):
     (tmp_path / "data" / "boundaries").mkdir(parents=True)
     f = tmp_path / "data" / "boundaries" / "x.geojson"
     frame(two_units()).to_file(f)
+    assert find_boundaries_file() == f.resolve()
+    other = tmp_path / "data" / "boundaries" / "y.gpkg"
+    other.write_bytes(b"")
+    with pytest.raises(BoundariesNotFoundError, match=r"several boundaries files .*\(x.geojson, y.gpkg\)"):
+        find_boundaries_file()
+    other.unlink()
+    (tmp_path / "data" / "boundaries" / "README.md").write_text("# not data")
     assert find_boundaries_file() == f.resolve()
     env = tmp_path / "env.geojson"
     frame(two_units()).to_file(env)

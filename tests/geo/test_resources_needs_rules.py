@@ -186,3 +186,176 @@ def test_apply_rules_builds_the_plan_graph():
     assert after.edges["10002", "10003"]["travel_minutes"] == 26.0
     with pytest.raises(RuleError, match="10001-10003 is not a usable link"):
         apply_rules(G, parse_rules([{"type": "travel_minutes", "a": "10001", "b": "10003", "minutes": 5}]))
+
+
+# --- added in the audit of issues 2 and 3 ---------------------------------------------------------
+
+def test_quantities_read_naturally_in_vietnamese():
+    from geo.resources import format_count_vi, quantity_vi
+
+    cat = load_catalogue()
+    assert quantity_vi(188, cat["sandbags"]) == "188 bao cát"  # not "188 bao bao cát"
+    assert quantity_vi(194, cat["shelter_places"]) == "chỗ ở tạm cho 194 người"
+    assert quantity_vi(1556, cat["rice_kg"]) == "1.556 kg gạo"
+    assert quantity_vi(4, cat["boats"]) == "4 chiếc xuồng, ca nô"
+    assert quantity_vi(120, cat["militia"]) == "120 người dân quân"
+    assert quantity_vi(21600, cat["drinking_water_l"]) == "21.600 lít nước uống"
+    assert format_count_vi(1234567) == "1.234.567" and format_count_vi(999) == "999"
+
+
+def test_catalogue_file_named_by_the_environment_reaches_the_planner(tmp_path, monkeypatch):
+    from geo.planning import PlanError, make_plan
+
+    f = tmp_path / "cat.json"
+    f.write_text(json.dumps([{"key": "drones", "pillar": "means", "label_vi": "flycam", "label_en": "drones",
+                              "unit": "chiếc"}]))
+    G = graph([("10001", "10002", 10)])
+    monkeypatch.setenv("LIENXA_CATALOGUE", str(f))
+    assert list(load_catalogue())[-1] == "drones"
+    inv = read_inventory_csv("commune,resource,quantity\n10002,drones,10\n", communes=list(G))
+    sc = parse_scenario({"name": "t", "affected": [{"commune": "10001", "displaced": 0, "needs": {"drones": 3}}]},
+                        communes=list(G))
+    plan = make_plan(G, sc, inv)
+    assert [(t["from"], t["resource"], t["quantity"]) for t in plan["transfers"]] == [("10002", "drones", 3)]
+    monkeypatch.delenv("LIENXA_CATALOGUE")
+    assert "drones" not in load_catalogue()
+    # a need the planner's catalogue does not know is an error, never silently dropped
+    with pytest.raises(PlanError, match="needs of 10001: unknown resource.*'drones'"):
+        make_plan(G, sc, {})
+
+
+def test_bad_catalogue_file_is_a_clear_error(tmp_path):
+    from geo.resources import CatalogueError
+
+    f = tmp_path / "cat.json"
+    f.write_text("[{")
+    with pytest.raises(CatalogueError, match="cat.json is not valid JSON"):
+        load_catalogue(f)
+    with pytest.raises(CatalogueError, match="cannot read catalogue file"):
+        load_catalogue(tmp_path / "none.yaml")
+
+
+RULES = [
+    {"id": "QC-15", "type": "agreement", "a": "17248", "b": "17254", "document": "15/QC-UBND",
+     "date": "2025-08-01", "valid_from": "2025-08-01", "commitments": {"17248": {"militia": 200, "boats": 4}},
+     "cap": True},
+    {"id": "slide", "type": "close_link", "a": "17254", "b": "16876", "valid_from": "2025-07-20",
+     "valid_to": "2025-08-10", "reason": "sạt lở"},
+    {"id": "ferry", "type": "add_link", "a": "17248", "b": "16876", "via": "phà", "travel_minutes": 45},
+]
+
+RULES_YAML = """\
+rules:
+  - id: QC-15
+    type: agreement
+    a: "17248"
+    b: "17254"
+    document: 15/QC-UBND
+    date: 2025-08-01
+    valid_from: 2025-08-01
+    commitments:
+      "17248": {militia: 200, boats: 4}
+    cap: true
+  - {id: slide, type: close_link, a: "17254", b: "16876", valid_from: 2025-07-20, valid_to: 2025-08-10,
+     reason: sạt lở}
+  - {id: ferry, type: add_link, a: "17248", b: "16876", via: phà, travel_minutes: 45}
+"""
+
+
+def test_rules_read_alike_from_json_and_yaml(tmp_path):
+    from geo.rules import load_rules
+
+    j, y = tmp_path / "rules.json", tmp_path / "rules.yaml"
+    j.write_text(json.dumps(RULES, ensure_ascii=False), encoding="utf-8")
+    y.write_text(RULES_YAML, encoding="utf-8")
+    from_json, from_yaml = load_rules(j, communes=COMMUNES), load_rules(y, communes=COMMUNES)
+    assert from_json == from_yaml
+    assert [r.id for r in from_yaml] == ["QC-15", "slide", "ferry"]
+    assert from_yaml[0].commitments == {"17248": {"militia": 200, "boats": 4}}
+    assert from_yaml[1].valid_to == dt.date(2025, 8, 10)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rules: [ {type: close_link", "rules.yaml is not valid YAML"),
+    ("- {id: r9, type: close_link, a: 17248, b: '17254'}", "rule r9: a and b must be commune codes as strings"),
+    ("- {id: r3, type: agreement, a: '17248', b: '17254', commitments: {17248: {boats: 1}}}",
+     "rule r3: commitments name 17248: commune codes must be strings"),
+    ("- {id: x, type: add_link, a: '17248', b: '99999', travel_minutes: 5}", "rule x: unknown commune '99999'"),
+    (("- {id: m, type: travel_minutes, a: '17248', b: '17254', minutes: 10}\n"
+      "- {id: n, type: travel_minutes, a: '17254', b: '17248', minutes: 20}"), "rule m and rule n contradict"),
+])
+def test_bad_rules_files_name_the_rule(tmp_path, text, message):
+    from geo.rules import load_rules
+
+    f = tmp_path / "rules.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError, match=message):
+        load_rules(f, communes=COMMUNES)
+    with pytest.raises(RuleError, match="does not exist"):
+        load_rules(tmp_path / "none.json")
+
+
+def test_agreement_applies_only_within_its_validity_dates():
+    G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
+    rules = parse_rules([{"id": "ag", "type": "agreement", "a": "10001", "b": "10002", "cap": True,
+                          "valid_from": "2025-01-01", "valid_to": "2025-12-31",
+                          "commitments": {"10002": {"boats": 3}}}])
+    during = apply_rules(G, rules, at=dt.date(2025, 6, 1)).edges["10001", "10002"]
+    assert during["agreement"] is True and during["caps"] == {"10002": {"boats": 3}}
+    assert during["cost"] == pytest.approx(26.0 * 0.8)
+    for day in (dt.date(2024, 12, 31), dt.date(2026, 1, 1)):
+        e = apply_rules(G, rules, at=day).edges["10001", "10002"]
+        assert (e["agreement"], e["caps"], e["cost"]) == (False, {}, 26.0), day
+
+
+def test_expired_agreement_is_no_longer_preferred():
+    from geo.planning import make_plan
+
+    from .planning_helpers import scenario
+
+    G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
+    inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
+    sc = scenario({"10001": {"boats": 5}})
+    rule = {"type": "agreement", "a": "10001", "b": "10002", "commitments": {"10002": {"boats": 6}}}
+    assert make_plan(G, sc, inv, rules=parse_rules([rule]))["transfers"][0]["from"] == "10002"
+    expired = parse_rules([{**rule, "valid_to": "2001-01-01"}])
+    assert make_plan(G, sc, inv, rules=expired)["transfers"][0]["from"] == "10003"
+
+
+def test_needs_profile_yaml_with_unquoted_province_codes(tmp_path):
+    from geo.needs import NeedsProfileError
+
+    f = tmp_path / "p.yaml"
+    f.write_text("default: {per_person: {boats: 0.02}}\nprovinces:\n  40: {per_person_day: {rice_kg: 0.6}}\n"
+                 "  1: {per_person_day: {rice_kg: 0.7}}\n")
+    assert load_needs_profile(f, province="40").per_person_day["rice_kg"] == 0.6
+    assert load_needs_profile(f, province="01").per_person_day["rice_kg"] == 0.7
+    assert load_needs_profile(f, province="38").per_person_day["rice_kg"] == 0.5
+    f.write_text("provinces: {40: {per_person: {boats: [oops}}")
+    with pytest.raises(NeedsProfileError, match="cannot read needs profile"):
+        load_needs_profile(f, province="40")
+
+
+def test_flood_extent_partial_cover_and_explicit_entries():
+    import geopandas as gpd
+
+    from geo.boundaries import normalise_boundaries
+
+    raw = gpd.GeoDataFrame(
+        {"ma_xa": ["10001", "10002", "10003"], "ten_xa": ["A", "B", "C"], "dan_so": [10000, 8000, 6000]},
+        geometry=[box(105.0, 19.0, 105.1, 19.1), box(105.1, 19.0, 105.2, 19.1), box(105.2, 19.0, 105.3, 19.1)],
+        crs="EPSG:4326")
+    gdf = normalise_boundaries(raw)
+    extent = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": mapping(box(105.05, 18.9, 105.2, 19.2))}]}
+    sc = parse_scenario({"name": "t", "affected": [{"commune": "10002", "displaced": 7}],
+                         "flood_extent": extent}, gdf=gdf)
+    got = {a.commune: (a.displaced, a.covered_share) for a in sc.affected}
+    # half of A is covered; B is listed explicitly and keeps its figure; C is untouched
+    assert got == {"10002": (7, None), "10001": (5000, pytest.approx(0.5, abs=1e-4))}
+    projected = {"type": "Polygon", "coordinates": [[(500000, 2100000), (510000, 2100000), (510000, 2110000),
+                                                     (500000, 2100000)]]}
+    with pytest.raises(ScenarioError, match="lon/lat"):
+        parse_scenario({"name": "t", "flood_extent": projected}, gdf=gdf)
+    with pytest.raises(ScenarioError, match="needs the boundaries"):
+        parse_scenario({"name": "t", "flood_extent": extent}, communes=list(gdf.index))
