@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,13 @@ PILLAR_LABELS = {
     "vi": {"forces": "Lực lượng", "means": "Phương tiện", "materials": "Vật tư", "logistics": "Hậu cần"},
     "en": {"forces": "Forces", "means": "Means", "materials": "Materials", "logistics": "Logistics"},
 }
+#: Request and offer statuses as a reader sees them.
+STATUS_LABELS = {
+    "vi": {"open": "đang mở", "fulfilled": "đã đáp ứng", "cancelled": "đã hủy", "offered": "đã đề nghị",
+           "accepted": "đã chấp nhận", "declined": "bị từ chối", "dispatched": "đang vận chuyển", "arrived": "đã đến"},
+    "en": {"open": "open", "fulfilled": "fulfilled", "cancelled": "cancelled", "offered": "offered",
+           "accepted": "accepted", "declined": "declined", "dispatched": "on its way", "arrived": "arrived"},
+}
 RULE_COLOURS = {"agreement": "#2a9d8f", "added": "#1d4ed8", "closed": "#d00000", "default": "#9aa0a6"}
 TEXT = {
     "vi": {"population": "Dân số", "suspect": "nghi ngờ", "open_requests": "Yêu cầu đang mở", "code": "Mã",
@@ -41,14 +49,16 @@ TEXT = {
            "minutes": "phút", "agreement": "theo thỏa thuận", "inventory": "Nguồn lực tại chỗ",
            "incoming": "Yêu cầu đến", "outgoing": "Yêu cầu đi", "neighbours": "Xã liền kề",
            "link": "Liên kết", "rule": "Quy tắc", "valid": "Hiệu lực", "document": "Văn bản",
-           "default": "mặc định", "added": "liên kết bổ sung", "closed": "đóng", "sample": "DỮ LIỆU MẪU"},
+           "default": "mặc định", "added": "liên kết bổ sung", "closed": "đóng", "sample": "DỮ LIỆU MẪU",
+           "agreement_link": "thỏa thuận phối hợp"},
     "en": {"population": "Population", "suspect": "suspect", "open_requests": "Open requests", "code": "Code",
            "search": "Find a commune (with or without diacritics)…", "legend": "Legend", "unmet": "Unmet",
            "escalations": "Escalations", "transfer": "Aid", "from": "from", "to": "to", "minutes": "min",
            "agreement": "under agreement", "inventory": "On-site resources", "incoming": "Incoming requests",
            "outgoing": "Outgoing requests", "neighbours": "Neighbours", "link": "Link", "rule": "Rule",
            "valid": "Valid", "document": "Document", "default": "default", "added": "added link",
-           "closed": "closed", "sample": "SAMPLE DATA"},
+           "closed": "closed", "sample": "SAMPLE DATA",
+           "agreement_link": "coordination agreement"},
 }
 
 
@@ -59,6 +69,14 @@ def vn_number(x: float | None) -> str:
     if float(x).is_integer():
         return f"{int(x):,}".replace(",", ".")
     return f"{x:,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
+
+
+def vn_day(value: Any) -> str:
+    """An ISO date (``2025-07-20``, or the date part of a timestamp) as ``20/07/2025``; anything
+    else unchanged."""
+    text = "" if value is None else str(value)
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text)
+    return f"{m.group(3)}/{m.group(2)}/{m.group(1)}" if m else text
 
 
 def base_map(bounds: tuple[float, float, float, float], *, tile_url: str | None = None,
@@ -78,7 +96,11 @@ def base_map(bounds: tuple[float, float, float, float], *, tile_url: str | None 
         "margin-right:5px;border:1px solid #555;vertical-align:-2px}.lx-search input{width:230px;padding:4px}"
         ".lx-search ul{list-style:none;margin:2px 0 0;padding:0;max-height:180px;overflow:auto}"
         ".lx-search li{cursor:pointer;padding:2px 4px}.lx-search li:hover{background:#eef}"
-        "@media print{.lx-search{display:none}}</style>"))
+        ".lx-panel{max-height:60vh;overflow:auto}.lx-panel h4{cursor:pointer}.lx-panel h4:after{content:' \\25BE'}"
+        ".lx-closed>:not(h4){display:none}.lx-closed h4{margin:0}.lx-closed h4:after{content:' \\25B8'}"
+        "@media (max-width:600px){html .leaflet-container{font-size:11px}.lx-box{max-width:62vw}"
+        ".lx-search input{width:150px}.leaflet-control-attribution{font-size:9px;line-height:1.2}}"
+        "@media print{.lx-search{display:none}.lx-closed>:not(h4){display:block}}</style>"))
     m.get_root().html.add_child(Element(f'<div id="lx-attrib" hidden>{ATTRIBUTION}</div>'))
     _Attribution(ATTRIBUTION).add_to(m)
     return m
@@ -167,10 +189,15 @@ class Panel(MacroElement):
     """A box of HTML in a corner (legend, escalations, inventory)."""
 
     _template = Template("""{% macro script(this, kwargs) %}
-    (function () { var c = L.control({position: {{ this.position|tojson }}});
-      c.onAdd = function () { var d = L.DomUtil.create("div", "lx-box {{ this.css }}"); d.innerHTML = {{ this.html_js }};
-        L.DomEvent.disableScrollPropagation(d); return d; };
-      c.addTo({{ this._parent.get_name() }}); })();
+    (function () { var map = {{ this._parent.get_name() }}, c = L.control({position: {{ this.position|tojson }}});
+      c.onAdd = function () { var d = L.DomUtil.create("div", "lx-box lx-panel {{ this.css }}"); d.innerHTML = {{ this.html_js }};
+        // the title folds the panel away; on a small map (a phone, a page's card) it starts folded
+        var h = d.querySelector("h4");
+        if (h) { h.setAttribute("role", "button"); h.tabIndex = 0;
+          h.addEventListener("click", function () { d.classList.toggle("lx-closed"); });
+          if (map.getSize().x < 600) d.classList.add("lx-closed"); }
+        L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d; };
+      c.addTo(map); })();
     {% endmacro %}""")
 
     def __init__(self, html: str, *, position: str = "bottomright", css: str = "") -> None:
@@ -394,12 +421,21 @@ def commune_map(
         for pillar, items in by_pillar.items():
             rows.append(f"<div><i>{_esc(PILLAR_LABELS[lang].get(pillar, pillar))}</i>: " + "; ".join(items) + "</div>")
         Panel(f"<h4>{t['inventory']}{sample}</h4>" + "".join(rows), position="bottomleft").add_to(m)
+    def name(c: str) -> str:
+        return _esc(G.nodes[c].get("full_name", c)) if c in G else _esc(c)
+
+    def what(r: Mapping[str, Any]) -> str:
+        res = (catalogue or {}).get(r["resource"])
+        label = (res.label_vi if lang == "vi" else res.label_en) if res else r["resource"]
+        status = STATUS_LABELS[lang].get(r["status"], r["status"])
+        return f"{vn_number(r['quantity'])} {_esc(label)} ({_esc(status)})"
+
     req_html = ""
-    for title, reqs in ((t["incoming"], list(incoming)), (t["outgoing"], list(outgoing))):
+    for title, reqs, who in ((t["incoming"], list(incoming), lambda r: f"{t['from']} {name(r['commune'])}"),
+                             (t["outgoing"], list(outgoing), lambda r: f"{t['to']} " + ", ".join(map(name, r["to"])))):
         if reqs:
             req_html += f"<h4>{title}</h4><ul style='margin:0;padding-left:16px'>" + "".join(
-                f"<li>#{r['id']} {_esc(r['commune'])}: {vn_number(r['quantity'])} {_esc(r['resource'])} ({_esc(r['status'])})</li>"
-                for r in reqs[:12]) + "</ul>"
+                f"<li>#{r['id']} {who(r)}: {what(r)}</li>" for r in reqs[:12]) + "</ul>"
     if req_html:
         Panel(req_html, position="topright").add_to(m)
     return m
@@ -440,12 +476,12 @@ def rules_map(
         html = f"<b>{_esc(G.nodes[u].get('full_name'))} – {_esc(G.nodes[v].get('full_name'))}</b>" + "".join(
             f"<br>{t['rule']} {_esc(r.get('id', ''))}: {_esc(r['type'])}"
             f"{' · ' + t['document'] + ' ' + _esc(r['document']) if r.get('document') else ''}"
-            f"{' · ' + t['valid'] + ' ' + _esc(r.get('valid_from') or '…') + ' – ' + _esc(r.get('valid_to') or '…') if r.get('valid_from') or r.get('valid_to') else ''}"
+            f"{' · ' + t['valid'] + ' ' + _esc(vn_day(r.get('valid_from')) or '…') + ' – ' + _esc(vn_day(r.get('valid_to')) or '…') if r.get('valid_from') or r.get('valid_to') else ''}"
             f"{' · ' + vn_number(r['travel_minutes']) + ' ' + t['minutes'] if r.get('travel_minutes') else ''}"
             for r in rs)
         feats.append(_link_feature(G, u, v, colour, 4, "8 6" if "close_link" in kinds else None, html))
     ColouredGeoJson(feats, name="rules").add_to(m)
-    legend = [(RULE_COLOURS["agreement"], "thỏa thuận / agreement"), (RULE_COLOURS["added"], t["added"]),
+    legend = [(RULE_COLOURS["agreement"], t["agreement_link"]), (RULE_COLOURS["added"], t["added"]),
               (RULE_COLOURS["closed"], t["closed"]), (RULE_COLOURS["default"], t["default"])]
     Panel(_legend(legend, t["legend"])).add_to(m)
     SearchBox(communes, t["search"]).add_to(m)

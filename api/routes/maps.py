@@ -17,13 +17,15 @@ from api.services.rules import current_rules
 from api.services.workflow import inventory_of, list_requests
 from geo.resources import load_catalogue
 from geo.rules import apply_rules, rule_to_dict
-from maps.builders import commune_map, incident_map, overview_map, rules_map
+from maps.builders import TEXT, commune_map, incident_map, overview_map, rules_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
 
 def _lang(request: Request, lang: str | None) -> str:
-    return lang or request.cookies.get("lang") or "vi"
+    """The map's language: ``?lang=``, else the page's cookie; Vietnamese unless it is English."""
+    chosen = lang or request.cookies.get("lang") or "vi"
+    return chosen if chosen in TEXT else "vi"
 
 
 def _html(m: Any) -> HTMLResponse:

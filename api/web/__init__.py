@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from api.services.workflow import (
 )
 from geo.errors import LienXaError
 from geo.resources import PILLARS, load_catalogue
-from maps.builders import vn_number
+from maps.builders import STATUS_LABELS, vn_day, vn_number
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -53,7 +54,13 @@ T = {
            "suggested": "Gợi ý theo kế hoạch", "sample": "DỮ LIỆU MẪU – không phải số liệu khảo sát",
            "offers": "Đề nghị", "from": "từ", "updated": "Cập nhật", "map": "Bản đồ", "print": "In",
            "forces": "Lực lượng", "means": "Phương tiện", "materials": "Vật tư", "logistics": "Hậu cần",
-           "available": "sẵn có", "reserved": "đã hứa", "commune_a": "Xã A", "commune_b": "Xã B"},
+           "available": "sẵn có", "reserved": "đã hứa", "commune_a": "Xã A", "commune_b": "Xã B",
+           "commune": "Xã", "remaining": "còn thiếu", "my_offers": "Đề nghị của xã đã gửi",
+           "urgencies": {"low": "thấp", "normal": "bình thường", "high": "cao", "critical": "khẩn cấp"},
+           "roles": {"commune_leader": "lãnh đạo xã", "defence_command": "Ban Chỉ huy quân sự",
+                     "planner": "cán bộ quy hoạch", "admin": "quản trị"},
+           "rule_types": {"agreement": "thỏa thuận phối hợp", "add_link": "thêm liên kết",
+                          "close_link": "đóng liên kết", "travel_minutes": "thời gian di chuyển"}},
     "en": {"app": "Liên Xã", "login": "Log in", "logout": "Log out", "username": "Username", "password": "Password",
            "wrong": "Wrong username or password", "required": "Required", "inventory": "On-site resources (4 on-site)",
            "save": "Save", "saved": "Saved", "request": "Request support", "incident": "Incident",
@@ -68,10 +75,14 @@ T = {
            "suggested": "Suggested by the plan", "sample": "SAMPLE DATA – not a survey", "offers": "Offers",
            "from": "from", "updated": "Updated", "map": "Map", "print": "Print", "forces": "Forces",
            "means": "Means", "materials": "Materials", "logistics": "Logistics", "available": "available",
-           "reserved": "promised", "commune_a": "Commune A", "commune_b": "Commune B"},
+           "reserved": "promised", "commune_a": "Commune A", "commune_b": "Commune B",
+           "commune": "Commune", "remaining": "still needed", "my_offers": "Our offers",
+           "urgencies": {"low": "low", "normal": "normal", "high": "high", "critical": "critical"},
+           "roles": {"commune_leader": "commune leader", "defence_command": "defence command",
+                     "planner": "planner", "admin": "admin"},
+           "rule_types": {"agreement": "coordination agreement", "add_link": "add a link",
+                          "close_link": "close a link", "travel_minutes": "travel time"}},
 }
-STATUS_VI = {"open": "đang mở", "fulfilled": "đã đáp ứng", "cancelled": "đã hủy", "offered": "đã đề nghị",
-             "accepted": "đã chấp nhận", "declined": "bị từ chối", "dispatched": "đang vận chuyển", "arrived": "đã đến"}
 
 
 def vn_date(value: dt.datetime | None) -> str:
@@ -83,6 +94,7 @@ def vn_date(value: dt.datetime | None) -> str:
 
 templates.env.filters["vn_number"] = vn_number
 templates.env.filters["vn_date"] = vn_date
+templates.env.filters["vn_day"] = vn_day
 
 
 def lang_of(request: Request) -> str:
@@ -97,7 +109,8 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
     catalogue = load_catalogue()
     labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in catalogue.items()}
     base = {"request": request, "t": T[lang], "lang": lang, "csrf": csrf, "catalogue": catalogue, "labels": labels,
-            "pillars": PILLARS, "status_label": (lambda s: STATUS_VI.get(s, s) if lang == "vi" else s)}
+            "pillars": PILLARS, "statuses": STATUS_LABELS[lang],
+            "status_label": lambda s: STATUS_LABELS[lang].get(s, s)}
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
 
 
@@ -209,7 +222,7 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
                         w = want.setdefault(t["resource"], {"incident_id": i.id, "resource": t["resource"], "quantity": 0, "to": set()})
                         w["quantity"] += t["quantity"]
                         w["to"].add(t["from"])
-                suggestions += [{**w, "to": ",".join(sorted(w["to"]))} for w in want.values()]
+                suggestions += [{**w, "to": ", ".join(sorted(w["to"]))} for w in want.values()]
         ctx = {
             "user": p, "code": code, "node": request.app.state.graph.nodes[code],
             "inventory": inventory_of(s, code),
@@ -217,6 +230,10 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
             "outgoing": list_requests(s, p, commune=code, direction="outgoing", status=None, incident_id=None)[:30],
             "incidents": [{"id": i.id, "name": i.name} for i in incidents], "suggestions": suggestions,
         }
+        # what this commune offered to others and has still to hand over (dispatch once accepted)
+        ctx["my_offers"] = [o | {"resource": r["resource"], "to": r["commune"], "request_id": r["id"]}
+                            for r in list_requests(s, p, commune=code, direction="incoming", status=None, incident_id=None)
+                            for o in r["offers"] if o["commune"] == code and o["status"] in ("offered", "accepted", "dispatched")]
     ctx["on_way"] = [o | {"resource": r["resource"]} for r in ctx["outgoing"] for o in r["offers"] if o["status"] == "dispatched"]
     return ctx
 
@@ -229,7 +246,14 @@ def commune_home(request: Request, code: str | None = None) -> Response:
     code = code or p.commune
     if not code or code not in request.app.state.graph or not (p.role == "admin" or p.in_area(code)):
         return HTMLResponse("404: choose a commune of your area (?code=)", status_code=404)
-    return render(request, "commune.html", {**commune_context(request, p, code), "errors": {}, "form": {}, "notice": None})
+    ctx = commune_context(request, p, code)
+    form: dict[str, str] = {}
+    pick = request.query_params.get("suggest", "")
+    if pick.isdigit() and int(pick) < len(ctx["suggestions"]):  # the request form, filled from the plan
+        sg = ctx["suggestions"][int(pick)]
+        form = {"incident_id": str(sg["incident_id"]), "resource": sg["resource"], "quantity": str(sg["quantity"]),
+                "to": sg["to"]}
+    return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": None})
 
 
 async def _commune_action(request: Request, action) -> Response:
@@ -339,12 +363,14 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
         incidents = _active_incidents(s)
         reqs = list_requests(s, p, commune=None, direction=None, status="open", incident_id=None)
         unmet: list[dict[str, Any]] = []
-        escalations: dict[str, int] = {}
+        # per body, per resource: quantities of different resources are never added together
+        escalations: dict[str, dict[str, int]] = {}
         for i in incidents:
             plan = latest_plan(s, i.id)
             for u in (plan or {}).get("unmet", []):
                 unmet.append({**u, "incident_id": i.id})
-                escalations[u["escalate_to"]] = escalations.get(u["escalate_to"], 0) + u["quantity"]
+                by_resource = escalations.setdefault(u["escalate_to"], {})
+                by_resource[u["resource"]] = by_resource.get(u["resource"], 0) + u["quantity"]
     G = request.app.state.graph
     name = lambda c: G.nodes[c].get("full_name", c) if c in G else c
     return {
@@ -395,10 +421,17 @@ def planner_home(request: Request) -> Response:
     edit = request.query_params.get("edit", "")
     chosen = next((v for v in ctx["rules"] if str(v["id"]) == edit), None)
     if chosen:  # the form, filled with the rule to edit
-        form = {"rule_id": str(chosen["id"]), **{k: str(v) for k, v in chosen["rule"].items()
+        form = {"rule_id": str(chosen["id"]), **{k: _field_text(v) for k, v in chosen["rule"].items()
                                                if k in ("type", "a", "b", "document", "travel_minutes",
                                                         "valid_from", "valid_to")}}
     return render(request, "planner.html", {"user": p, **ctx, "errors": {}, "form": form})
+
+
+def _field_text(value: Any) -> str:
+    """A stored rule value as typed into the form: ``45`` not ``45.0``, ``12,5`` for a fraction."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
+    return str(value)
 
 
 @router.post("/planner/rules")
@@ -426,13 +459,31 @@ async def planner_post(request: Request) -> Response:
                 else:
                     create_rule(s, p, rule, form["reason"], set(request.app.state.graph))
         except (ServiceError, LienXaError) as exc:
-            msg = str(exc.detail if isinstance(exc, ServiceError) else exc)
-            field = next((f for f in ("travel_minutes", "valid_to", "valid_from", "a", "b", "type") if f in msg), "form")
-            errors[field] = msg
+            detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
+            msg = str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
+            errors[_rule_error_field(msg, form)] = msg
     if errors:
         return render(request, "planner.html", {"user": p, **planner_context(request), "errors": errors, "form": form},
                       status=422)
     return RedirectResponse("/planner?done=rule", status_code=303)
+
+
+RULE_FIELDS = ("type", "a", "b", "document", "travel_minutes", "valid_from", "valid_to", "reason")
+
+
+def _rule_error_field(msg: str, form: dict[str, str]) -> str:
+    """The rule form's field an error message is about ("rule 4: valid_to ... " → ``valid_to``;
+    "unknown commune '99999'" → the field holding 99999), else ``form`` (shown above the form)."""
+    head, _, rest = msg.partition(": ")
+    if head in RULE_FIELDS:  # "reason: ..."
+        return head
+    first = re.match(r"\w+", rest)
+    if first and first.group(0) in RULE_FIELDS:
+        return first.group(0)
+    quoted = re.search(r"'([^']*)'", rest)
+    if "unknown commune" in rest and quoted:
+        return next((f for f in ("a", "b") if form.get(f, "").strip() == quoted.group(1)), "form")
+    return "form"
 
 
 @router.post("/planner/rules/{rule_id}/retire")
@@ -441,11 +492,16 @@ async def planner_retire(request: Request, rule_id: int) -> Response:
     if isinstance(checked, Response):
         return checked
     form, p = checked
-    if not form.get("reason", "").strip():
+    error = None if form.get("reason", "").strip() else T[lang_of(request)]["required"]
+    if error is None:
+        try:
+            with session_scope(request.app.state.write_session) as s:
+                retire_rule(s, p, rule_id, form["reason"])
+        except ServiceError as exc:
+            error = str(exc.detail.get("message", exc.detail) if isinstance(exc.detail, dict) else exc.detail)
+    if error:  # the rule form keeps nothing of this one; the retire reason stays in its row
         return render(request, "planner.html", {"user": p, **planner_context(request),
-                                                "errors": {f"retire_{rule_id}": T[lang_of(request)]["required"]},
-                                                "form": form}, status=422)
-    with session_scope(request.app.state.write_session) as s:
-        retire_rule(s, p, rule_id, form["reason"])
+                                                "errors": {f"retire_{rule_id}": error}, "form": {},
+                                                "retire": {rule_id: form.get("reason", "")}}, status=422)
     return RedirectResponse("/planner?done=retired", status_code=303)
 

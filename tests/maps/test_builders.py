@@ -14,6 +14,7 @@ from maps.builders import (
     incident_map,
     overview_map,
     rules_map,
+    vn_day,
     vn_number,
 )
 from maps.offline import ATTRIBUTION, VENDOR_URL
@@ -82,7 +83,29 @@ def test_commune_and_rules_maps(display, nghe_an_graph):
     assert "DỮ LIỆU MẪU" in html and URL.findall(html) == []
     html = html_of(rules_map(communes, provinces, nghe_an_graph, [
         {"id": "1", "type": "close_link", "a": "17248", "b": "17254", "document": "CV 12", "valid_from": "2025-07-20"}]))
-    assert "CV 12" in html and "2025-07-20" in html and "#d00000" in html
+    assert "CV 12" in html and "20/07/2025" in html and "#d00000" in html  # dates in Vietnamese format
+
+
+def test_commune_map_lists_requests_in_the_readers_words(display, nghe_an_graph):
+    from geo.resources import load_catalogue
+
+    communes, _ = display
+    incoming = [{"id": 7, "commune": "17248", "resource": "boats", "quantity": 3, "status": "open", "to": ["17254"]}]
+    outgoing = [{"id": 8, "commune": "17254", "resource": "rice_kg", "quantity": 1200, "status": "open",
+                 "to": ["17248", "17263"]}]
+    html = html_of(commune_map(communes, nghe_an_graph, "17254", catalogue=load_catalogue(),
+                               incoming=incoming, outgoing=outgoing))
+    assert "#7 từ Xã Châu Khê: 3 xuồng, ca nô (đang mở)" in html
+    assert "#8 đến Xã Châu Khê, " in html and "1.200 gạo (đang mở)" in html
+    html = html_of(commune_map(communes, nghe_an_graph, "17254", catalogue=load_catalogue(),
+                               incoming=incoming, lang="en"))
+    assert "#7 from Xã Châu Khê: 3 boats (open)" in html
+
+
+def test_panels_fold_on_small_maps(display):
+    communes, provinces = display
+    html = html_of(overview_map(communes, provinces))
+    assert 'd.classList.toggle("lx-closed")' in html and "map.getSize().x < 600" in html
 
 
 def test_display_geometry_keeps_shared_edges(nghe_an_gdf, nghe_an_graph):
@@ -100,3 +123,9 @@ def test_vietnamese_number_format():
     assert vn_number(1234567) == "1.234.567"
     assert vn_number(12.5) == "12,5"
     assert vn_number(None) == "?"
+
+
+def test_vietnamese_date_format():
+    assert vn_day("2025-07-20") == "20/07/2025"
+    assert vn_day("2025-07-20T08:00:00+07:00") == "20/07/2025"
+    assert vn_day(None) == "" and vn_day("") == ""

@@ -63,8 +63,12 @@ def browser():
 class Watch:
     """A page whose requests outside the server are blocked and recorded, as are failures."""
 
-    def __init__(self, browser, base: str) -> None:
-        self.ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    def __init__(self, browser, base: str, *, phone: bool = False) -> None:
+        if phone:
+            self.ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", is_mobile=True,
+                                           has_touch=True)
+        else:
+            self.ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
         self.page = self.ctx.new_page()
         self.outside: list[str] = []
         self.failed: list[str] = []
@@ -91,10 +95,10 @@ class Watch:
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state("networkidle")
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, *, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path))
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def close(self) -> None:
@@ -149,7 +153,6 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     card.locator("button", has_text="Đề nghị hỗ trợ").click()
     ck.page.wait_for_url("**done=offer")
     ck.shot("neighbour-offer")
-    ck.close()
 
     page.reload()
     offer = page.locator(f"#outgoing-{request_id} li").first
@@ -157,6 +160,20 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     offer.locator("button", has_text="Chấp nhận").click()
     page.wait_for_url("**done=accept")
     assert "đã chấp nhận" in page.locator(f"#outgoing-{request_id} li").first.inner_text()
+
+    # the neighbour sends what it offered from its own page; the requester sees it on its way
+    ck.page.reload()
+    mine = ck.page.locator("[id^=my-offer-]", has_text=f"#{request_id}")
+    assert "đã chấp nhận" in mine.inner_text()
+    mine.locator("button", has_text="Xuất phát").click()
+    ck.page.wait_for_url("**done=dispatch")
+    assert "đang vận chuyển" in ck.page.locator("[id^=my-offer-]", has_text=f"#{request_id}").inner_text()
+    ck.close()
+    page.reload()
+    assert "2 xuồng, ca nô từ 17248" in page.locator("#on-way").inner_text()
+    page.locator(f"#outgoing-{request_id} li").first.locator("button", has_text="Đã đến").click()
+    page.wait_for_url("**done=arrive")
+    assert "Không có" in page.locator("#on-way").inner_text()
     conc.close()
 
 
@@ -198,6 +215,15 @@ def test_command_and_planner_pages(site, browser):
     w.login("bchqs")
     assert w.page.url.endswith("/command")
     assert w.page.locator("#live-escalations li").count() >= 1
+    # escalations per resource, never a sum of litres and boats
+    escalated = w.page.locator("#live-escalations").inner_text()
+    assert "nước uống" in escalated and "Nghệ An" in escalated
+    # the live list refreshes itself from the feed, in the page's language
+    w.page.evaluate("document.querySelector('#live-requests tbody').innerHTML = ''")
+    w.page.evaluate("window.lxRefresh()")
+    w.page.wait_for_selector("#live-requests tbody tr")
+    assert "Xã Châu Khê: 2 (đã đến)" in w.page.locator("#live-requests").inner_text()
+    assert w.page.locator("#live-escalations").inner_text() == escalated
     w.page.wait_for_timeout(1000)
     w.shot("command")
     w.close()
@@ -212,13 +238,21 @@ def test_command_and_planner_pages(site, browser):
     p.page.click("#rule-form button[type=submit]")
     assert "số" in p.page.locator("#err-travel_minutes").inner_text()
     assert p.page.input_value("#rule-form input[name=reason]") == "phà mới"
+    # an unknown commune is shown next to the field that holds it
+    p.page.fill("#rule-form input[name=travel_minutes]", "45")
+    p.page.fill("#rule-form input[name=b]", "99999")
+    p.page.click("#rule-form button[type=submit]")
+    assert "99999" in p.page.locator("#err-b").inner_text()
+    assert p.page.input_value("#rule-form input[name=reason]") == "phà mới"
+    p.page.fill("#rule-form input[name=b]", "16816")
     p.page.fill("#rule-form input[name=travel_minutes]", "45")
     p.page.click("#rule-form button[type=submit]")
     p.page.wait_for_url("**/planner?done=rule")
     assert "16876–16816" in p.page.locator("table").last.inner_text()
     # edit it: the form comes back filled; the change is a new version
     p.page.locator("table").last.locator("a", has_text="Sửa").last.click()
-    assert p.page.input_value("#rule-form input[name=travel_minutes]") == "45.0"
+    assert p.page.input_value("#rule-form input[name=travel_minutes]") == "45"
+    assert p.page.locator("#rule-form select[name=type] option:checked").inner_text() == "thêm liên kết"
     p.page.fill("#rule-form input[name=travel_minutes]", "60")
     p.page.fill("#rule-form input[name=reason]", "đường phà chậm hơn")
     p.page.click("#rule-form button[type=submit]")
@@ -242,4 +276,82 @@ def test_openapi_docs_render_offline(site, browser):
     w.page.goto(site["url"] + "/docs")
     w.page.wait_for_selector(".opblock-summary-path[data-path=\"/api/v1/requests\"]", timeout=30000)
     assert "Liên Xã" in w.page.content()
+    w.close()
+
+
+@pytest.mark.parametrize("user, path, name", [
+    (None, "/login", "phone-login"),
+    ("conc", "/commune", "phone-commune"),
+    ("bchqs", "/command", "phone-command"),
+    ("planner", "/planner", "phone-planner"),
+])
+def test_pages_fit_a_phone(site, browser, user, path, name):
+    w = Watch(browser, site["url"], phone=True)
+    if user:
+        w.login(user)
+    w.page.goto(site["url"] + path)
+    w.page.wait_for_load_state("networkidle")
+    # nothing wider than the screen: no sideways scrolling to reach a field or a button
+    width = w.page.evaluate("document.documentElement.scrollWidth")
+    w.shot(name, full_page=True)
+    assert width <= 360, f"{path} is {width} px wide on a 360 px phone"
+    w.close()
+
+
+def test_suggestion_fills_the_request_form_without_script(site, browser):
+    w = Watch(browser, site["url"])
+    w.login("conc")
+    link = w.page.locator("a.prefill").first
+    href = link.get_attribute("href")
+    w.page.goto(site["url"] + href)  # what a browser without script does with the link
+    assert w.page.input_value("#request-form input[name=quantity]") == link.get_attribute("data-quantity")
+    assert w.page.input_value("#request-form input[name=to]") == link.get_attribute("data-to")
+    assert w.page.input_value("#request-form select[name=resource]") == link.get_attribute("data-resource")
+    w.close()
+
+
+def test_no_page_or_map_names_an_outside_url(site):
+    """The HTML of every page and map, and the page assets, name no outside address."""
+    import re
+
+    url_re = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+    base = site["url"]
+    seen = {}
+    for user, paths in {None: ["/login", "/docs"],
+                        "conc": ["/commune", "/maps/communes/17254", "/static/app/app.css", "/static/app/app.js"],
+                        "bchqs": ["/command", "/command/feed", "/maps/overview", f"/maps/incidents/{site['incident']}",
+                                  "/maps/overview?lang=en", "/maps/overview?lang=xx"],
+                        "planner": ["/planner", "/maps/rules", "/maps/rules?lang=en"]}.items():
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as c:
+            if user:
+                c.post("/login", data={"username": user, "password": PASSWORD})
+            for path in paths:
+                r = c.get(path)
+                assert r.status_code == 200, f"{path}: {r.status_code}"
+                seen[path] = url_re.findall(r.text)
+    assert {p: u for p, u in seen.items() if u} == {}
+
+
+def test_map_panels_fold_on_a_phone(site, browser):
+    w = Watch(browser, site["url"], phone=True)
+    w.login("conc")
+    w.page.goto(site["url"] + "/maps/communes/17254")
+    w.page.wait_for_selector(".lx-panel")
+    # the inventory and request panels would cover the map: they start folded to their title
+    assert w.page.locator(".lx-panel.lx-closed").count() == w.page.locator(".lx-panel").count() >= 1
+    assert not w.page.locator(".lx-panel ul, .lx-panel div").first.is_visible()
+    w.page.locator(".lx-panel h4").first.click()
+    assert w.page.locator(".lx-panel:not(.lx-closed)").count() == 1
+    w.shot("phone-map-commune")
+    w.close()
+
+
+def test_pages_print_without_navigation_or_forms(site, browser):
+    w = Watch(browser, site["url"])
+    w.login("conc")
+    w.page.emulate_media(media="print")
+    assert not w.page.locator(".top nav").is_visible()
+    assert not w.page.locator("#request-form").is_visible()
+    assert not w.page.locator("iframe").first.is_visible()
+    assert w.page.locator("h1").is_visible() and "Xã Con Cuông" in w.page.locator("h1").inner_text()
     w.close()

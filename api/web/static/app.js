@@ -1,31 +1,40 @@
 // Liên Xã pages: prefill the request form from the plan's suggestion; refresh the live list.
 (function () {
   document.querySelectorAll("a.prefill").forEach(function (a) {
-    a.addEventListener("click", function () {
+    // without script the link reloads the page with the form filled by the server
+    a.addEventListener("click", function (e) {
       var f = document.getElementById("request-form");
+      e.preventDefault();
       f.resource.value = a.dataset.resource; f.quantity.value = a.dataset.quantity;
       f.to.value = a.dataset.to; f.incident_id.value = a.dataset.incident;
+      f.scrollIntoView(); f.quantity.focus();
     });
   });
   var live = document.getElementById("live");
   if (!live) return;
-  var labels = window.LX_LABELS || {};
+  var labels = window.LX_LABELS || {}, statuses = window.LX_STATUS || {};
   function fmt(n) { return Number(n).toLocaleString("vi-VN"); }
   function esc(s) { var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }
   function refresh() {
-    fetch(live.dataset.feed, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+    return fetch(live.dataset.feed, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) {
         if (!d) return;
         document.getElementById("live-at").textContent = d.at;
         document.querySelector("#live-requests tbody").innerHTML = d.requests.map(function (r) {
           return "<tr><td>" + r.id + "</td><td>" + esc(r.commune) + "</td><td>" + esc(labels[r.resource] || r.resource) +
             "</td><td>" + fmt(r.quantity) + "</td><td>" + fmt(r.remaining) + "</td><td>" +
-            r.offers.map(function (o) { return esc(o.from) + ": " + fmt(o.quantity) + " (" + esc(o.status) + ")"; }).join(" ") +
+            r.offers.map(function (o) { return esc(o.from) + ": " + fmt(o.quantity) + " (" + esc(statuses[o.status] || o.status) + ")"; }).join(" ") +
             "</td></tr>"; }).join("");
         document.querySelector("#live-unmet tbody").innerHTML = d.unmet.map(function (u) {
           return "<tr><td>" + esc(u.commune) + "</td><td>" + esc(labels[u.resource] || u.resource) + "</td><td>" +
             fmt(u.quantity) + "</td><td>" + esc(u.escalate_to) + "</td></tr>"; }).join("");
+        var bodies = Object.keys(d.escalations);
+        document.getElementById("live-escalations").innerHTML = bodies.length ? bodies.map(function (b) {
+          return "<li><b>" + esc(b) + "</b>: " + Object.keys(d.escalations[b]).map(function (k) {
+            return fmt(d.escalations[b][k]) + " " + esc(labels[k] || k); }).join("; ") + "</li>"; }).join("")
+          : "<li>" + esc(window.LX_NONE || "") + "</li>";
       }).catch(function () {});
   }
+  window.lxRefresh = refresh;
   setInterval(refresh, 10000);
 })();
