@@ -68,6 +68,13 @@ class Principal:
         where = self.commune or self.region or (f"province {self.province}" if self.province else "")
         return f"{self.username} ({self.role}{', ' + where if where else ''})"
 
+    def describe_for(self, commune: str) -> str:
+        """The audit actor for an act done in ``commune``'s name: a defence command acting for
+        one of its communes is recorded as such (``... acting for commune 17254``)."""
+        if self.role == "commune_leader" and commune == self.commune:
+            return self.describe()
+        return f"{self.describe()} acting for commune {commune}"
+
 
 class Tokens:
     """Signed, expiring tokens (itsdangerous) for the API and the session cookie."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
@@ -41,13 +43,32 @@ def get_current_user(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
+def request_fingerprint(method: str, path: str, query: str, content_type: str, body: bytes) -> str | None:
+    """A SHA-256 of what a request asks for: method, path, query and body (JSON compared by
+    value, so key order and spacing do not matter). ``None`` for multipart uploads, whose
+    boundaries change on every retry: those keys are matched on method and path only."""
+    if content_type.startswith("multipart/"):
+        return None
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    h = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query.encode(), canonical):
+        h.update(len(part).to_bytes(8, "big") + part)
+    return h.hexdigest()
+
+
 class Writer:
     """Runs a write in one transaction, with ``Idempotency-Key`` support: a repeat of a key
-    by the same user returns the first response and changes nothing."""
+    by the same user with the same request returns the first response and changes nothing;
+    the key reused for a different request is refused (422, as the IETF Idempotency-Key
+    draft says) rather than answered with the first request's result."""
 
-    def __init__(self, request: Request, principal: Principal) -> None:
+    def __init__(self, request: Request, principal: Principal, fingerprint: str | None = None) -> None:
         self.request = request
         self.principal = principal
+        self.fingerprint = fingerprint
         self.key = request.headers.get("idempotency-key")
         if self.key is not None and not (0 < len(self.key) <= 128):
             raise BadInput("Idempotency-Key: 1 to 128 characters")
@@ -59,6 +80,9 @@ class Writer:
                 return None
             if (rec.method, rec.path) != (self.request.method, self.request.url.path):
                 raise Conflict(f"Idempotency-Key {self.key!r} was used for {rec.method} {rec.path}")
+            if rec.fingerprint and self.fingerprint and rec.fingerprint != self.fingerprint:
+                raise BadInput(f"Idempotency-Key {self.key!r} was already used for a different request body "
+                               f"to {rec.method} {rec.path}; use a new key for a new request")
             return JSONResponse(rec.response, status_code=rec.status_code, headers={"Idempotent-Replay": "true"})
 
     def run(self, fn: Callable[[Session], Any], *, status_code: int = 200) -> Any:
@@ -72,7 +96,8 @@ class Writer:
             with session_scope(self.request.app.state.write_session) as s:
                 body = jsonable_encoder(fn(s))
                 s.add(IdempotencyRecord(user_id=self.principal.id, key=self.key, method=self.request.method,
-                                        path=self.request.url.path, status_code=status_code, response=body))
+                                        path=self.request.url.path, fingerprint=self.fingerprint,
+                                        status_code=status_code, response=body))
                 s.flush()
         except IntegrityError:  # the same key, committed meanwhile by a concurrent retry
             replay = self._stored()
@@ -82,8 +107,13 @@ class Writer:
         return JSONResponse(body, status_code=status_code)
 
 
-def get_writer(request: Request, principal: CurrentUser) -> Writer:
-    return Writer(request, principal)
+async def get_writer(request: Request, principal: CurrentUser) -> Writer:
+    fingerprint = None
+    if request.headers.get("idempotency-key") is not None:
+        body = await request.body()  # already read (and cached) for routes with a JSON body
+        fingerprint = request_fingerprint(request.method, request.url.path, request.url.query,
+                                          request.headers.get("content-type", ""), body)
+    return Writer(request, principal, fingerprint)
 
 
 WriterDep = Annotated[Writer, Depends(get_writer)]

@@ -35,10 +35,6 @@ class Conflict(ServiceError):
     status_code = 409
 
 
-class TooLarge(ServiceError):
-    status_code = 413
-
-
 class TooManyAttempts(ServiceError):
     status_code = 429
 

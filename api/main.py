@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state
-from api.errors import TooLarge, install_handlers
+from api.errors import install_handlers
 from api.settings import Settings, get_settings
 from maps.simplify import DisplayCache
 
@@ -48,7 +51,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise TooLarge(f"body is over the limit of {self.limit:,} bytes")
+                    # an HTTPException, which FastAPI lets through while reading a JSON body
+                    # (anything else there becomes "400 There was an error parsing the body")
+                    raise HTTPException(413, f"body is over the limit of {self.limit:,} bytes")
             return message
 
         await self.app(scope, limited, send)
@@ -62,6 +67,16 @@ async def _json(send: Send, status: int, detail: str) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+def check_migrated(engine: Engine) -> None:
+    """Raise :class:`NotMigrated`, saying what to run, unless the database is at the code's head."""
+    current, head = migration_state(engine)
+    if current != head:
+        raise NotMigrated(
+            f"the database {engine.url.render_as_string(hide_password=True)} is "
+            f"{'not created' if current is None else f'at migration {current}'}, the code needs {head}: "
+            "run `lienxa db upgrade` first")
 
 
 def load_geodata(settings: Settings) -> dict[str, Any]:
@@ -87,13 +102,11 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url())
-        current, head = migration_state(engine)
-        if current != head:
+        try:
+            check_migrated(engine)
+        except NotMigrated:
             engine.dispose()
-            raise NotMigrated(
-                f"the database {engine.url.render_as_string(hide_password=True)} is "
-                f"{'not created' if current is None else f'at migration {current}'}, the code needs {head}: "
-                "run `lienxa db upgrade` first")
+            raise
         app.state.engine = engine
         app.state.read_session, app.state.write_session = make_sessionmaker(engine)
         app.state.tokens = Tokens(settings.resolved_secret(), settings.token_minutes)
@@ -118,6 +131,9 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (auth, communes, incidents, requests, offers, rules, admin, exports):
+        for route in module.router.routes:  # each handler's one-line docstring is its OpenAPI summary
+            if isinstance(route, APIRoute) and route.summary is None and route.description:
+                route.summary = route.description.strip().splitlines()[0].rstrip(".")
         v1.include_router(module.router)
     app.include_router(v1)
 

@@ -137,6 +137,12 @@ class RegionIn(BaseModel):
     communes: list[str]
 
 
+class RegionOut(Open):
+    id: int
+    name: str
+    communes: list[str]
+
+
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -164,3 +170,18 @@ class AuditOut(Open):
     entity: str
     entity_id: str
     hash: str
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    message: str
+
+
+class LedgerEntryOut(Open):
+    commune: str
+    resource: str
+    quantity: int
+    from_: str = Field(alias="from")
+    offer_id: int
+    at: dt.datetime

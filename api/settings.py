@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,10 +43,19 @@ class Settings(BaseSettings):
             return self.secret_key
         self.data_dir.mkdir(parents=True, exist_ok=True)
         f = self.data_dir / "secret_key"
-        if not f.exists():
-            f.write_text(secrets.token_urlsafe(48))
-            f.chmod(0o600)
-        return f.read_text().strip()
+        try:  # created atomically: processes starting together all end up with the same key
+            fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        for _ in range(50):  # another process may have created it and not yet written it
+            key = f.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{f} is empty: delete it, or set LIENXA_SECRET_KEY")
 
 
 @lru_cache

@@ -13,13 +13,36 @@ def _settings():
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Run the web service with uvicorn."""
+    """Run the web service with uvicorn, in one process or ``--workers`` processes.
+
+    The database is checked first: on one that is not migrated the command says so and exits
+    with 1 before any worker starts. With several workers the secret key is settled before
+    they start, so that a token issued by one worker is valid in all of them.
+    """
     import uvicorn
 
-    from api.main import create_app
+    from api.db import make_engine
+    from api.main import NotMigrated, check_migrated, create_app
 
-    uvicorn.run(create_app(_settings()), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=True)
+    settings = _settings()
+    if args.workers < 1:
+        print("lienxa serve: error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        check_migrated(engine)
+    except NotMigrated as exc:
+        print(f"lienxa serve: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "proxy_headers": True}
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **common)
+    else:
+        settings.resolved_secret()  # generated once here, read by every worker
+        # each worker builds its app from the same LIENXA_* environment
+        uvicorn.run("api.main:app_factory", factory=True, workers=args.workers, **common)
     return 0
 
 
@@ -41,8 +64,9 @@ def _session():
 
     engine = make_engine(_settings().resolved_database_url())
     current, head = migration_state(engine)
-    if current != head:
-        raise SystemExit("the database is not migrated: run `lienxa db upgrade` first")
+    if current != head:  # exit 2, apart from ``audit verify``'s 1 for a broken chain
+        print("lienxa: error: the database is not migrated: run `lienxa db upgrade` first", file=sys.stderr)
+        raise SystemExit(2)
     return session_scope(make_sessionmaker(engine)[1])
 
 
@@ -120,7 +144,8 @@ def run_inventory(args: argparse.Namespace) -> int:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
-    """Verify the audit log's hash chain; exit 1 when it is broken."""
+    """Verify the audit log's hash chain: exit 0 when intact, 1 when broken, 2 when it cannot
+    be checked (no database, not migrated)."""
     from api.services import audit
 
     with _session() as s:
@@ -135,6 +160,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1); several workers are for PostgreSQL "
+                        "(SQLite serialises every write, so more workers do not write faster)")
     p.set_defaults(func=run_serve)
 
     p = sub.add_parser("db", help="database administration")

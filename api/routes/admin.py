@@ -11,7 +11,15 @@ from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput, Conflict
 from api.models import AuditEntry, Region
-from api.schemas import AuditOut, RegionIn, UserIn, UserOut, error_responses
+from api.schemas import (
+    AuditOut,
+    AuditVerifyOut,
+    RegionIn,
+    RegionOut,
+    UserIn,
+    UserOut,
+    error_responses,
+)
 from api.services import audit
 from api.services.users import add_user, user_dict
 
@@ -19,13 +27,13 @@ router = APIRouter(tags=["admin"])
 ERRORS = error_responses(401, 403, 409, 422)
 
 
-@router.get("/regions", responses=ERRORS)
+@router.get("/regions", response_model=list[RegionOut], responses=ERRORS)
 def read_regions(user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
     """Defence regions and their communes."""
     return [{"id": r.id, "name": r.name, "communes": r.communes} for r in session.scalars(select(Region))]
 
 
-@router.post("/regions", status_code=201, responses=ERRORS)
+@router.post("/regions", status_code=201, response_model=RegionOut, responses=ERRORS)
 def create_region(body: RegionIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
     """Create a defence region (a named set of communes)."""
     require_role(user, "planner", "admin", action="creating a region")
@@ -69,7 +77,7 @@ def read_audit(user: CurrentUser, session: ReadSessionDep, entity: str | None = 
     return [audit.as_dict(e) for e in session.scalars(stmt)]
 
 
-@router.get("/audit/verify", responses=ERRORS)
+@router.get("/audit/verify", response_model=AuditVerifyOut, responses=ERRORS)
 def verify_audit(user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
     """Recompute the hash chain."""
     require_role(user, "defence_command", "planner", "admin", action="verifying the audit log")

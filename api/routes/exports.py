@@ -19,7 +19,9 @@ from api.schemas import error_responses
 from api.services.incidents import latest_plan
 
 router = APIRouter(prefix="/export", tags=["exports"])
-ERRORS = error_responses(401, 403, 404)
+ERRORS = {200: {"description": "CSV (``.csv``) or a GeoJSON FeatureCollection (``.geojson``)",
+                "content": {"text/csv": {}, "application/geo+json": {}}},
+          **error_responses(401, 403, 404, 422)}
 
 
 def _point(state: Any, code: str) -> list[float]:
@@ -27,13 +29,17 @@ def _point(state: Any, code: str) -> list[float]:
     return [round(n["lon"], 6), round(n["lat"], 6)]
 
 
-def _respond(rows: list[dict[str, Any]], fmt: str, geometry: Any, name: str) -> Response:
+REQUEST_COLUMNS = ["id", "incident_id", "commune", "resource", "quantity", "urgency", "status", "to", "created_at"]
+OFFER_COLUMNS = ["id", "request_id", "incident_id", "from", "to", "resource", "quantity", "status", "updated_at"]
+PLAN_COLUMNS = ["kind", "from", "to", "resource", "quantity", "travel_minutes", "agreement", "path", "escalate_to"]
+
+
+def _respond(rows: list[dict[str, Any]], fmt: str, geometry: Any, name: str, columns: list[str]) -> Response:
     if fmt == "csv":
         buf = io.StringIO()
-        if rows:
-            w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
+        w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        w.writeheader()  # also when there are no rows: the other tools still see the columns
+        w.writerows(rows)
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     feats = [{"type": "Feature", "properties": r, "geometry": geometry(r)} for r in rows]
@@ -53,21 +59,26 @@ def export_requests(fmt: Literal["csv", "geojson"], state: StateDep, user: Curre
     rows = [{"id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
              "quantity": r.quantity, "urgency": r.urgency, "status": r.status, "to": " ".join(r.to_communes),
              "created_at": r.created_at.isoformat()} for r in session.scalars(stmt)]
-    return _respond(rows, fmt, lambda r: {"type": "Point", "coordinates": _point(state, r["commune"])}, "requests")
+    return _respond(rows, fmt, lambda r: {"type": "Point", "coordinates": _point(state, r["commune"])}, "requests",
+                    REQUEST_COLUMNS)
 
 
 @router.get("/offers.{fmt}", responses=ERRORS)
-def export_offers(fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser, session: ReadSessionDep) -> Response:
+def export_offers(fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser, session: ReadSessionDep,
+                  incident_id: int | None = None) -> Response:
     """Offers (a line from the giver to the requester)."""
     require_role(user, "defence_command", "planner", "admin", action="exporting")
+    stmt = select(Offer, SupportRequest).join(SupportRequest, Offer.request_id == SupportRequest.id).order_by(Offer.id)
+    if incident_id is not None:
+        stmt = stmt.where(SupportRequest.incident_id == incident_id)
     rows = []
-    for o, r in session.execute(select(Offer, SupportRequest).join(SupportRequest, Offer.request_id == SupportRequest.id)
-                                .order_by(Offer.id)):
+    for o, r in session.execute(stmt):
         rows.append({"id": o.id, "request_id": r.id, "incident_id": r.incident_id, "from": o.commune_code,
                      "to": r.commune_code, "resource": r.resource, "quantity": o.quantity, "status": o.status,
                      "updated_at": o.updated_at.isoformat()})
     return _respond(rows, fmt, lambda r: {"type": "LineString",
-                                          "coordinates": [_point(state, r["from"]), _point(state, r["to"])]}, "offers")
+                                          "coordinates": [_point(state, r["from"]), _point(state, r["to"])]}, "offers",
+                    OFFER_COLUMNS)
 
 
 @router.get("/incidents/{incident_id}/plan.{fmt}", responses=ERRORS)
@@ -89,4 +100,4 @@ def export_plan(incident_id: int, fmt: Literal["csv", "geojson"], state: StateDe
             return {"type": "LineString", "coordinates": [_point(state, c) for c in r["path"].split()]}
         return {"type": "Point", "coordinates": _point(state, r["to"])}
 
-    return _respond(rows, fmt, geom, f"plan-{incident_id}")
+    return _respond(rows, fmt, geom, f"plan-{incident_id}", PLAN_COLUMNS)

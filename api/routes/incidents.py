@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
-from api.schemas import IncidentOut, PlanIn, PlanOut, error_responses
+from api.schemas import IncidentOut, LedgerEntryOut, PlanIn, PlanOut, error_responses
 from api.services.incidents import (
     close_incident,
     create_incident,
@@ -89,8 +89,10 @@ def close_incident_route(incident_id: int, user: CurrentUser, writer: WriterDep)
 @router.post("/{incident_id}/plan", response_model=PlanOut, responses=ERRORS)
 def plan_incident_route(incident_id: int, state: StateDep, user: CurrentUser, writer: WriterDep,
                         body: PlanIn = Body(default_factory=PlanIn)) -> Any:
-    """Plan on the current inventories (minus open offers) and rules; optionally create the
-    suggested requests in the same call (``create_requests``)."""
+    """Plan on the current inventories (minus open offers) and rules, optionally with its requests.
+
+    With ``create_requests`` the plan's transfers become requests to the suggested givers in
+    the same call."""
     params = PlanParameters(max_hops=body.max_hops, reserve_share=body.reserve_share,
                             agreement_factor=body.agreement_factor)
     return writer.run(lambda s: plan_incident(s, user, incident_id, state.graph, state.gdf, params=params,
@@ -104,7 +106,7 @@ def read_plan(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> A
     return latest_plan(session, incident_id)
 
 
-@router.get("/{incident_id}/ledger", responses=ERRORS)
+@router.get("/{incident_id}/ledger", response_model=list[LedgerEntryOut], responses=ERRORS)
 def read_ledger(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
     """What has arrived where for this incident."""
     get_incident(session, incident_id)

@@ -48,6 +48,10 @@ def read_requests(user: CurrentUser, session: ReadSessionDep,
                   incident_id: int | None = None) -> list[dict[str, Any]]:
     """Requests: ``?commune=...&direction=incoming|outgoing`` is a leader's "my tasks"."""
     check_leader_scope(user, commune)
+    if direction and commune is None and user.role == "commune_leader":
+        commune = user.commune  # a leader's direction is its own commune's
+    if direction and commune is None:
+        raise BadInput("commune: direction needs the commune it is seen from (?commune=CODE)")
     return list_requests(session, user, commune=commune, direction=direction, status=status, incident_id=incident_id)
 
 

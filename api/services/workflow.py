@@ -99,7 +99,7 @@ def set_inventory(session: Session, principal: Principal, commune: str, items: M
         row.quantity, row.sample, row.updated_at, row.updated_by = q, sample, utcnow(), principal.username
     session.flush()
     after = inventory_of(session, commune)
-    audit.record(session, actor=principal.describe(), action="inventory.update", entity="inventory",
+    audit.record(session, actor=principal.describe_for(commune), action="inventory.update", entity="inventory",
                  entity_id=commune, before=before, after=after["items"])
     return after
 
@@ -172,7 +172,7 @@ def create_request(session: Session, principal: Principal, *, incident_id: int, 
     session.add(r)
     session.flush()
     out = request_dict(session, r)
-    audit.record(session, actor=principal.describe(), action="request.create", entity="request", entity_id=r.id,
+    audit.record(session, actor=principal.describe_for(commune), action="request.create", entity="request", entity_id=r.id,
                  after={k: out[k] for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")})
     return out
 
@@ -223,7 +223,8 @@ def cancel_request(session: Session, principal: Principal, request_id: int, reas
         o.status, o.cancel_reason, o.updated_at = "cancelled", f"request cancelled: {reason}", utcnow()
     r.status, r.cancel_reason, r.updated_at = "cancelled", reason, utcnow()
     session.flush()
-    audit.record(session, actor=principal.describe(), action="request.cancel", entity="request", entity_id=r.id,
+    audit.record(session, actor=principal.describe_for(r.commune_code), action="request.cancel", entity="request",
+                 entity_id=r.id,
                  before={"status": "open"}, after={"status": "cancelled", "reason": reason})
     return request_dict(session, r)
 
@@ -242,7 +243,8 @@ def decline_request(session: Session, principal: Principal, request_id: int, com
     r.declined_by = sorted({*(r.declined_by or []), commune})
     r.updated_at = utcnow()
     session.flush()
-    audit.record(session, actor=principal.describe(), action="request.decline", entity="request", entity_id=r.id,
+    audit.record(session, actor=principal.describe_for(commune), action="request.decline", entity="request",
+                 entity_id=r.id,
                  after={"commune": commune, "reason": reason})
     return request_dict(session, r)
 
@@ -289,9 +291,21 @@ def create_offer(session: Session, principal: Principal, request_id: int, *, com
               created_by=principal.username)
     session.add(o)
     session.flush()
-    audit.record(session, actor=principal.describe(), action="offer.create", entity="offer", entity_id=o.id,
+    audit.record(session, actor=principal.describe_for(commune), action="offer.create", entity="offer", entity_id=o.id,
                  after={"request_id": r.id, "commune": commune, "resource": r.resource, "quantity": quantity,
                         "reserved_now": item.reserved})
+    return offer_dict(o)
+
+
+def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str, Any]:
+    """One offer, for the communes on either side of it (and commands over them)."""
+    o = session.get(Offer, offer_id)
+    if o is None:
+        raise NotFound(f"offer {offer_id} not found")
+    r = session.get(SupportRequest, o.request_id)
+    if principal.role in ("commune_leader", "defence_command") and not (
+            principal.in_area(o.commune_code) or principal.in_area(r.commune_code)):
+        raise Forbidden(f"offer {offer_id} involves none of your communes")
     return offer_dict(o)
 
 
@@ -313,12 +327,14 @@ def transition_offer(session: Session, principal: Principal, offer_id: int, acti
         raise NotFound(f"offer {offer_id} not found")
     r = session.get(SupportRequest, o.request_id)
     if action in ("accept", "decline", "arrive"):
-        require_act_for(principal, r.commune_code, action=f"{action} an offer (the requesting commune's act)")
+        side = r.commune_code
+        require_act_for(principal, side, action=f"{action} an offer (the requesting commune's act)")
     elif action == "dispatch":
-        require_act_for(principal, o.commune_code, action="dispatch an offer (the offering commune's act)")
+        side = o.commune_code
+        require_act_for(principal, side, action="dispatch an offer (the offering commune's act)")
     else:
-        if not (principal.may_act_for(r.commune_code) or principal.may_act_for(o.commune_code)):
-            require_act_for(principal, o.commune_code, action="cancel an offer (either side's act)")
+        side = r.commune_code if principal.may_act_for(r.commune_code) else o.commune_code
+        require_act_for(principal, side, action="cancel an offer (either side's act)")
         if not reason:
             raise BadInput("reason: cancelling needs a reason")
     to = TRANSITIONS[action].get(o.status)
@@ -346,7 +362,7 @@ def transition_offer(session: Session, principal: Principal, offer_id: int, acti
     if reason:
         o.cancel_reason = reason
     session.flush()
-    audit.record(session, actor=principal.describe(), action=f"offer.{action}", entity="offer", entity_id=o.id,
+    audit.record(session, actor=principal.describe_for(side), action=f"offer.{action}", entity="offer", entity_id=o.id,
                  before={"status": before}, after={"status": to, **({"reason": reason} if reason else {})})
     return offer_dict(o)
 

@@ -87,3 +87,54 @@ def test_roles_for_incidents_rules_users(server):
     # an admin may plan; it creates no requests (requests are made for communes of one's area)
     r = status(server, "admin", "POST", "/incidents/1/plan", json={"create_requests": True})
     assert r.status_code == 200 and r.json()["created_requests"] == []
+
+
+def test_a_commune_not_involved_cannot_read_an_offer(server, setup):
+    path = f"/offers/{setup['offer']['id']}"
+    r = status(server, "tuongduong", "GET", path)
+    assert r.status_code == 403 and "involves none of your communes" in r.json()["detail"]
+    for user in ("conc", "chaukhe", "bchqs", "kv3", "planner"):  # both sides, commands over either, planners
+        assert status(server, user, "GET", path).status_code == 200, user
+    assert status(server, "conc", "GET", "/offers/999999").status_code == 404
+
+
+def test_a_defence_command_acting_for_a_commune_is_recorded_as_such(server, setup):
+    incident = setup["incident"]["id"]
+    r = status(server, "bchqs", "POST", "/requests", json={"incident_id": incident, "commune": "17254",
+                                                           "resource": "sandbags", "quantity": 10, "to": ["17248"]})
+    assert r.status_code == 201, r.text
+    # region 3 acts for Châu Khê (in its area) but not for Con Cuông (outside it)
+    r2 = status(server, "kv3", "POST", f"/requests/{r.json()['id']}/offers", json={"commune": "17248", "quantity": 4})
+    assert r2.status_code == 201, r2.text
+    r3 = status(server, "kv3", "POST", f"/offers/{r2.json()['id']}/accept")
+    assert r3.status_code == 403 and "commune 17254 is outside your area" in r3.json()["detail"]
+    with server.client("bchqs") as bch:
+        log = bch.get("/audit", params={"limit": 5}).json()
+    by_action: dict[str, str] = {}
+    for e in log:  # newest first
+        by_action.setdefault(e["action"], e["actor"])
+    assert by_action["request.create"] == "bchqs (defence_command, province 40) acting for commune 17254"
+    assert by_action["offer.create"] == "kv3 (defence_command, Khu vực 3 - Quỳ Châu) acting for commune 17248"
+    # a leader acting for its own commune is just itself
+    status(server, "conc", "POST", f"/offers/{r2.json()['id']}/accept")
+    with server.client("bchqs") as bch:
+        assert bch.get("/audit", params={"limit": 1}).json()[0]["actor"] == "conc (commune_leader, 17254)"
+
+
+def test_a_long_region_and_user_name_fit_in_the_audit_log(server):
+    region = "Khu vực phòng thủ liên xã miền Tây Nghệ An – " + "Quỳ Châu, Quế Phong, Con Cuông, Tương Dương " * 2
+    region = region[:128]
+    name = "chi.huy.truong.ban.chi.huy.quan.su.khu.vuc.mien.tay.nghe.an.0001"[:64]
+    with server.client("admin") as admin:
+        assert admin.post("/regions", json={"name": region, "communes": ["17248"]}).status_code == 201
+        r = admin.post("/users", json={"username": name, "password": "mật-khẩu-dài", "role": "defence_command",
+                                       "region": region})
+        assert r.status_code == 201, r.text
+    token = httpx.post(server.url + "/api/v1/auth/token", data={"username": name, "password": "mật-khẩu-dài"},
+                       timeout=30).json()["access_token"]
+    with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as c:
+        r = c.put("/communes/17248/inventory", json={"tarpaulins": 40})
+        assert r.status_code == 200, r.text
+    with server.client("admin") as admin:
+        actor = admin.get("/audit", params={"limit": 1}).json()[0]["actor"]
+    assert actor == f"{name} (defence_command, {region}) acting for commune 17248"

@@ -97,9 +97,12 @@ def test_uploaded_scenario_file_and_oversized_scenario(server):
         if r.status_code == 422:
             assert "at most" in r.json()["detail"]
         scenario = {"name": "uploaded", "risk_level": 2, "affected": [{"commune": "17254", "displaced": 300}]}
-        r = bch.post("/incidents", files={"file": ("flood.json", json.dumps(scenario).encode(), "application/json")})
+        upload = {"file": ("flood.json", json.dumps(scenario).encode(), "application/json")}
+        r = bch.post("/incidents", files=upload, headers={"Idempotency-Key": "upload-1"})
         assert r.status_code == 201, r.text
         assert r.json()["name"] == "uploaded"
+        again = bch.post("/incidents", files=upload, headers={"Idempotency-Key": "upload-1"})  # a new boundary
+        assert again.status_code == 201 and again.json()["id"] == r.json()["id"]
         r = bch.post("/incidents", files={"file": ("flood.json", b"not json", "application/json")})
         assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
         r = bch.post("/incidents", json={"name": "neg", "affected": [{"commune": "17254", "displaced": -4}]})
@@ -121,3 +124,75 @@ def test_server_refuses_an_unmigrated_database(tmp_path):
     out = stop_server(proc) if proc.poll() is not None else (stop_server(proc), pytest.fail("server started"))[0]
     assert "run `lienxa db upgrade` first" in out
     drop_database(None)
+
+
+def test_a_streamed_oversized_json_body_is_413_on_every_route(server):
+    def chunks(prefix: bytes):  # no Content-Length: the limit applies while streaming
+        yield prefix
+        for _ in range(3):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    with server.client("conc") as conc:
+        before = conc.get("/communes/17254/inventory").json()
+        for method, path, prefix in (("POST", "/requests", b'{"incident_id": 1, "note": "'),
+                                     ("PUT", "/communes/17254/inventory", b'{"boats": 1, "pad": "')):
+            r = conc.request(method, path, content=chunks(prefix), headers={"content-type": "application/json"})
+            assert r.status_code == 413, (path, r.status_code, r.text)
+            assert "over the limit" in r.json()["detail"]
+        assert conc.get("/communes/17254/inventory").json()["items"] == before["items"]
+
+
+def test_serve_refuses_an_unmigrated_database_with_a_message_and_exit_code(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import NGHE_AN, REPO
+
+    env = {**os.environ, "LIENXA_DATA_DIR": str(tmp_path), "LIENXA_BOUNDARIES": str(NGHE_AN),
+           "LIENXA_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    r = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "1", "--workers", "2"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 1
+    assert "is not created, the code needs" in r.stderr and "run `lienxa db upgrade` first" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_serve_with_several_workers_shares_one_secret(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.api.conftest import free_port, seed
+    from tests.conftest import NGHE_AN, REPO, require_file
+
+    require_file(NGHE_AN)
+    db_url = f"sqlite:///{tmp_path / 'lienxa.db'}"
+    seed(db_url)
+    port = free_port()
+    env = {**os.environ, "LIENXA_DATA_DIR": str(tmp_path), "LIENXA_BOUNDARIES": str(NGHE_AN),
+           "LIENXA_DATABASE_URL": db_url}
+    env.pop("LIENXA_SECRET_KEY", None)  # generated in the data directory, once for all workers
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
+                             "--log-level", "warning"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        up = 0
+        while up < 2 and time.time() < deadline:  # both workers have loaded the boundaries
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                up += httpx.get(url + "/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        time.sleep(3)
+        token = httpx.post(url + "/api/v1/auth/token", data={"username": "conc", "password": PASSWORD},
+                           timeout=30).json()["access_token"]
+        codes = [httpx.get(url + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"},
+                           timeout=30).status_code for _ in range(30)]  # a new connection each: both workers
+        assert codes == [200] * 30
+    finally:
+        stop_server(proc)

@@ -149,3 +149,126 @@ def test_a_new_plan_does_not_ask_again_for_what_offers_cover(server):
         row2 = next(r for r in again["ledger"] if r["commune"] == "17254" and r["resource"] == "militia")
         assert row2["need"] == max(0, row["need"] - 10)
         assert {"commune": "17254", "resource": "militia", "quantity": 10} in again["covered_by_offers"]
+
+
+def test_an_idempotency_key_reused_for_a_different_body_is_422_and_creates_nothing(server):
+    incident = create_incident(server, name="key reuse test")
+    body = {"incident_id": incident["id"], "commune": "17254", "resource": "tarpaulins", "quantity": 5,
+            "to": ["17248"]}
+    with server.client("conc") as conc:
+        def outgoing():
+            return len(conc.get("/requests", params={"commune": "17254", "direction": "outgoing",
+                                                     "incident_id": incident["id"]}).json())
+
+        first = conc.post("/requests", json=body, headers={"Idempotency-Key": "tap-2"})
+        assert first.status_code == 201, first.text
+        # the same request with its keys in another order is a retry: the first answer again
+        same = conc.post("/requests", content=json.dumps(dict(reversed(body.items()))),
+                         headers={"Idempotency-Key": "tap-2", "content-type": "application/json"})
+        assert same.status_code == 201 and same.json()["id"] == first.json()["id"]
+        # the key reused for another quantity is not silently answered with the first request
+        other = conc.post("/requests", json={**body, "quantity": 50}, headers={"Idempotency-Key": "tap-2"})
+        assert other.status_code == 422, other.text
+        assert "Idempotency-Key 'tap-2'" in other.json()["detail"] and "different request" in other.json()["detail"]
+        assert outgoing() == 1
+        # another user's same key is theirs alone
+        with server.client("bchqs") as bch:
+            r = bch.post("/requests", json={**body, "quantity": 50}, headers={"Idempotency-Key": "tap-2"})
+        assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
+
+
+def test_cancelling_by_either_side_releases_the_reserved_stock(server):
+    incident = create_incident(server, name="cancel test")
+    with server.client("conc") as conc, server.client("chaukhe") as ck:
+        reserved = ck.get("/communes/17248/inventory").json()["reserved"].get("life_jackets", 0)
+
+        def new_offer(qty):
+            req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254",
+                                               "resource": "life_jackets", "quantity": qty, "to": ["17248"]}).json()
+            offer = ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": qty})
+            assert offer.status_code == 201, offer.text
+            return req, offer.json()
+
+        def reserved_now():
+            return ck.get("/communes/17248/inventory").json()["reserved"].get("life_jackets", 0)
+
+        # the requester cancels an accepted offer, with a reason
+        _, offer = new_offer(3)
+        assert conc.post(f"/offers/{offer['id']}/accept").status_code == 200
+        assert reserved_now() == reserved + 3
+        r = conc.post(f"/offers/{offer['id']}/cancel", json={"reason": "đường bị ngập"})
+        assert r.status_code == 200 and r.json()["status"] == "cancelled" and r.json()["cancel_reason"] == "đường bị ngập"
+        assert reserved_now() == reserved
+        # the giver cancels an offer it made
+        _, offer = new_offer(2)
+        assert ck.post(f"/offers/{offer['id']}/cancel", json={"reason": "xuồng hỏng"}).status_code == 200
+        assert reserved_now() == reserved
+        # withdrawing the request cancels its open offers and frees their stock
+        req, offer = new_offer(4)
+        assert conc.post(f"/requests/{req['id']}/cancel", json={}).status_code == 422  # a reason is needed
+        r = conc.post(f"/requests/{req['id']}/cancel", json={"reason": "đã đủ"})
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        assert conc.get(f"/offers/{offer['id']}").json()["status"] == "cancelled"
+        assert reserved_now() == reserved
+        # a dispatched offer is on its way: it cannot be cancelled any more
+        _, offer = new_offer(1)
+        assert conc.post(f"/offers/{offer['id']}/accept").status_code == 200
+        assert ck.post(f"/offers/{offer['id']}/dispatch").status_code == 200
+        r = ck.post(f"/offers/{offer['id']}/cancel", json={"reason": "late"})
+        assert r.status_code == 409 and r.json()["detail"]["status"] == "dispatched"
+
+
+def test_requests_offers_and_plans_export_as_csv_and_geojson(server):
+    incident = create_incident(server, name="export test")
+    with server.client("conc") as conc, server.client("chaukhe") as ck, server.client("bchqs") as bch:
+        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "boats",
+                                           "quantity": 2, "to": ["17248"]}).json()
+        offer = ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}).json()
+        q = {"incident_id": incident["id"]}
+        rows = bch.get("/export/requests.csv", params=q).text.splitlines()
+        assert rows[0] == "id,incident_id,commune,resource,quantity,urgency,status,to,created_at"
+        assert rows[1].startswith(f"{req['id']},{incident['id']},17254,boats,2,")
+        rows = bch.get("/export/offers.csv", params=q).text.splitlines()
+        assert rows[0] == "id,request_id,incident_id,from,to,resource,quantity,status,updated_at"
+        assert rows[1].startswith(f"{offer['id']},{req['id']},{incident['id']},17248,17254,boats,1,offered,")
+        geo = bch.get("/export/offers.geojson", params=q)
+        assert geo.headers["content-type"].startswith("application/geo+json")
+        [feature] = geo.json()["features"]
+        assert feature["geometry"]["type"] == "LineString" and len(feature["geometry"]["coordinates"]) == 2
+        assert feature["properties"]["from"] == "17248"
+        # an incident without requests still gets the columns
+        empty = create_incident(server, name="export empty")
+        assert bch.get("/export/offers.csv", params={"incident_id": empty["id"]}).text.startswith("id,request_id,")
+        assert bch.get(f"/export/incidents/{empty['id']}/plan.geojson").status_code == 404
+        plan = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
+        fc = bch.get(f"/export/incidents/{incident['id']}/plan.geojson").json()
+        kinds = {f["properties"]["kind"]: f["geometry"]["type"] for f in fc["features"]}
+        assert len(fc["features"]) == len(plan["transfers"]) + len(plan["unmet"])
+        assert kinds.get("transfer", "LineString") == "LineString" and kinds.get("unmet", "Point") == "Point"
+        assert bch.get("/export/requests.xlsx").status_code == 422
+        r = ck.get("/export/requests.csv")
+        assert r.status_code == 403 and "needs the role defence_command" in r.json()["detail"]
+
+
+def test_a_request_without_to_goes_to_the_plans_suggested_givers(server):
+    incident = create_incident(server, name="default to test")
+    with server.client("bchqs") as bch, server.client("conc") as conc, server.client("chaukhe") as ck:
+        # before any plan: the usable neighbours
+        r = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "trucks",
+                                         "quantity": 1})
+        assert r.status_code == 201, r.text
+        neighbours = {n["code"] for n in conc.get("/communes/17254/neighbours").json() if n["kind"] != "point_touch"}
+        assert set(r.json()["to"]) == neighbours
+        plan = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
+        t = next(t for t in plan["transfers"] if t["to"] == "17254")
+        givers = {x["from"] for x in plan["transfers"] if x["to"] == "17254" and x["resource"] == t["resource"]}
+        r = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": t["resource"],
+                                         "quantity": 1})
+        assert r.status_code == 201 and set(r.json()["to"]) == givers
+        # a leader's "my tasks" without ?commune= is its own commune's
+        mine = {x["id"] for x in conc.get("/requests", params={"direction": "outgoing"}).json()}
+        assert r.json()["id"] in mine
+        assert all(x["commune"] == "17254" for x in conc.get("/requests", params={"direction": "outgoing"}).json())
+        assert all("17248" in x["to"] for x in ck.get("/requests", params={"direction": "incoming"}).json())
+        r = bch.get("/requests", params={"direction": "incoming"})
+        assert r.status_code == 422 and r.json()["detail"].startswith("commune:")
