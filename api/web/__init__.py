@@ -1,14 +1,19 @@
 """Server-rendered pages (Vietnamese first, English switch): login, a commune leader's home,
-the defence command's view, the planner's rules page. Forms post here, are CSRF-checked,
-validated with errors next to each field, and keep what was typed on an error."""
+the defence command's view, the planner's rules page. Forms post here, are CSRF-checked (login
+too, against a pre-login cookie), validated with errors next to each field, and keep what was
+typed on an error. Each rendered form carries a one-time token that is the ``Idempotency-Key`` of
+its action (the API's store, :class:`api.deps.Writer`), so a form sent twice acts once. A page
+the user may not see is a small 401/403/404 page in the page language."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
 import re
+import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -17,8 +22,9 @@ from sqlalchemy import select
 
 from api.auth import SESSION_COOKIE, Principal, authenticate
 from api.db import session_scope
+from api.deps import Writer, request_fingerprint
 from api.errors import ServiceError
-from api.models import Incident, as_utc
+from api.models import Incident, Offer, SupportRequest, as_utc
 from api.services.incidents import latest_plan
 from api.services.rules import create_rule, current_rules, retire_rule, update_rule, version_dict
 from api.services.workflow import (
@@ -56,6 +62,26 @@ T = {
            "forces": "Lực lượng", "means": "Phương tiện", "materials": "Vật tư", "logistics": "Hậu cần",
            "available": "sẵn có", "reserved": "đã hứa", "commune_a": "Xã A", "commune_b": "Xã B",
            "commune": "Xã", "remaining": "còn thiếu", "my_offers": "Đề nghị của xã đã gửi",
+           "in_progress": "Chi viện đang thực hiện (đã chấp nhận, đang vận chuyển)", "giver": "Xã hỗ trợ",
+           "receiver": "Xã nhận", "sending": "Đang gửi…", "or": "hoặc",
+           "home": "Về trang của tôi", "login_other": "Đăng nhập bằng tài khoản khác",
+           "e401_title": "Cần đăng nhập lại",
+           "e401": "Phiên đăng nhập đã hết hoặc bạn chưa đăng nhập. Những gì vừa gửi chưa được lưu: "
+                   "đăng nhập rồi gửi lại.",
+           "e403_title": "Trang này không dành cho vai trò của bạn",
+           "e403_role": "Trang này dành cho {roles}. Bạn đang đăng nhập là {user} ({role}).",
+           "e403_csrf_title": "Biểu mẫu đã cũ",
+           "e403_csrf": "Biểu mẫu không được gửi từ trang Liên Xã hoặc trang đã cũ, nên không có gì được thực hiện. "
+                        "Tải lại trang rồi gửi lại.",
+           "login_csrf": "Biểu mẫu đăng nhập đã cũ hoặc không được gửi từ trang này. Hãy nhập lại rồi đăng nhập.",
+           "e404_title": "Không tìm thấy xã", "e404_unknown": "Không có xã nào mã {code}.",
+           "e404_leader": "Tài khoản của bạn làm việc cho {name} ({code}).",
+           "e404_area": "Chọn một xã trong địa bàn của bạn ({area}):",
+           "e404_none": "Tài khoản của bạn chưa gắn với xã nào; hãy hỏi quản trị viên.",
+           "e404_admin": "Thêm mã xã (5 chữ số) vào địa chỉ, ví dụ /commune?code=17254.",
+           "province": "tỉnh",
+           "already_sent": "Biểu mẫu này đã được gửi trước đó với nội dung khác, nên lần này không có gì được "
+                           "thực hiện. Trang đã được tải lại: xem lại danh sách rồi gửi lại nếu cần.",
            "urgencies": {"low": "thấp", "normal": "bình thường", "high": "cao", "critical": "khẩn cấp"},
            "roles": {"commune_leader": "lãnh đạo xã", "defence_command": "Ban Chỉ huy quân sự",
                      "planner": "cán bộ quy hoạch", "admin": "quản trị"},
@@ -77,6 +103,26 @@ T = {
            "means": "Means", "materials": "Materials", "logistics": "Logistics", "available": "available",
            "reserved": "promised", "commune_a": "Commune A", "commune_b": "Commune B",
            "commune": "Commune", "remaining": "still needed", "my_offers": "Our offers",
+           "in_progress": "Aid in progress (accepted, on its way)", "giver": "From commune",
+           "receiver": "To commune", "sending": "Sending…", "or": "or",
+           "home": "Back to my page", "login_other": "Log in as another user",
+           "e401_title": "Please log in again",
+           "e401": "Your session has ended or you are not logged in. What you just sent was not saved: "
+                   "log in and send it again.",
+           "e403_title": "This page is not for your role",
+           "e403_role": "This page is for {roles}. You are logged in as {user} ({role}).",
+           "e403_csrf_title": "This form is out of date",
+           "e403_csrf": "The form did not come from a Liên Xã page, or the page is old, so nothing was done. "
+                        "Reload the page and send it again.",
+           "login_csrf": "The login form is old or did not come from this site. Type your details again and log in.",
+           "e404_title": "Commune not found", "e404_unknown": "There is no commune with code {code}.",
+           "e404_leader": "Your account works for {name} ({code}).",
+           "e404_area": "Choose a commune of your area ({area}):",
+           "e404_none": "Your account is bound to no commune; ask the administrator.",
+           "e404_admin": "Add a commune's 5-digit code to the address, e.g. /commune?code=17254.",
+           "province": "province",
+           "already_sent": "This form was already sent with other content, so nothing was done this time. "
+                           "The page has been reloaded: check the lists and send again if needed.",
            "urgencies": {"low": "low", "normal": "normal", "high": "high", "critical": "critical"},
            "roles": {"commune_leader": "commune leader", "defence_command": "defence command",
                      "planner": "planner", "admin": "admin"},
@@ -109,9 +155,65 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
     catalogue = load_catalogue()
     labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in catalogue.items()}
     base = {"request": request, "t": T[lang], "lang": lang, "csrf": csrf, "catalogue": catalogue, "labels": labels,
-            "pillars": PILLARS, "statuses": STATUS_LABELS[lang],
+            "pillars": PILLARS, "statuses": STATUS_LABELS[lang], "once": form_once,
             "status_label": lambda s: STATUS_LABELS[lang].get(s, s)}
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def form_once() -> str:
+    """A fresh one-time token for one rendered form (its hidden ``idempotency_key`` field)."""
+    return secrets.token_urlsafe(18)
+
+
+def error_page(request: Request, status: int, title: str, message: str, *, user: Principal | None = None,
+               choices: list[tuple[str, str]] | None = None) -> HTMLResponse:
+    """A small page for 401/403/404 in the page language: what is wrong, what is needed, and
+    links home and to the login page; ``choices`` are links to what the user may open instead."""
+    return render(request, "error.html", {"user": user, "status": status, "title": title, "message": message,
+                                          "choices": choices or []}, status=status)
+
+
+def _role_names(request: Request, roles: tuple[str, ...]) -> str:
+    t = T[lang_of(request)]
+    return f" {t['or']} ".join(t["roles"].get(r, r) for r in roles)
+
+
+def forbidden_page(request: Request, p: Principal, roles: tuple[str, ...]) -> HTMLResponse:
+    t = T[lang_of(request)]
+    return error_page(request, 403, t["e403_title"], t["e403_role"].format(
+        roles=_role_names(request, roles), user=p.username, role=t["roles"].get(p.role, p.role)), user=p)
+
+
+def csrf_page(request: Request, p: Principal | None = None) -> HTMLResponse:
+    t = T[lang_of(request)]
+    return error_page(request, 403, t["e403_csrf_title"], t["e403_csrf"], user=p)
+
+
+def login_needed_page(request: Request) -> HTMLResponse:
+    t = T[lang_of(request)]
+    return error_page(request, 401, t["e401_title"], t["e401"])
+
+
+def commune_missing_page(request: Request, p: Principal, code: str | None) -> HTMLResponse:
+    """404 for a commune the user may not open or that does not exist, naming what they may open."""
+    t = T[lang_of(request)]
+    G = request.app.state.graph
+    name = lambda c: G.nodes[c].get("full_name", c)
+    if code and code not in G:
+        message, choices = t["e404_unknown"].format(code=code), []
+    elif p.role == "commune_leader" and p.commune in G:
+        message = t["e404_leader"].format(name=name(p.commune), code=p.commune)
+        choices = [("/commune", f"{name(p.commune)} ({p.commune})")]
+    elif p.role == "admin":
+        message, choices = t["e404_admin"], []
+    else:
+        message, choices = t["e404_none"], []
+    if p.role == "defence_command" and p.area:
+        province = next((G.nodes[c].get("province_name") for c in p.area if c in G), None) or p.province
+        where = p.region or f"{t['province']} {province}"
+        message = (message + " " if code and code not in G else "") + t["e404_area"].format(area=where)
+        choices = [(f"/commune?code={c}", f"{name(c)} ({c})") for c in sorted(p.area, key=name) if c in G]
+    return error_page(request, 404, t["e404_title"], message, user=p, choices=choices)
 
 
 def current(request: Request) -> Principal | None:
@@ -124,12 +226,17 @@ def current(request: Request) -> Principal | None:
         return None
 
 
+def same_token(sent: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (refused, not a 500)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
 async def form_of(request: Request) -> dict[str, str]:
     """The posted form, after checking its CSRF token against the session."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     token = request.cookies.get(SESSION_COOKIE, "")
     expected = request.app.state.tokens.csrf_for(token) if token else ""
-    if not token or not hmac.compare_digest(form.get("csrf_token", ""), expected):
+    if not token or not same_token(form.get("csrf_token", ""), expected):
         raise ServiceError("CSRF token missing or wrong: reload the page")
     request.state.csrf_form_token = form.get("csrf_token")
     return form
@@ -152,9 +259,32 @@ def set_lang(request: Request, lang: str) -> Response:
     return resp
 
 
+LOGIN_COOKIE = "lienxa_login"
+
+
+def _login_csrf(request: Request, nonce: str) -> str:
+    """The login form's CSRF token: the same HMAC as the session forms' (``Tokens.csrf_for``),
+    over a random pre-login cookie instead of the session, which does not exist yet."""
+    return request.app.state.tokens.csrf_for("login:" + nonce)
+
+
+def _login_nonce(request: Request) -> str | None:
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    return nonce if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", nonce) else None
+
+
+def login_form(request: Request, ctx: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+    """The login page, with its CSRF token and the pre-login cookie it is checked against."""
+    nonce = _login_nonce(request) or secrets.token_urlsafe(18)
+    resp = render(request, "login.html", {**ctx, "csrf": _login_csrf(request, nonce)}, status=status)
+    resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict",
+                    secure=request.app.state.settings.cookie_secure, max_age=86400)
+    return resp
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html", {"errors": {}, "form": {}})
+    return login_form(request, {"errors": {}, "form": {}})
 
 
 @router.post("/login")
@@ -162,6 +292,11 @@ async def login_post(request: Request) -> Response:
     from api.routes.auth import login
 
     form = {k: str(v) for k, v in (await request.form()).items()}
+    nonce = _login_nonce(request)
+    if nonce is None or not same_token(form.get("csrf_token", ""), _login_csrf(request, nonce)):
+        # a cross-site post (or a login page older than its cookie): refused, nothing checked
+        return login_form(request, {"errors": {"form": T[lang_of(request)]["login_csrf"]},
+                                    "form": {"username": form.get("username", "")}}, status=403)
     errors = {f: T[lang_of(request)]["required"] for f in ("username", "password") if not form.get(f)}
     if not errors:
         try:
@@ -171,38 +306,102 @@ async def login_post(request: Request) -> Response:
         except ServiceError as exc:
             errors["password"] = T[lang_of(request)]["wrong"] if exc.status_code == 401 else str(exc.detail)
     if errors:
-        return render(request, "login.html", {"errors": errors, "form": {"username": form.get("username", "")}},
-                      status=422)
+        return login_form(request, {"errors": errors, "form": {"username": form.get("username", "")}}, status=422)
     resp = RedirectResponse(home_for(Principal(user.id, user.username, user.role)), status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                     secure=request.app.state.settings.cookie_secure, max_age=request.app.state.settings.token_minutes * 60)
+    resp.delete_cookie(LOGIN_COOKIE)
     return resp
 
 
 @router.post("/logout")
-def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """End the session; the form's CSRF token is required, so another site cannot log a user out.
+    Without a session cookie there is nothing to end: back to the login page, nothing changed."""
+    if request.cookies.get(SESSION_COOKIE):
+        try:
+            await form_of(request)
+        except ServiceError:
+            return csrf_page(request, current(request))
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
+    if request.cookies.get(SESSION_COOKIE):
+        resp.delete_cookie(SESSION_COOKIE)
     return resp
 
 
-def _need(request: Request, *roles: str) -> Principal | Response:
+def _need(request: Request, *roles: str, posted: bool = False) -> Principal | Response:
+    """The logged-in user if their role is one of ``roles``; else the login page (a page asked
+    for) or a 401 page (a form sent after the session ended), or a 403 page naming the roles."""
     p = current(request)
     if p is None:
-        return RedirectResponse("/login", status_code=303)
+        return login_needed_page(request) if posted else RedirectResponse("/login", status_code=303)
     if roles and p.role not in roles:
-        return HTMLResponse(f"403: this page needs the role {' or '.join(roles)}; you are {p.role}", status_code=403)
+        return forbidden_page(request, p, roles)
     return p
 
 
 async def _form_and_user(request: Request, *roles: str) -> tuple[dict[str, str], Principal] | Response:
     """A posted form (CSRF-checked first, so the session may be read) and its user."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return login_needed_page(request)
     try:
         form = await form_of(request)
-    except ServiceError as exc:
-        return HTMLResponse(str(exc.detail), status_code=403)
-    p = _need(request, *roles)
+    except ServiceError:
+        return csrf_page(request)
+    p = _need(request, *roles, posted=True)
     return p if isinstance(p, Response) else (form, p)
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class _AlreadySent(Exception):
+    """The form's one-time token was already used for a different submission."""
+
+
+def run_once(request: Request, p: Principal, form: dict[str, str], fn) -> bool:
+    """Run ``fn(session)`` in one write transaction, once per rendered form: the form's hidden
+    ``idempotency_key`` is the action's ``Idempotency-Key`` in the API's store, so a form sent
+    twice (a double tap, a browser resending after a timeout) acts once. Returns whether this
+    post repeated one already done (then nothing ran).
+
+    Raises
+    ------
+    _AlreadySent
+        The token was used for another submission (other content, or another action).
+    ServiceError, LienXaError
+        From ``fn``: nothing was stored, the same token may be sent again.
+    """
+    body = urlencode(sorted((k, v) for k, v in form.items() if k != "csrf_token")).encode()
+    writer = Writer(request, p, request_fingerprint(request.method, request.url.path, request.url.query, FORM_TYPE, body))
+    token = form.get("idempotency_key", "")
+    if 16 <= len(token) <= 64:  # the form's token, not a header: Writer reads headers only
+        writer.key = "form:" + token
+    running = False
+
+    def run(s):
+        nonlocal running
+        running = True
+        out = fn(s)
+        running = False
+        return out
+
+    try:
+        resp = writer.run(run)
+    except ServiceError:
+        if running:  # the action's own error
+            raise
+        raise _AlreadySent() from None
+    return resp.headers.get("Idempotent-Replay") == "true"
+
+
+def _error_message(exc: ServiceError | LienXaError) -> str:
+    detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
+    return str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
+
+
+def may_open(request: Request, p: Principal, code: str | None) -> bool:
+    return bool(code) and code in request.app.state.graph and (p.role == "admin" or p.in_area(code))
 
 
 def _active_incidents(s) -> list[Incident]:
@@ -244,8 +443,8 @@ def commune_home(request: Request, code: str | None = None) -> Response:
     if isinstance(p, Response):
         return p
     code = code or p.commune
-    if not code or code not in request.app.state.graph or not (p.role == "admin" or p.in_area(code)):
-        return HTMLResponse("404: choose a commune of your area (?code=)", status_code=404)
+    if not may_open(request, p, code):
+        return commune_missing_page(request, p, code)
     ctx = commune_context(request, p, code)
     form: dict[str, str] = {}
     pick = request.query_params.get("suggest", "")
@@ -256,30 +455,40 @@ def commune_home(request: Request, code: str | None = None) -> Response:
     return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": None})
 
 
-async def _commune_action(request: Request, action) -> Response:
-    """Run a commune-page form action; on an error re-render with it next to the field."""
+async def _commune_action(request: Request, notice: str, action) -> Response:
+    """Run a commune-page form action once (see :func:`run_once`); on an error re-render the
+    page with it next to the field. ``action(s, p, form, code, errors)`` returns the result of
+    the service call, or fills ``errors`` (then nothing is written)."""
     checked = await _form_and_user(request, "commune_leader", "defence_command", "admin")
     if isinstance(checked, Response):
         return checked
     form, p = checked
     code = form.get("code") or p.commune or ""
+    if not may_open(request, p, code):
+        return commune_missing_page(request, p, code)
     errors: dict[str, str] = {}
+
+    def run(s):
+        out = action(s, p, form, code, errors)
+        if errors:
+            raise _FormErrors()
+        return out
+
     try:
-        with session_scope(request.app.state.write_session) as s:
-            notice = action(s, p, form, code, errors)
-            if errors:
-                raise _FormErrors()
+        run_once(request, p, form, run)
     except _FormErrors:
-        notice = None
+        pass
+    except _AlreadySent:
+        errors["form"] = T[lang_of(request)]["already_sent"]
+        form = {}
     except (ServiceError, LienXaError) as exc:
-        detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
-        msg = str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
+        msg = _error_message(exc)
         field = msg.split(":", 1)[0] if ":" in msg and msg.split(":", 1)[0] in form else "form"
         errors[field] = msg
     if errors:
         return render(request, "commune.html", {**commune_context(request, p, code), "errors": errors, "form": form,
                                                 "notice": None}, status=422)
-    return RedirectResponse(f"/commune?code={code}&done={notice or ''}", status_code=303)
+    return RedirectResponse(f"/commune?code={code}&done={notice}", status_code=303)
 
 
 class _FormErrors(Exception):
@@ -303,11 +512,9 @@ async def post_inventory(request: Request) -> Response:
                 q = _int_field(form, f"inv_{key}", errors, positive=False)
                 if q is not None:
                     items[key] = q
-        if not errors:
-            set_inventory(s, p, code, items)
-        return "inventory"
+        return None if errors else set_inventory(s, p, code, items)
 
-    return await _commune_action(request, act)
+    return await _commune_action(request, "inventory", act)
 
 
 @router.post("/commune/requests")
@@ -325,36 +532,48 @@ async def post_request(request: Request) -> Response:
         if errors:
             return None
         G = request.app.state.graph
-        create_request(s, p, incident_id=int(form["incident_id"]), commune=code, resource=form["resource"],
+        return create_request(s, p, incident_id=int(form["incident_id"]), commune=code, resource=form["resource"],
                        quantity=q, to=to or None, urgency=form.get("urgency") or "normal", note=form.get("note") or None,
-                       known=set(G), neighbours=sorted(n for n in G[code] if G.edges[code, n].get("kind") != "point_touch"))
-        return "request"
+                              known=set(G), neighbours=sorted(n for n in G[code]
+                                                              if G.edges[code, n].get("kind") != "point_touch"))
 
-    return await _commune_action(request, act)
+    return await _commune_action(request, "request", act)
 
 
 @router.post("/commune/requests/{request_id}/offer")
 async def post_offer(request: Request, request_id: int) -> Response:
     def act(s, p, form, code, errors):
         q = _int_field(form, f"offer_{request_id}", errors)
-        if q is not None:
-            create_offer(s, p, request_id, commune=code, quantity=q, note=form.get("note") or None)
-        return "offer"
+        return None if q is None else create_offer(s, p, request_id, commune=code, quantity=q,
+                                                   note=form.get("note") or None)
 
-    return await _commune_action(request, act)
+    return await _commune_action(request, "offer", act)
 
 
 @router.post("/commune/requests/{request_id}/decline")
 async def post_decline(request: Request, request_id: int) -> Response:
-    return await _commune_action(request, lambda s, p, form, code, errors: (
-        decline_request(s, p, request_id, code, form.get("reason") or None), "declined")[1])
+    return await _commune_action(request, "declined", lambda s, p, form, code, errors: decline_request(
+        s, p, request_id, code, form.get("reason") or None))
 
 
 @router.post("/commune/offers/{offer_id}/{action}")
 async def post_offer_action(request: Request, offer_id: int, action: str) -> Response:
-    return await _commune_action(request, lambda s, p, form, code, errors: (
-        transition_offer(s, p, offer_id, action, form.get("reason") or ("huỷ trên trang" if action == "cancel" else None)),
-        action)[1])
+    return await _commune_action(request, action, lambda s, p, form, code, errors: transition_offer(
+        s, p, offer_id, action, form.get("reason") or ("huỷ trên trang" if action == "cancel" else None)))
+
+
+IN_PROGRESS = ("accepted", "dispatched")
+
+
+def offers_in_progress(s, p: Principal, *, limit: int = 200) -> list[tuple[Offer, SupportRequest]]:
+    """Offers accepted or dispatched (aid promised or on its way), newest change first, that
+    touch the user's area: whatever their request's state (a cancelled request's dispatched
+    offer is still on the road). One query, where ``list_requests`` would read every request."""
+    rows = s.execute(select(Offer, SupportRequest).join(SupportRequest, Offer.request_id == SupportRequest.id)
+                     .where(Offer.status.in_(IN_PROGRESS)).order_by(Offer.updated_at.desc(), Offer.id.desc())).all()
+    if p.role in ("commune_leader", "defence_command"):
+        rows = [(o, r) for o, r in rows if p.in_area(o.commune_code) or p.in_area(r.commune_code)]
+    return [(o, r) for o, r in rows[:limit]]
 
 
 def feed(request: Request, p: Principal) -> dict[str, Any]:
@@ -362,6 +581,9 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
     with session_scope(request.app.state.read_session) as s:
         incidents = _active_incidents(s)
         reqs = list_requests(s, p, commune=None, direction=None, status="open", incident_id=None)
+        moving = [{"id": o.id, "request_id": r.id, "from": o.commune_code, "to": r.commune_code,
+                   "resource": r.resource, "quantity": o.quantity, "status": o.status,
+                   "updated": vn_date(o.updated_at)} for o, r in offers_in_progress(s, p)]
         unmet: list[dict[str, Any]] = []
         # per body, per resource: quantities of different resources are never added together
         escalations: dict[str, dict[str, int]] = {}
@@ -379,6 +601,7 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
                       "remaining": r["remaining"], "urgency": r["urgency"],
                       "offers": [{"from": name(o["commune"]), "quantity": o["quantity"], "status": o["status"]}
                                  for o in r["offers"]]} for r in reqs],
+        "in_progress": [{**o, "from": name(o["from"]), "to": name(o["to"])} for o in moving],
         "unmet": [{"commune": name(u["commune"]), "resource": u["resource"], "quantity": u["quantity"],
                    "escalate_to": u["escalate_to"]} for u in unmet[:200]],
         "escalations": escalations,
@@ -398,9 +621,12 @@ def command_home(request: Request, incident: int | None = None) -> Response:
 
 @router.get("/command/feed")
 def command_feed(request: Request) -> Response:
-    p = _need(request, "defence_command", "admin")
-    if isinstance(p, Response):
-        return JSONResponse({"detail": "not authenticated"}, status_code=401)
+    p = current(request)
+    if p is None:
+        return JSONResponse({"detail": "not authenticated: log in again"}, status_code=401)
+    if p.role not in ("defence_command", "admin"):
+        return JSONResponse({"detail": f"the live list needs the role defence_command or admin; you are {p.role}"},
+                            status_code=403)
     from fastapi.encoders import jsonable_encoder
 
     return JSONResponse(jsonable_encoder(feed(request, p)), headers={"Cache-Control": "no-store"})
@@ -452,15 +678,14 @@ async def planner_post(request: Request) -> Response:
         except ValueError:
             errors["travel_minutes"] = "phải là số / a number"
     if not errors:
+        communes = set(request.app.state.graph)
         try:
-            with session_scope(request.app.state.write_session) as s:
-                if form.get("rule_id", "").isdigit():
-                    update_rule(s, p, int(form["rule_id"]), rule, form["reason"], set(request.app.state.graph))
-                else:
-                    create_rule(s, p, rule, form["reason"], set(request.app.state.graph))
+            run_once(request, p, form, lambda s: update_rule(s, p, int(form["rule_id"]), rule, form["reason"], communes)
+                     if form.get("rule_id", "").isdigit() else create_rule(s, p, rule, form["reason"], communes))
+        except _AlreadySent:
+            errors["form"] = T[lang_of(request)]["already_sent"]
         except (ServiceError, LienXaError) as exc:
-            detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
-            msg = str(detail.get("message", detail)) if isinstance(detail, dict) else str(detail)
+            msg = _error_message(exc)
             errors[_rule_error_field(msg, form)] = msg
     if errors:
         return render(request, "planner.html", {"user": p, **planner_context(request), "errors": errors, "form": form},
@@ -495,10 +720,11 @@ async def planner_retire(request: Request, rule_id: int) -> Response:
     error = None if form.get("reason", "").strip() else T[lang_of(request)]["required"]
     if error is None:
         try:
-            with session_scope(request.app.state.write_session) as s:
-                retire_rule(s, p, rule_id, form["reason"])
+            run_once(request, p, form, lambda s: retire_rule(s, p, rule_id, form["reason"]))
+        except _AlreadySent:
+            error = T[lang_of(request)]["already_sent"]
         except ServiceError as exc:
-            error = str(exc.detail.get("message", exc.detail) if isinstance(exc.detail, dict) else exc.detail)
+            error = _error_message(exc)
     if error:  # the rule form keeps nothing of this one; the retire reason stays in its row
         return render(request, "planner.html", {"user": p, **planner_context(request),
                                                 "errors": {f"retire_{rule_id}": error}, "form": {},

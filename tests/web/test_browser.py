@@ -4,7 +4,6 @@ server, with every outside request blocked and recorded."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -13,21 +12,10 @@ import pytest
 
 from tests.api.conftest import PASSWORD, create_database, seed, start_server, stop_server
 from tests.conftest import NGHE_AN, REPO, SCENARIO, require_file
+from tests.web.conftest import require_browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "artifacts" / "screenshots"
 DOCS = REPO / "docs" / "screenshots"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def require_browser() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    reason = "Debian's chromium is not installed (apt-get install chromium)"
-    if os.environ.get("LIENXA_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " and LIENXA_REQUIRE_BROWSER=1")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +35,6 @@ def site(tmp_path_factory):
     httpx.post(url + f"/api/v1/incidents/{incident['id']}/plan", headers=h, json={}, timeout=60)
     yield {"url": url, "incident": incident["id"]}
     stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Watch:
@@ -323,8 +300,9 @@ def test_no_page_or_map_names_an_outside_url(site):
                                   "/maps/overview?lang=en", "/maps/overview?lang=xx"],
                         "planner": ["/planner", "/maps/rules", "/maps/rules?lang=en"]}.items():
         with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as c:
-            if user:
-                c.post("/login", data={"username": user, "password": PASSWORD})
+            if user:  # through the login form, with its CSRF token
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+                c.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": csrf})
             for path in paths:
                 r = c.get(path)
                 assert r.status_code == 200, f"{path}: {r.status_code}"

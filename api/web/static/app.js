@@ -1,5 +1,31 @@
-// Liên Xã pages: prefill the request form from the plan's suggestion; refresh the live list.
+// Liên Xã pages: send each form once; prefill the request form from the plan's suggestion;
+// refresh the live list.
 (function () {
+  // A second tap on "send", or Enter pressed again, while the first post is still on its way
+  // (slow on a weak link) is not sent: the buttons are disabled and say so. The server also
+  // acts once per form (its hidden one-time token), so a browser resending after a timeout is
+  // safe too; the buttons come back after a while, or when the page is shown again from history.
+  var sending = document.body.dataset.sending || "…";
+  function release(f) {
+    delete f.dataset.sent;
+    f.querySelectorAll("button").forEach(function (b) {
+      b.disabled = false;
+      if (b.dataset.label) { b.textContent = b.dataset.label; delete b.dataset.label; }
+    });
+  }
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (e.defaultPrevented || !(f instanceof HTMLFormElement) || f.method.toLowerCase() !== "post") return;
+    if (f.dataset.sent) { e.preventDefault(); return; }
+    f.dataset.sent = "1";
+    f.querySelectorAll("button").forEach(function (b) {
+      b.disabled = true; b.dataset.label = b.textContent; b.textContent = sending;
+    });
+    setTimeout(function () { release(f); }, 20000);
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) document.querySelectorAll("form[data-sent]").forEach(release);
+  });
   document.querySelectorAll("a.prefill").forEach(function (a) {
     // without script the link reloads the page with the form filled by the server
     a.addEventListener("click", function (e) {
@@ -25,6 +51,11 @@
             "</td><td>" + fmt(r.quantity) + "</td><td>" + fmt(r.remaining) + "</td><td>" +
             r.offers.map(function (o) { return esc(o.from) + ": " + fmt(o.quantity) + " (" + esc(statuses[o.status] || o.status) + ")"; }).join(" ") +
             "</td></tr>"; }).join("");
+        document.querySelector("#live-offers tbody").innerHTML = d.in_progress.length ? d.in_progress.map(function (o) {
+          return "<tr id=\"live-offer-" + o.id + "\"><td>" + o.request_id + "</td><td>" + esc(o.from) + "</td><td>" +
+            esc(o.to) + "</td><td>" + esc(labels[o.resource] || o.resource) + "</td><td>" + fmt(o.quantity) +
+            "</td><td>" + esc(statuses[o.status] || o.status) + "</td><td>" + esc(o.updated) + "</td></tr>"; }).join("")
+          : "<tr><td colspan=\"7\">" + esc(window.LX_NONE || "") + "</td></tr>";
         document.querySelector("#live-unmet tbody").innerHTML = d.unmet.map(function (u) {
           return "<tr><td>" + esc(u.commune) + "</td><td>" + esc(labels[u.resource] || u.resource) + "</td><td>" +
             fmt(u.quantity) + "</td><td>" + esc(u.escalate_to) + "</td></tr>"; }).join("");
