@@ -333,7 +333,7 @@ def extent_affected(extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_s
         if share < min_share:
             continue
         pop = hits.at[code, "population"]
-        pop = 0.0 if pop is None or pop != pop else float(pop)
+        pop = 0.0 if pop is None or math.isnan(pop) else float(pop)  # a missing population counts as 0
         out.append(AffectedCommune(str(code), int(round(share * pop * displaced_rate)), {}, round(share, 4)))
     return sorted(out, key=lambda a: a.commune)
 

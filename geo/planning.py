@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import networkx as nx
@@ -285,7 +286,7 @@ def _assemble(P: _Problem, scenario: Scenario, transfers_by_resource: dict[str, 
         for g, rc, q in sorted(transfers_by_resource.get(resource, []), key=lambda t: (t[1], t[0])):
             cost_milli, path = P.paths[rc][g]
             path = list(reversed(path))  # giver -> receiver
-            edges = list(zip(path, path[1:]))
+            edges = list(pairwise(path))
             minutes = round(sum(P.H.edges[a, b]["travel_minutes"] for a, b in edges), 1)
             transfers.append({
                 "from": g, "to": rc, "resource": resource, "quantity": q, "path": path,
@@ -445,7 +446,7 @@ def validate_plan(
             errs.append(f"rule 3: {tag}: {len(path) - 1} links > max_hops {params.max_hops}")
         cost = 0
         minutes = 0.0
-        for a, b in zip(path, path[1:]):
+        for a, b in pairwise(path):
             if not H.has_edge(a, b):
                 errs.append(f"rule 3: {tag}: link {a}-{b} is not open")
                 break

@@ -18,6 +18,7 @@ import pandas as pd
 from geo.errors import LienXaError
 
 PILLARS = ("forces", "means", "materials", "logistics")
+MAX_QUANTITY = 2**31 - 1  # the largest quantity a database integer column holds
 SAMPLE_LABEL = "SAMPLE DATA (generated from population and area, not a survey)"
 
 
@@ -212,7 +213,8 @@ def validate_inventory_items(items: Mapping[str, Any], *, catalogue: Mapping[str
     Raises
     ------
     InventoryError
-        Naming every unknown resource and every negative or non-integer quantity.
+        Naming every unknown resource and every negative, non-integer or too large
+        (over ``MAX_QUANTITY``) quantity.
     """
     catalogue = catalogue or load_catalogue()
     errors = []
@@ -224,6 +226,8 @@ def validate_inventory_items(items: Mapping[str, Any], *, catalogue: Mapping[str
         q = _as_quantity(value)
         if q is None:
             errors.append(f"{key}: quantity must be a non-negative integer, got {value!r}")
+        elif q > MAX_QUANTITY:
+            errors.append(f"{key}: quantity {q} is over the largest storable, {MAX_QUANTITY}")
         else:
             out[key] = q
     if errors:
@@ -238,8 +242,8 @@ def _as_quantity(value: Any) -> int | None:
         return int(value) if value >= 0 else None
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())  # ASCII only: "²" is a digit to isdigit() but not to int()
     return None
 
 
@@ -257,8 +261,8 @@ def read_inventory_csv(
     Raises
     ------
     InventoryError
-        Listing every bad line (unknown commune or resource, negative or non-integer quantity,
-        duplicate row, missing header); nothing is returned from a file with errors.
+        Listing every bad line (unknown commune or resource, negative, non-integer or too large
+        quantity, duplicate row, missing header); nothing is returned from a file with errors.
     """
     catalogue = catalogue or load_catalogue()
     known = set(communes)
@@ -303,6 +307,8 @@ def read_inventory_csv(
         q = _as_quantity(raw)
         if q is None:
             problems.append(f"quantity must be a non-negative integer, got {raw!r}")
+        elif q > MAX_QUANTITY:
+            problems.append(f"quantity {q} is over the largest storable, {MAX_QUANTITY}")
         if (commune, resource) in seen:
             problems.append(f"duplicate row for {commune}/{resource} (first on line {seen[(commune, resource)]})")
         seen.setdefault((commune, resource), n)
@@ -423,6 +429,6 @@ def sample_inventory(
             value = per_k * p + per_km2 * a
             if key == "boats" and ward:
                 value *= 0.5
-            items[key] = max(floor, int(math.floor(value * factors[row, col] + 0.5)))
+            items[key] = max(floor, math.floor(value * factors[row, col] + 0.5))
         out[str(code)] = items
     return out

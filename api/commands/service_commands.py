@@ -149,7 +149,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     from api.services import audit
 
     with _session() as s:
-        ok, n, message = audit.verify(s)
+        ok, _, message = audit.verify(s)
     print(("OK: " if ok else "TAMPERED: ") + message)
     return 0 if ok else 1
 

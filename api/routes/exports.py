@@ -1,4 +1,10 @@
-"""Exports for the province's other tools: requests, offers and plans as CSV or GeoJSON."""
+"""Exports for the province's other tools: requests, offers and plans as CSV or GeoJSON.
+
+Requests and offers are exported as they are read (``GET /requests``, ``GET /offers/{id}``):
+a commune leader gets the rows its commune takes part in, a defence command those touching
+its region or province, planners and admins everything. A plan is exported whole, as
+``GET /incidents/{id}/plan`` returns it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from api.errors import NotFound
 from api.models import Offer, SupportRequest
 from api.schemas import error_responses
 from api.services.incidents import latest_plan
+from api.services.workflow import may_read_offer, may_read_request
 
 router = APIRouter(prefix="/export", tags=["exports"])
 ERRORS = {200: {"description": "CSV (``.csv``) or a GeoJSON FeatureCollection (``.geojson``)",
@@ -51,14 +58,13 @@ def _respond(rows: list[dict[str, Any]], fmt: str, geometry: Any, name: str, col
 @router.get("/requests.{fmt}", responses=ERRORS)
 def export_requests(fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser, session: ReadSessionDep,
                     incident_id: int | None = None) -> Response:
-    """Requests (point at the requesting commune)."""
-    require_role(user, "defence_command", "planner", "admin", action="exporting")
+    """Requests visible to the caller (point at the requesting commune)."""
     stmt = select(SupportRequest).order_by(SupportRequest.id)
     if incident_id is not None:
         stmt = stmt.where(SupportRequest.incident_id == incident_id)
     rows = [{"id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
              "quantity": r.quantity, "urgency": r.urgency, "status": r.status, "to": " ".join(r.to_communes),
-             "created_at": r.created_at.isoformat()} for r in session.scalars(stmt)]
+             "created_at": r.created_at.isoformat()} for r in session.scalars(stmt) if may_read_request(user, r)]
     return _respond(rows, fmt, lambda r: {"type": "Point", "coordinates": _point(state, r["commune"])}, "requests",
                     REQUEST_COLUMNS)
 
@@ -66,13 +72,14 @@ def export_requests(fmt: Literal["csv", "geojson"], state: StateDep, user: Curre
 @router.get("/offers.{fmt}", responses=ERRORS)
 def export_offers(fmt: Literal["csv", "geojson"], state: StateDep, user: CurrentUser, session: ReadSessionDep,
                   incident_id: int | None = None) -> Response:
-    """Offers (a line from the giver to the requester)."""
-    require_role(user, "defence_command", "planner", "admin", action="exporting")
+    """Offers visible to the caller (a line from the giver to the requester)."""
     stmt = select(Offer, SupportRequest).join(SupportRequest, Offer.request_id == SupportRequest.id).order_by(Offer.id)
     if incident_id is not None:
         stmt = stmt.where(SupportRequest.incident_id == incident_id)
     rows = []
     for o, r in session.execute(stmt):
+        if not may_read_offer(user, o, r):
+            continue
         rows.append({"id": o.id, "request_id": r.id, "incident_id": r.incident_id, "from": o.commune_code,
                      "to": r.commune_code, "resource": r.resource, "quantity": o.quantity, "status": o.status,
                      "updated_at": o.updated_at.isoformat()})

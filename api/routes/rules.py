@@ -4,9 +4,9 @@ the rules as they were at any time."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
@@ -51,8 +51,23 @@ def update_rule_route(rule_id: int, body: RulePatch, state: StateDep, user: Curr
 
 
 @router.delete("/{rule_id}", response_model=RuleVersionOut, responses=ERRORS)
-def retire_rule_route(rule_id: int, user: CurrentUser, writer: WriterDep, body: ReasonIn = Body(...)) -> Any:
-    """Retire a rule (kept in history) with a reason."""
-    if not body.reason:
-        raise BadInput("reason: retiring a rule needs a reason")
-    return writer.run(lambda s: retire_rule(s, user, rule_id, body.reason))
+def retire_rule_route(
+    rule_id: int, user: CurrentUser, writer: WriterDep,
+    reason: Annotated[str | None, Query(max_length=2000, description=(
+        "Why the rule is retired. Give it here or in the body: many HTTP clients and proxies "
+        "drop a body on DELETE."))] = None,
+    body: Annotated[ReasonIn | None, Body(description=(
+        'Optional: ``{"reason": "..."}``, as an alternative to ``?reason=...``.'))] = None,
+) -> Any:
+    """Retire a rule (kept in history) with a reason.
+
+    The reason is required, as the query parameter ``?reason=...`` or as a JSON body
+    ``{"reason": "..."}`` (if both are given they must agree); without it the answer is 422
+    naming ``reason``."""
+    given = {x.strip() for x in (reason, body.reason if body else None) if x and x.strip()}
+    if not given:
+        raise BadInput("reason: retiring a rule needs a reason (?reason=... or a JSON body {\"reason\": ...})")
+    if len(given) > 1:
+        raise BadInput("reason: the query and the body give different reasons; give one")
+    (why,) = given
+    return writer.run(lambda s: retire_rule(s, user, rule_id, why))

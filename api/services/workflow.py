@@ -177,6 +177,22 @@ def create_request(session: Session, principal: Principal, *, incident_id: int, 
     return out
 
 
+def may_read_request(principal: Principal, r: SupportRequest) -> bool:
+    """Whether ``principal`` may read request ``r``: a leader when its commune asks or is asked,
+    a defence command when either side is in its area, planners and admins always."""
+    if principal.role not in ("commune_leader", "defence_command"):
+        return True
+    return any(principal.in_area(c) for c in (r.commune_code, *r.to_communes))
+
+
+def may_read_offer(principal: Principal, o: Offer, r: SupportRequest) -> bool:
+    """Whether ``principal`` may read offer ``o`` (made to request ``r``): the giving and the
+    requesting commune's leaders and commands, planners and admins."""
+    if principal.role not in ("commune_leader", "defence_command"):
+        return True
+    return principal.in_area(o.commune_code) or principal.in_area(r.commune_code)
+
+
 def list_requests(session: Session, principal: Principal, *, commune: str | None, direction: str | None,
                   status: str | None, incident_id: int | None) -> list[dict[str, Any]]:
     """Requests visible to ``principal``: a leader sees its own outgoing ones and those
@@ -193,10 +209,7 @@ def list_requests(session: Session, principal: Principal, *, commune: str | None
         rows = [r for r in rows if commune in r.to_communes and commune not in (r.declined_by or [])]
     elif commune:
         rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
-    if principal.role == "commune_leader":
-        rows = [r for r in rows if r.commune_code == principal.commune or principal.commune in r.to_communes]
-    elif principal.role == "defence_command":
-        rows = [r for r in rows if principal.in_area(r.commune_code) or any(principal.in_area(c) for c in r.to_communes)]
+    rows = [r for r in rows if may_read_request(principal, r)]
     return [request_dict(session, r) for r in rows]
 
 
@@ -204,8 +217,7 @@ def get_request(session: Session, principal: Principal, request_id: int) -> dict
     r = session.get(SupportRequest, request_id)
     if r is None:
         raise NotFound(f"request {request_id} not found")
-    involved = [r.commune_code, *r.to_communes]
-    if principal.role in ("commune_leader", "defence_command") and not any(principal.in_area(c) for c in involved):
+    if not may_read_request(principal, r):
         raise Forbidden(f"request {request_id} involves none of your communes")
     return request_dict(session, r)
 
@@ -303,8 +315,7 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str
     if o is None:
         raise NotFound(f"offer {offer_id} not found")
     r = session.get(SupportRequest, o.request_id)
-    if principal.role in ("commune_leader", "defence_command") and not (
-            principal.in_area(o.commune_code) or principal.in_area(r.commune_code)):
+    if not may_read_offer(principal, o, r):
         raise Forbidden(f"offer {offer_id} involves none of your communes")
     return offer_dict(o)
 

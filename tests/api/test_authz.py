@@ -138,3 +138,44 @@ def test_a_long_region_and_user_name_fit_in_the_audit_log(server):
     with server.client("admin") as admin:
         actor = admin.get("/audit", params={"limit": 1}).json()[0]["actor"]
     assert actor == f"{name} (defence_command, {region}) acting for commune 17248"
+
+
+def test_exports_are_limited_to_the_callers_area_like_the_reads(server):
+    incident = create_incident(server, name="export scope")
+    q = {"incident_id": incident["id"]}
+    with server.client("conc") as conc, server.client("chaukhe") as ck, server.client("tuongduong") as td:
+        # 17254 asks 17248 (in region 3) and, separately, 16876 (outside it)
+        near = conc.post("/requests", json={**q, "commune": "17254", "resource": "militia", "quantity": 2,
+                                            "to": ["17248"]}).json()
+        far = conc.post("/requests", json={**q, "commune": "17254", "resource": "militia", "quantity": 2,
+                                           "to": ["16876"]}).json()
+        near_offer = ck.post(f"/requests/{near['id']}/offers", json={"commune": "17248", "quantity": 1})
+        far_offer = td.post(f"/requests/{far['id']}/offers", json={"commune": "16876", "quantity": 1})
+        assert near_offer.status_code == far_offer.status_code == 201, (near_offer.text, far_offer.text)
+    near_offer, far_offer = near_offer.json()["id"], far_offer.json()["id"]
+    expected = {
+        "kv3": ({near["id"]}, {near_offer}),  # region 3: 16777, 16792, 17248
+        "chaukhe": ({near["id"]}, {near_offer}),
+        "tuongduong": ({far["id"]}, {far_offer}),
+        "conc": ({near["id"], far["id"]}, {near_offer, far_offer}),
+        "bchqs": ({near["id"], far["id"]}, {near_offer, far_offer}),  # the province
+        "planner": ({near["id"], far["id"]}, {near_offer, far_offer}),
+        "admin": ({near["id"], far["id"]}, {near_offer, far_offer}),
+    }
+    for user, (requests, offers) in expected.items():
+        with server.client(user) as c:
+            for fmt in ("csv", "geojson"):
+                r = c.get(f"/export/requests.{fmt}", params=q)
+                assert r.status_code == 200, (user, r.text)
+                assert exported_ids(r, fmt) == requests, (user, fmt)
+                r = c.get(f"/export/offers.{fmt}", params=q)
+                assert r.status_code == 200, (user, r.text)
+                assert exported_ids(r, fmt) == offers, (user, fmt)
+            # the same rows as the JSON read
+            assert {x["id"] for x in c.get("/requests", params=q).json()} == requests, user
+
+
+def exported_ids(r: httpx.Response, fmt: str) -> set[int]:
+    if fmt == "csv":
+        return {int(line.split(",", 1)[0]) for line in r.text.splitlines()[1:]}
+    return {f["properties"]["id"] for f in r.json()["features"]}

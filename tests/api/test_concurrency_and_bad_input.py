@@ -196,3 +196,41 @@ def test_serve_with_several_workers_shares_one_secret(tmp_path):
         assert codes == [200] * 30
     finally:
         stop_server(proc)
+
+
+def test_an_inventory_put_with_one_bad_key_writes_none_of_them(server):
+    good = {"boats": 5, "tarpaulins": 33, "rice_kg": 1234}
+    with server.client("conc") as conc:
+        before = conc.get("/communes/17254/inventory").json()
+        assert all(before["items"].get(k) != v for k, v in good.items())
+        for key, value, named in (("life_jackets", -1, "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", 2.5, "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", "many", "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", True, "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", None, "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", [3], "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", "\u00b2", "life_jackets: quantity must be a non-negative integer"),
+                                  ("life_jackets", 10**12, "life_jackets: quantity 1000000000000 is over the largest"),
+                                  ("helicopters", 2, "unknown resource 'helicopters'")):
+            r = conc.put("/communes/17254/inventory", json={**good, key: value})
+            assert r.status_code == 422, (key, value, r.status_code, r.text)
+            assert named in r.json()["detail"], (key, value, r.text)
+            after = conc.get("/communes/17254/inventory").json()
+            assert (after["items"], after["updated_at"]) == (before["items"], before["updated_at"]), (key, value)
+        assert conc.put("/communes/17254/inventory", json=[1, 2]).status_code == 422
+        r = conc.put("/communes/17254/inventory", json=good)
+        assert r.status_code == 200 and all(r.json()["items"][k] == v for k, v in good.items())
+
+
+def test_inventory_put_by_someone_who_may_not_is_403_naming_who_may(server):
+    with server.client("conc") as conc:
+        before = conc.get("/communes/17254/inventory").json()
+    for user, named in (("chaukhe", "you lead commune 17248, not 17254"),
+                        ("kv3", "commune 17254 is outside your area"),
+                        ("planner", "needs the role commune_leader (of 17254) or defence_command; you are planner")):
+        with server.client(user) as c:
+            r = c.put("/communes/17254/inventory", json={"boats": 99})
+            assert r.status_code == 403, (user, r.text)
+            assert named in r.json()["detail"], (user, r.text)
+            # anyone signed in may read it; nothing was written
+            assert c.get("/communes/17254/inventory").json()["items"] == before["items"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import httpx
+
 from tests.api.test_workflow_e2e import create_incident
 
 
@@ -60,3 +62,42 @@ def test_plan_graph_follows_the_current_rules_without_restart(server):
         p.request("DELETE", f"/rules/{rule['id']}", json={"reason": "cầu sửa xong"})
         again = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
         assert again["cost"] == before["cost"]
+
+
+def test_a_rule_is_retired_with_the_reason_in_the_query_or_the_body(server):
+    with server.client("planner") as p:
+        def new_rule(minutes):
+            r = p.post("/rules", json={"reason": "đò ngang", "rule": {"type": "add_link", "a": "16876", "b": "16816",
+                                                                        "travel_minutes": minutes}})
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        rule = new_rule(40)
+        # no reason at all (no body, as many clients and proxies send DELETE), or a blank one
+        for kw in ({}, {"params": {"reason": ""}}, {"params": {"reason": "  "}}, {"json": {}},
+                   {"json": {"reason": None}}):
+            r = p.request("DELETE", f"/rules/{rule}", **kw)
+            assert r.status_code == 422, (kw, r.text)
+            assert r.json()["detail"].startswith("reason:"), kw
+        r = p.request("DELETE", f"/rules/{rule}", params={"reason": "a"}, json={"reason": "b"})
+        assert r.status_code == 422 and r.json()["detail"].startswith("reason:")
+        assert [v["retired"] for v in p.get(f"/rules/{rule}/history").json()] == [False]  # nothing retired
+        # the reason as a query parameter, no body
+        r = p.delete(f"/rules/{rule}", params={"reason": "cầu đã sửa xong"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["retired"], r.json()["reason"]) == (True, "cầu đã sửa xong")
+        assert p.get(f"/rules/{rule}/history").json()[-1]["reason"] == "cầu đã sửa xong"
+        # the body form still works
+        rule = new_rule(45)
+        r = p.request("DELETE", f"/rules/{rule}", json={"reason": "hết mùa lũ"})
+        assert r.status_code == 200 and r.json()["reason"] == "hết mùa lũ"
+        # both given and agreeing is fine
+        rule = new_rule(50)
+        r = p.request("DELETE", f"/rules/{rule}", params={"reason": "x"}, json={"reason": "x"})
+        assert r.status_code == 200 and r.json()["reason"] == "x"
+    # documented in the OpenAPI: ``reason`` in the query, the body optional
+    op = httpx.get(server.url + "/openapi.json").json()["paths"]["/api/v1/rules/{rule_id}"]["delete"]
+    [param] = [x for x in op["parameters"] if x["name"] == "reason"]
+    assert param["in"] == "query" and not param.get("required") and "body" in param["description"]
+    assert not op.get("requestBody", {}).get("required")
+    assert "?reason=" in op["description"]

@@ -246,7 +246,8 @@ def test_requests_offers_and_plans_export_as_csv_and_geojson(server):
         assert len(fc["features"]) == len(plan["transfers"]) + len(plan["unmet"])
         assert kinds.get("transfer", "LineString") == "LineString" and kinds.get("unmet", "Point") == "Point"
         assert bch.get("/export/requests.xlsx").status_code == 422
-        r = ck.get("/export/requests.csv")
+        # a leader exports its own commune's requests and offers (test_authz), not the whole plan
+        r = ck.get(f"/export/incidents/{incident['id']}/plan.csv")
         assert r.status_code == 403 and "needs the role defence_command" in r.json()["detail"]
 
 

@@ -10,6 +10,7 @@ from shapely.geometry import box, mapping
 
 from geo.needs import NeedsProfile, ScenarioError, compute_needs, load_needs_profile, parse_scenario
 from geo.resources import (
+    MAX_QUANTITY,
     SAMPLE_LABEL,
     InventoryError,
     load_catalogue,
@@ -74,6 +75,20 @@ def test_inventory_items_for_the_api():
     assert exc.value.errors == ["boats: quantity must be a non-negative integer, got -1", "unknown resource 'planes'",
                                 "militia: quantity must be a non-negative integer, got 'many'",
                                 "trucks: quantity must be a non-negative integer, got True"]
+
+
+def test_odd_digits_and_oversized_quantities_are_named_not_crashes():
+    with pytest.raises(InventoryError) as exc:
+        validate_inventory_items({"boats": "\u00b2", "militia": 2**31, "trucks": 1e20, "generators": "2"})
+    assert exc.value.errors == ["boats: quantity must be a non-negative integer, got '\u00b2'",
+                                f"militia: quantity {2**31} is over the largest storable, {MAX_QUANTITY}",
+                                f"trucks: quantity {10**20} is over the largest storable, {MAX_QUANTITY}"]
+    assert validate_inventory_items({"boats": MAX_QUANTITY}) == {"boats": MAX_QUANTITY}
+    bad = "commune,resource,quantity\n17248,boats,\u00b3\n17248,militia,99999999999\n"
+    with pytest.raises(InventoryError) as exc:
+        read_inventory_csv(bad, communes=COMMUNES)
+    assert exc.value.errors == ["line 2: quantity must be a non-negative integer, got '\u00b3'",
+                                f"line 3: quantity 99999999999 is over the largest storable, {MAX_QUANTITY}"]
 
 
 def test_sample_inventory_is_deterministic_and_plausible(nghe_an_gdf):
