@@ -84,6 +84,28 @@ def _minus_offers(session: Session, incident_id: int, scenario: Scenario) -> tup
     return replace(scenario, affected=affected), covered
 
 
+def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str, str], int]:
+    """What open requests of the incident still ask for and no offer covers yet, per (commune,
+    resource): a request every addressee has declined asks nobody any more and counts nothing."""
+    requests = list(session.scalars(select(SupportRequest).where(SupportRequest.incident_id == incident_id,
+                                                                 SupportRequest.status == "open")))
+    if not requests:
+        return {}
+    offered: dict[int, int] = {}
+    rows = session.execute(select(Offer.request_id, Offer.quantity)
+                           .where(Offer.request_id.in_([r.id for r in requests]), Offer.status.in_(ACTIVE_OFFER)))
+    for request_id, q in rows:
+        offered[request_id] = offered.get(request_id, 0) + q
+    out: dict[tuple[str, str], int] = {}
+    for r in requests:
+        if set(r.to_communes or []) <= set(r.declined_by or []):
+            continue
+        left = max(0, r.quantity - offered.get(r.id, 0))
+        if left:
+            out[(r.commune_code, r.resource)] = out.get((r.commune_code, r.resource), 0) + left
+    return out
+
+
 def regions_map(session: Session) -> dict[str, list[str]]:
     return {r.name: list(r.communes) for r in session.scalars(select(Region))}
 
@@ -106,8 +128,10 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
     session.flush()
     plan = {"id": rec.id, "incident_id": i.id, **plan,
             "covered_by_offers": [{"commune": c, "resource": r, "quantity": q} for (c, r), q in sorted(covered.items())]}
-    created = []
+    created: list[int] = []
+    already: list[dict[str, Any]] = []
     if create_requests:
+        outstanding = _outstanding_requests(session, i.id)
         wanted: dict[tuple[str, str], dict[str, Any]] = {}
         for t in plan["transfers"]:
             w = wanted.setdefault((t["to"], t["resource"]), {"quantity": 0, "to": set()})
@@ -117,10 +141,17 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
         for (commune, resource), w in sorted(wanted.items()):
             if not principal.may_act_for(commune):  # requests are made for communes of one's area
                 continue
+            # Re-planning does not ask twice: open requests still waiting for offers count as asked.
+            asked = min(outstanding.get((commune, resource), 0), w["quantity"])
+            if asked:
+                already.append({"commune": commune, "resource": resource, "quantity": asked})
+            if w["quantity"] - asked <= 0:
+                continue
             created.append(create_request(session, principal, incident_id=i.id, commune=commune, resource=resource,
-                                          quantity=w["quantity"], to=sorted(w["to"]), urgency="high",
+                                          quantity=w["quantity"] - asked, to=sorted(w["to"]), urgency="high",
                                           note=f"from plan {rec.id}", known=known, neighbours=[])["id"])
     plan["created_requests"] = created
+    plan["already_requested"] = already
     audit.record(session, actor=principal.describe(), action="incident.plan", entity="incident", entity_id=i.id,
                  after={"plan_id": rec.id, "cost": plan["cost"], "created_requests": created})
     return plan

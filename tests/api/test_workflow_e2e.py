@@ -87,6 +87,33 @@ def test_plan_uses_current_inventory_and_creates_requests(server):
         assert geo["type"] == "FeatureCollection" and geo["features"][0]["geometry"]["type"] == "Point"
 
 
+def test_replanning_with_requests_does_not_ask_twice(server):
+    incident = create_incident(server, name="replan test")
+    with server.client("bchqs") as bch:
+        first = bch.post(f"/incidents/{incident['id']}/plan", json={"create_requests": True}).json()
+        assert first["created_requests"] and first["already_requested"] == []
+        again = bch.post(f"/incidents/{incident['id']}/plan", json={"create_requests": True})
+        assert again.status_code == 200, again.text
+        second = again.json()
+        # every open request is still waiting: nothing new is asked, and the plan says what was already asked
+        assert second["created_requests"] == []
+        asked = {(a["commune"], a["resource"]): a["quantity"] for a in second["already_requested"]}
+        wanted: dict[tuple[str, str], int] = {}
+        for t in second["transfers"]:
+            wanted[(t["to"], t["resource"])] = wanted.get((t["to"], t["resource"]), 0) + t["quantity"]
+        assert asked == wanted
+        mine = [r for r in bch.get("/requests", params={"incident_id": incident["id"]}).json()]
+        assert sorted(r["id"] for r in mine) == sorted(first["created_requests"])
+        # when every addressee of one request declines, a new plan asks for it again
+        req = bch.get(f"/requests/{first['created_requests'][0]}").json()
+        for giver in req["to"]:
+            r = bch.post(f"/requests/{req['id']}/decline", params={"commune": giver}, json={"reason": "không còn"})
+            assert r.status_code == 200, r.text
+        third = bch.post(f"/incidents/{incident['id']}/plan", json={"create_requests": True}).json()
+        renewed = [bch.get(f"/requests/{i}").json() for i in third["created_requests"]]
+        assert [(r["commune"], r["resource"]) for r in renewed] == [(req["commune"], req["resource"])]
+
+
 def test_idempotency_key_makes_retries_safe(server):
     incident = create_incident(server, name="retry test")
     body = {"incident_id": incident["id"], "commune": "17254", "resource": "trucks", "quantity": 2, "to": ["17248"]}
