@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import geopandas as gpd
@@ -37,13 +38,28 @@ def level_for(n_units: int) -> str:
 
 
 class DisplayCache:
-    """Display geometries and province outlines per (area, level), computed once."""
+    """Display geometries and province outlines per (area, level), computed once.
+
+    Thread-safe: callers asking for the same (area, level) while it is being computed (the
+    start-up warm-up and a first request, several first requests) wait for that one
+    computation instead of repeating it (seconds nationwide).
+    """
 
     def __init__(self, gdf: gpd.GeoDataFrame) -> None:
         self.gdf = gdf
-        self._get = lru_cache(maxsize=64)(self._compute)
+        self._cached = lru_cache(maxsize=64)(self._compute)
+        self._locks: dict[tuple[str | None, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.computed = 0  # how many (area, level) computations ran: for tests
+
+    def _get(self, province: str | None, level: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        with self._guard:
+            lock = self._locks.setdefault((province, level), threading.Lock())
+        with lock:
+            return self._cached(province, level)
 
     def _compute(self, province: str | None, level: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        self.computed += 1
         src = self.gdf if province is None else self.gdf[self.gdf["province_code"] == province]
         shown = display_geometry(src, level=level)
         provinces = shown[["province_code", "province_name", "geometry"]].dissolve("province_code", as_index=False)

@@ -129,3 +129,15 @@ def test_vietnamese_date_format():
     assert vn_day("2025-07-20") == "20/07/2025"
     assert vn_day("2025-07-20T08:00:00+07:00") == "20/07/2025"
     assert vn_day(None) == "" and vn_day("") == ""
+
+
+def test_display_cache_computes_each_area_once_under_concurrent_callers(nghe_an_gdf):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = DisplayCache(nghe_an_gdf)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: cache.get("40"), range(6)))
+    assert cache.computed == 1
+    assert all(r is results[0] for r in results)
+    cache.get("40", "detail")
+    assert cache.computed == 2
