@@ -82,6 +82,11 @@ T = {
            "province": "tỉnh",
            "already_sent": "Biểu mẫu này đã được gửi trước đó với nội dung khác, nên lần này không có gì được "
                            "thực hiện. Trang đã được tải lại: xem lại danh sách rồi gửi lại nếu cần.",
+           "queue": {"waiting_one": "Mất kết nối: 1 biểu mẫu đang chờ gửi, sẽ tự gửi khi có mạng",
+                     "waiting_many": "Mất kết nối: {n} biểu mẫu đang chờ gửi, sẽ tự gửi khi có mạng",
+                     "flushing": "Đã có mạng: đang gửi {n} biểu mẫu đang chờ…", "send_now": "Gửi ngay",
+                     "saved_at": "lưu lúc", "refused": "Máy chủ không nhận các biểu mẫu đang chờ sau, nên chúng "
+                     "đã bị bỏ khỏi hàng chờ (không gửi lại). Nhập lại nếu vẫn cần:", "dismiss": "Đã hiểu"},
            "urgencies": {"low": "thấp", "normal": "bình thường", "high": "cao", "critical": "khẩn cấp"},
            "roles": {"commune_leader": "lãnh đạo xã", "defence_command": "Ban Chỉ huy quân sự",
                      "planner": "cán bộ quy hoạch", "admin": "quản trị"},
@@ -123,6 +128,13 @@ T = {
            "province": "province",
            "already_sent": "This form was already sent with other content, so nothing was done this time. "
                            "The page has been reloaded: check the lists and send again if needed.",
+           "queue": {"waiting_one": "No connection: 1 form is waiting to be sent; it will be sent automatically "
+                                    "when the connection is back",
+                     "waiting_many": "No connection: {n} forms are waiting to be sent; they will be sent "
+                                     "automatically when the connection is back",
+                     "flushing": "Connection is back: sending {n} waiting form(s)…", "send_now": "Send now",
+                     "saved_at": "saved at", "refused": "The server refused these waiting forms, so they were "
+                     "removed from the queue (not sent again). Type them again if still needed:", "dismiss": "OK"},
            "urgencies": {"low": "low", "normal": "normal", "high": "high", "critical": "critical"},
            "roles": {"commune_leader": "commune leader", "defence_command": "defence command",
                      "planner": "planner", "admin": "admin"},

@@ -1,11 +1,20 @@
 // Liên Xã pages: send each form once; prefill the request form from the plan's suggestion;
 // refresh the live list.
+// Liên Xã pages: send each form once; keep a commune leader's forms while the link is down and
+// send them when it is back; prefill the request form from the plan's suggestion; refresh the
+// live list. Without script every form posts as usual.
 (function () {
   // A second tap on "send", or Enter pressed again, while the first post is still on its way
   // (slow on a weak link) is not sent: the buttons are disabled and say so. The server also
   // acts once per form (its hidden one-time token), so a browser resending after a timeout is
   // safe too; the buttons come back after a while, or when the page is shown again from history.
-  var sending = document.body.dataset.sending || "…";
+  function hold(f) {
+    var sending = document.body.dataset.sending || "…";
+    f.dataset.sent = "1";
+    f.querySelectorAll("button").forEach(function (b) {
+      b.disabled = true; b.dataset.label = b.textContent; b.textContent = sending;
+    });
+  }
   function release(f) {
     delete f.dataset.sent;
     f.querySelectorAll("button").forEach(function (b) {
@@ -13,28 +22,193 @@
       if (b.dataset.label) { b.textContent = b.dataset.label; delete b.dataset.label; }
     });
   }
+
+  // The queue. A form marked data-queue is posted with fetch: an answer (a result, or a 4xx/5xx
+  // page) is shown as the browser would show it; no answer at all (offline, the link dropped, no
+  // reply within TIMEOUT) puts the form's action and fields, its one-time token included, in
+  // localStorage under the user's name. The queue is sent when the link is back (the "online"
+  // event, a retry every RETRY ms, the next page load); the token makes a resend act once, so a
+  // post that did reach the server before the link dropped is not done twice. A form the server
+  // refuses (4xx: an old CSRF token, a 409, a field error) is dropped and its error kept for the
+  // user; a 5xx is tried TRIES times. Another user's queue is never sent: it is deleted when
+  // someone else's page loads, and the user's own on logout.
+  var TIMEOUT = 30000, RETRY = 15000, TRIES = 3;
+  var user = document.body.dataset.user || "";
+  var L = {};
+  try { L = JSON.parse(document.body.dataset.queueLabels || "{}"); } catch (_) { /* labels stay empty */ }
+  var KEY = "lx-queue:" + user, REFUSED = "lx-refused:" + user;
+  var usable = false;
+  try { localStorage.setItem("lx-probe", "1"); localStorage.removeItem("lx-probe"); usable = !!user; } catch (_) { /* none */ }
+
+  function read(k) { try { return JSON.parse(localStorage.getItem(k) || "[]"); } catch (_) { return []; } }
+  function write(k, v) {
+    try { if (v.length) localStorage.setItem(k, JSON.stringify(v)); else localStorage.removeItem(k); return true; }
+    catch (_) { return false; }
+  }
+  function mine(k) { return k === KEY || k === REFUSED || !/^lx-(queue|refused):/.test(k); }
+  if (usable) {
+    for (var i = localStorage.length - 1; i >= 0; i--) {
+      var k = localStorage.key(i);
+      if (!mine(k)) localStorage.removeItem(k);
+    }
+  }
+
+  function post(action, fields) {
+    var ctl = new AbortController(), timer = setTimeout(function () { ctl.abort(); }, TIMEOUT);
+    return fetch(action, {method: "POST", body: new URLSearchParams(fields), credentials: "same-origin",
+                          signal: ctl.signal})
+      .then(function (r) {
+        return r.text().then(function (html) {
+          clearTimeout(timer);
+          return {ok: r.ok, status: r.status, url: r.url, redirected: r.redirected, html: html};
+        });
+      }, function (err) { clearTimeout(timer); throw err; });
+  }
+  function parse(html) { return new DOMParser().parseFromString(html, "text/html"); }
+  function show(res) {
+    // a result (the 303 after the action) is loaded; an error page replaces this one in place
+    if (res.ok && res.redirected) { location.assign(res.url); return; }
+    var doc = parse(res.html);
+    document.title = doc.title;
+    document.documentElement.replaceChild(document.adoptNode(doc.body), document.body);
+    window.scrollTo(0, 0);
+    paint();
+  }
+  function reason(res) {
+    var doc = parse(res.html), errs = [];
+    doc.querySelectorAll("main .err").forEach(function (e) { if (e.textContent.trim()) errs.push(e.textContent.trim()); });
+    var h = doc.querySelector("main h1"), m = doc.querySelector("#error-message");
+    if (!errs.length && m) errs.push((h ? h.textContent.trim() + ": " : "") + m.textContent.trim());
+    return errs.join(" ") || "HTTP " + res.status;
+  }
+  function describe(f) {
+    var parts = [];
+    f.querySelectorAll("[data-q]").forEach(function (el) {
+      var v = el.tagName === "SELECT" ? (el.selectedOptions[0] || {}).textContent : el.value;
+      if (v && v.trim()) parts.push(v.trim());
+    });
+    return (f.dataset.queue || f.getAttribute("action")) + (parts.length ? ": " + parts.join(" · ") : "");
+  }
+  function content(fields) {  // what a form says, without its tokens: a second tap adds nothing
+    return JSON.stringify(fields.filter(function (p) { return p[0] !== "csrf_token" && p[0] !== "idempotency_key"; }));
+  }
+  function freshToken() {
+    var b = new Uint8Array(18);
+    crypto.getRandomValues(b);
+    return btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function enqueue(f, action, fields) {
+    var q = read(KEY);
+    var dup = q.some(function (o) { return o.action === action && content(o.fields) === content(fields); });
+    if (!dup) q.push({action: action, fields: fields, label: describe(f), at: Date.now(), tries: 0});
+    if (!write(KEY, q)) { HTMLFormElement.prototype.submit.call(f); return; }  // no room: post as usual
+    // the form may be filled again for another action: it gets a fresh one-time token
+    var once = f.querySelector("input[name=idempotency_key]");
+    if (once) once.value = freshToken();
+    release(f);
+    paint();
+  }
+  function send(f, submitter) {
+    var action = new URL(f.getAttribute("action") || location.href, location.href);
+    var fields = Array.from(new FormData(f, submitter)).map(function (p) { return [p[0], String(p[1])]; });
+    var path = action.pathname + action.search;
+    if (navigator.onLine === false) { enqueue(f, path, fields); return; }
+    post(path, fields).then(show, function () { enqueue(f, path, fields); });
+  }
+
+  var flushing = false;
+  function flush(force) {
+    var q = read(KEY);
+    if (flushing || !usable || !q.length || (navigator.onLine === false && !force)) return;
+    flushing = true;
+    paint();
+    var result = null;
+    (function next() {
+      var q = read(KEY), item = q[0];
+      if (!item) return done();
+      post(item.action, item.fields).then(function (res) {
+        var rest = read(KEY).filter(function (o) { return o.at !== item.at || o.action !== item.action; });
+        if (res.ok) result = res.url;
+        else if (res.status >= 500 && ++item.tries < TRIES) { write(KEY, [item].concat(rest)); return done(); }
+        else write(REFUSED, read(REFUSED).concat([{label: item.label, error: reason(res), at: Date.now()}]));
+        write(KEY, rest);
+        next();
+      }, done);  // still no link: the rest waits for the next try
+    })();
+    function done() {
+      flushing = false;
+      if (result) location.assign(result); else paint();
+    }
+  }
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+  function list(items, line) {
+    var ul = el("ul");
+    items.forEach(function (o) { ul.appendChild(el("li", line(o))); });
+    return ul;
+  }
+  function hhmm(t) { var d = new Date(t); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function paint() {
+    var box = document.getElementById("lx-queue"), bad = document.getElementById("lx-refused");
+    if (!box || !bad) return;
+    var q = usable ? read(KEY) : [], refused = usable ? read(REFUSED) : [];
+    box.textContent = "";
+    box.hidden = !q.length;
+    if (q.length) {
+      var title = flushing ? L.flushing : q.length === 1 ? L.waiting_one : L.waiting_many;
+      box.appendChild(el("p", String(title || "").replace("{n}", q.length)));
+      box.appendChild(list(q, function (o) { return o.label + " (" + (L.saved_at || "") + " " + hhmm(o.at) + ")"; }));
+      var now = el("button", L.send_now, "secondary");
+      now.type = "button";
+      now.disabled = flushing;
+      now.addEventListener("click", function () { flush(true); });
+      box.appendChild(now);
+    }
+    bad.textContent = "";
+    bad.hidden = !refused.length;
+    if (refused.length) {
+      bad.appendChild(el("p", L.refused));
+      bad.appendChild(list(refused, function (o) { return o.label + " — " + o.error; }));
+      var ok = el("button", L.dismiss);
+      ok.type = "button";
+      ok.addEventListener("click", function () { write(REFUSED, []); paint(); });
+      bad.appendChild(ok);
+    }
+  }
+
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (e.defaultPrevented || !(f instanceof HTMLFormElement) || f.method.toLowerCase() !== "post") return;
     if (f.dataset.sent) { e.preventDefault(); return; }
-    f.dataset.sent = "1";
-    f.querySelectorAll("button").forEach(function (b) {
-      b.disabled = true; b.dataset.label = b.textContent; b.textContent = sending;
-    });
+    if (usable && new URL(f.action, location.href).pathname === "/logout") { write(KEY, []); write(REFUSED, []); }
+    hold(f);
+    if (usable && f.hasAttribute("data-queue")) { e.preventDefault(); send(f, e.submitter); return; }
     setTimeout(function () { release(f); }, 20000);
   });
   window.addEventListener("pageshow", function (e) {
     if (e.persisted) document.querySelectorAll("form[data-sent]").forEach(release);
   });
-  document.querySelectorAll("a.prefill").forEach(function (a) {
+  window.addEventListener("online", function () { flush(); });
+  window.addEventListener("offline", paint);
+  if (usable) {
+    setInterval(flush, RETRY);
+    paint();
+    flush();
+  }
+  document.addEventListener("click", function (e) {
     // without script the link reloads the page with the form filled by the server
-    a.addEventListener("click", function (e) {
-      var f = document.getElementById("request-form");
-      e.preventDefault();
-      f.resource.value = a.dataset.resource; f.quantity.value = a.dataset.quantity;
-      f.to.value = a.dataset.to; f.incident_id.value = a.dataset.incident;
-      f.scrollIntoView(); f.quantity.focus();
-    });
+    var a = e.target instanceof Element && e.target.closest("a.prefill");
+    var f = document.getElementById("request-form");
+    if (!a || !f) return;
+    e.preventDefault();
+    f.resource.value = a.dataset.resource; f.quantity.value = a.dataset.quantity;
+    f.to.value = a.dataset.to; f.incident_id.value = a.dataset.incident;
+    f.scrollIntoView(); f.quantity.focus();
   });
   var live = document.getElementById("live");
   if (!live) return;
