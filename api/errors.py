@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import BoundaryError, LienXaError
 
@@ -43,8 +45,27 @@ class BadInput(ServiceError):
     status_code = 422
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a script or stylesheet)."""
+    path = request.url.path
+    return (not path.startswith(("/api/", "/static/", "/openapi")) and path != "/api"
+            and "text/html" in request.headers.get("accept", ""))
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Map service and domain errors to JSON responses ``{"detail": ...}``."""
+    """Map service and domain errors to JSON responses ``{"detail": ...}``; a browser asking for
+    an address that is no page gets the web part's 404 page in its language."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_html(request):
+            try:
+                from api.web import page_not_found
+            except ImportError:  # a service without the web part
+                pass
+            else:
+                return page_not_found(request)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:

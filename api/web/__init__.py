@@ -74,6 +74,8 @@ T = {
            "e403_csrf": "Biểu mẫu không được gửi từ trang Liên Xã hoặc trang đã cũ, nên không có gì được thực hiện. "
                         "Tải lại trang rồi gửi lại.",
            "login_csrf": "Biểu mẫu đăng nhập đã cũ hoặc không được gửi từ trang này. Hãy nhập lại rồi đăng nhập.",
+           "e404_page_title": "Không có trang này",
+           "e404_page": "Địa chỉ {path} không có trên Liên Xã. Kiểm tra lại đường dẫn hoặc quay về trang của bạn.",
            "e404_title": "Không tìm thấy xã", "e404_unknown": "Không có xã nào mã {code}.",
            "e404_leader": "Tài khoản của bạn làm việc cho {name} ({code}).",
            "e404_area": "Chọn một xã trong địa bàn của bạn ({area}):",
@@ -120,6 +122,8 @@ T = {
            "e403_csrf": "The form did not come from a Liên Xã page, or the page is old, so nothing was done. "
                         "Reload the page and send it again.",
            "login_csrf": "The login form is old or did not come from this site. Type your details again and log in.",
+           "e404_page_title": "No such page",
+           "e404_page": "The address {path} does not exist on Liên Xã. Check the link or go back to your page.",
            "e404_title": "Commune not found", "e404_unknown": "There is no commune with code {code}.",
            "e404_leader": "Your account works for {name} ({code}).",
            "e404_area": "Choose a commune of your area ({area}):",
@@ -199,6 +203,12 @@ def forbidden_page(request: Request, p: Principal, roles: tuple[str, ...]) -> HT
 def csrf_page(request: Request, p: Principal | None = None) -> HTMLResponse:
     t = T[lang_of(request)]
     return error_page(request, 403, t["e403_csrf_title"], t["e403_csrf"], user=p)
+
+
+def page_not_found(request: Request) -> HTMLResponse:
+    """404 for an address that is no page, when a browser asks for it (the API keeps its JSON)."""
+    t = T[lang_of(request)]
+    return error_page(request, 404, t["e404_page_title"], t["e404_page"].format(path=request.url.path))
 
 
 def login_needed_page(request: Request) -> HTMLResponse:

@@ -124,6 +124,18 @@ def test_commune_outside_the_area_or_unknown_is_a_404_page(site):
         assert r.status_code == 404 and "99999" in r.text and "no commune" in r.text
 
 
+def test_unknown_address_is_a_404_page_for_browsers_and_json_for_the_api(site):
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    r = httpx.get(site["url"] + "/ban-do-cu", headers=html)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Không có trang này" in r.text and "/ban-do-cu" in r.text
+    r = httpx.get(site["url"] + "/ban-do-cu?lang=en", headers=html)
+    assert r.status_code == 404 and "No such page" in r.text
+    for path in ("/api/v1/khong-co", "/static/khong-co.js"):
+        r = httpx.get(site["url"] + path, headers=html)
+        assert r.status_code == 404 and r.json() == {"detail": "Not Found"}, path
+
+
 def test_form_sent_after_the_session_ended_is_a_401_page(site):
     with httpx.Client(base_url=site["url"], timeout=60) as c:
         r = c.post("/commune/requests", data={"code": CONC, "quantity": "3"})
