@@ -146,15 +146,22 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
         if extra:
             ea, eb = np.asarray(sorted(extra), dtype=np.intp).T
             a, b = np.concatenate((a, ea)), np.concatenate((b, eb))
+    # pairs in order of their first segment: the gathers below then walk memory forwards
+    # instead of jumping around in hash order (one packed integer sort, ~10x cheaper than them)
+    if n < 2**32:
+        packed = (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)
+        packed.sort()
+        a = (packed >> np.uint64(32)).astype(np.intp)
+        b = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
     # the full 64-bit hashes agree: the same two exact end points (a false match needs a
     # 64-bit collision among the matched segments, probability ~1e-6 nationwide)
     ua, ub = unit_of_seg[a], unit_of_seg[b]
     valid = (hs[a] == hs[b]) & (ua != ub)
     a, b, ua, ub = a[valid], b[valid], ua[valid], ub[valid]
     opposite = forward[a] != forward[b]
-    # lengths of all segments in one contiguous pass, then picked
-    seg_len = segment_lengths_m(x[:-1], y[:-1], x[1:], y[1:])
-    lengths = seg_len[a]
+    # lengths of the matched segments only (about half of all: each border segment is carried
+    # by two units and measured once)
+    lengths = segment_lengths_m(x[a], y[a], x[a + 1], y[a + 1])
     lo_u, hi_u = np.minimum(ua, ub), np.maximum(ua, ub)
     matched = np.zeros(n - 1, bool)
     matched[a[opposite]] = True
@@ -165,7 +172,9 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
 
     def per_pair(mask: np.ndarray) -> pd.DataFrame:
         pair = lo_u[mask].astype(np.int64) * n_units + hi_u[mask]
-        if n_units * n_units <= 50_000_000:  # a dense tally is fastest up to ~7,000 units
+        # a dense tally is fastest for many segments up to ~7,000 units; a few segments (the
+        # same-direction ones) are grouped instead of allocating n_units² bins for them
+        if n_units * n_units <= 50_000_000 and len(pair) * 4 >= n_units * n_units:
             total = np.bincount(pair, weights=lengths[mask], minlength=n_units * n_units)
             keys_ = np.flatnonzero(total)
             return pd.DataFrame({"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total[keys_]})

@@ -11,16 +11,20 @@ _E2 = 6.69437999014e-3  # WGS84 first eccentricity squared
 def metres_per_degree(lat_deg: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Metres per degree of longitude and of latitude at ``lat_deg`` on WGS84."""
     phi = np.radians(lat_deg)
-    s2 = np.sin(phi) ** 2
-    n = _A / np.sqrt(1 - _E2 * s2)  # prime vertical radius
-    m = _A * (1 - _E2) / (1 - _E2 * s2) ** 1.5  # meridional radius
-    return n * np.cos(phi) * np.pi / 180, m * np.pi / 180
+    s = np.sin(phi)
+    w2 = 1 - _E2 * s * s
+    inv_w = 1 / np.sqrt(w2)
+    n = _A * inv_w  # prime vertical radius
+    m = _A * (1 - _E2) * inv_w / w2  # meridional radius: a(1-e²)/w³
+    return n * np.cos(phi) * (np.pi / 180), m * (np.pi / 180)
 
 
 def segment_lengths_m(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
     """Lengths in metres of lon/lat segments (local ellipsoidal approximation)."""
-    kx, ky = metres_per_degree((y0 + y1) / 2)
-    return np.hypot((x1 - x0) * kx, (y1 - y0) * ky)
+    kx, ky = metres_per_degree((y0 + y1) * 0.5)
+    dx = (x1 - x0) * kx
+    dy = (y1 - y0) * ky
+    return np.sqrt(dx * dx + dy * dy)  # no overflow to guard against at these magnitudes: not hypot
 
 
 def local_metric_frame(lat0: float, lon0: float):
