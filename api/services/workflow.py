@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for, require_role
@@ -114,8 +114,10 @@ def available_inventory(session: Session) -> dict[str, dict[str, int]]:
 
 # --- requests ---------------------------------------------------------------------------------
 
-def request_dict(session: Session, r: SupportRequest) -> dict[str, Any]:
-    offers = session.scalars(select(Offer).where(Offer.request_id == r.id).order_by(Offer.id)).all()
+def request_dict(session: Session, r: SupportRequest, offers: list[Offer] | None = None) -> dict[str, Any]:
+    """The request as the API shows it; ``offers`` are its offers when already loaded."""
+    if offers is None:
+        offers = list(session.scalars(select(Offer).where(Offer.request_id == r.id).order_by(Offer.id)))
     offered = sum(o.quantity for o in offers if o.status in ACTIVE_OFFER)
     return {
         "id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
@@ -202,15 +204,33 @@ def list_requests(session: Session, principal: Principal, *, commune: str | None
         stmt = stmt.where(SupportRequest.incident_id == incident_id)
     if status:
         stmt = stmt.where(SupportRequest.status == status)
+    if commune:
+        # the database narrows the rows (the JSON list of addressees holds each code quoted, on
+        # SQLite and PostgreSQL alike); the exact test below decides
+        addressed = cast(SupportRequest.to_communes, String).like(f'%"{commune}"%')
+        if direction == "outgoing":
+            stmt = stmt.where(SupportRequest.commune_code == commune)
+        elif direction == "incoming":
+            stmt = stmt.where(addressed)
+        else:
+            stmt = stmt.where(or_(SupportRequest.commune_code == commune, addressed))
     rows = session.scalars(stmt).all()
-    if commune and direction == "outgoing":
-        rows = [r for r in rows if r.commune_code == commune]
-    elif commune and direction == "incoming":
+    if commune and direction == "incoming":
         rows = [r for r in rows if commune in r.to_communes and commune not in (r.declined_by or [])]
-    elif commune:
+    elif commune and direction != "outgoing":
         rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
     rows = [r for r in rows if may_read_request(principal, r)]
-    return [request_dict(session, r) for r in rows]
+    return [request_dict(session, r, offers) for r, offers in zip(rows, _offers_of(session, rows))]
+
+
+def _offers_of(session: Session, rows: list[SupportRequest]) -> list[list[Offer]]:
+    """The offers of each request, in a few queries instead of one per request."""
+    by_request: dict[int, list[Offer]] = {r.id: [] for r in rows}
+    ids = list(by_request)
+    for k in range(0, len(ids), 500):
+        for o in session.scalars(select(Offer).where(Offer.request_id.in_(ids[k:k + 500])).order_by(Offer.id)):
+            by_request[o.request_id].append(o)
+    return [by_request[r.id] for r in rows]
 
 
 def get_request(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
