@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import SESSION_COOKIE, Principal, authenticate
 from api.db import session_scope
@@ -322,8 +323,6 @@ async def login_post(request: Request) -> Response:
     errors = {f: T[lang_of(request)]["required"] for f in ("username", "password") if not form.get(f)}
     if not errors:
         try:
-            from starlette.concurrency import run_in_threadpool
-
             user, token = await run_in_threadpool(login, request, form["username"], form["password"])
         except ServiceError as exc:
             errors["password"] = T[lang_of(request)]["wrong"] if exc.status_code == 401 else str(exc.detail)
@@ -497,7 +496,7 @@ async def _commune_action(request: Request, notice: str, action) -> Response:
         return out
 
     try:
-        run_once(request, p, form, run)
+        await run_in_threadpool(run_once, request, p, form, run)
     except _FormErrors:
         pass
     except _AlreadySent:
@@ -702,8 +701,12 @@ async def planner_post(request: Request) -> Response:
     if not errors:
         communes = set(request.app.state.graph)
         try:
-            run_once(request, p, form, lambda s: update_rule(s, p, int(form["rule_id"]), rule, form["reason"], communes)
-                     if form.get("rule_id", "").isdigit() else create_rule(s, p, rule, form["reason"], communes))
+            def save(s):
+                if form.get("rule_id", "").isdigit():
+                    return update_rule(s, p, int(form["rule_id"]), rule, form["reason"], communes)
+                return create_rule(s, p, rule, form["reason"], communes)
+
+            await run_in_threadpool(run_once, request, p, form, save)
         except _AlreadySent:
             errors["form"] = T[lang_of(request)]["already_sent"]
         except (ServiceError, LienXaError) as exc:
@@ -742,7 +745,7 @@ async def planner_retire(request: Request, rule_id: int) -> Response:
     error = None if form.get("reason", "").strip() else T[lang_of(request)]["required"]
     if error is None:
         try:
-            run_once(request, p, form, lambda s: retire_rule(s, p, rule_id, form["reason"]))
+            await run_in_threadpool(run_once, request, p, form, lambda s: retire_rule(s, p, rule_id, form["reason"]))
         except _AlreadySent:
             error = T[lang_of(request)]["already_sent"]
         except ServiceError as exc:
