@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Code = Field(pattern=r"^\d{5}$", description="5-digit commune code")
 
@@ -103,12 +103,33 @@ class PlanOut(Open):
     cost: dict[str, Any]
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_hops: int = Field(2, ge=1, le=6)
-    reserve_share: float = Field(0.3, ge=0, le=1)
+    reserve_share: Share | dict[str, Share] = Field(
+        0.3,
+        description="The share of its stock a commune keeps and never sends: one share for every resource, "
+                    'or per resource, `{"default": 0.3, "boats": 0.5}` (keys from the resource catalogue; '
+                    '`default`, 0.3 when absent, for the resources not named). The plan\'s '
+                    "`parameters.reserve_share` shows the shares used.",
+        examples=[0.3, {"default": 0.3, "boats": 0.5, "militia": 0.2}])
     agreement_factor: float = Field(0.8, gt=0, le=1)
     create_requests: bool = False
+
+    @field_validator("reserve_share", mode="before")
+    @classmethod
+    def _known_resources(cls, value: Any) -> Any:
+        """Shares in [0, 1], keys from the catalogue in use; the error names the key."""
+        from geo.planning import PlanError, check_reserve_share
+        from geo.resources import load_catalogue
+
+        try:
+            return check_reserve_share(value, catalogue=load_catalogue())
+        except PlanError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class RuleIn(BaseModel):

@@ -25,9 +25,10 @@ deterministically (arcs in sorted order).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -62,30 +63,104 @@ TIER_NAMES = {
 }
 
 
+#: The reserve share of a resource a mapping does not name (and of every resource by default).
+DEFAULT_RESERVE_SHARE = 0.3
+
+#: The key of a reserve-share mapping that sets the share of the resources it does not name.
+RESERVE_DEFAULT_KEY = "default"
+
+
+def _share(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise PlanError(f"{what} must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def check_reserve_share(
+    reserve_share: Any, *, catalogue: Collection[str] | None = None
+) -> float | dict[str, float]:
+    """Validate a reserve share and return it in its plain form.
+
+    Parameters
+    ----------
+    reserve_share
+        One share in [0, 1] for every resource, or a mapping ``{"default": share, resource:
+        share, ...}``: the resources it names keep their own share, the others ``"default"``
+        (:data:`DEFAULT_RESERVE_SHARE` when the mapping has no ``"default"``).
+    catalogue
+        The resource keys a mapping may name (:func:`geo.resources.load_catalogue`); None
+        checks the shares only.
+
+    Returns
+    -------
+    float or dict
+        The share as a float, or the mapping as ``{"default": share, resource: share, ...}``
+        with ``"default"`` always present, first, then the resources in catalogue order (in
+        the given order without a catalogue): exactly what a plan uses.
+
+    Raises
+    ------
+    PlanError
+        Naming the item: a share outside [0, 1] or not a number, a key that is no resource.
+    """
+    if not isinstance(reserve_share, Mapping):
+        return _share(reserve_share, "reserve_share")
+    out = {RESERVE_DEFAULT_KEY: _share(reserve_share.get(RESERVE_DEFAULT_KEY, DEFAULT_RESERVE_SHARE),
+                                       f"reserve_share.{RESERVE_DEFAULT_KEY}")}
+    keys = [k for k in reserve_share if k != RESERVE_DEFAULT_KEY]
+    if catalogue is not None:
+        known = list(catalogue)
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise PlanError(f"reserve_share: unknown resource(s) {', '.join(map(repr, unknown))} "
+                            f"(known: {', '.join(known)}; {RESERVE_DEFAULT_KEY!r} sets the others)")
+        keys = [k for k in known if k in reserve_share]
+    for key in keys:
+        out[str(key)] = _share(reserve_share[key], f"reserve_share.{key}")
+    return out
+
+
+def _day(at: dt.date | dt.datetime | None) -> dt.date:
+    """The day rules are judged on: ``at``'s date (in its own time zone), today without it."""
+    if at is None:
+        return dt.date.today()
+    return at.date() if isinstance(at, dt.datetime) else at
+
+
 @dataclass(frozen=True)
 class PlanParameters:
-    """Planner settings. ``reserve_share`` is one share or ``{resource: share}`` (others 0.3)."""
+    """Planner settings.
+
+    ``reserve_share`` is one share for every resource or ``{"default": share, resource: share}``
+    (see :func:`check_reserve_share`; without ``"default"`` the others keep
+    :data:`DEFAULT_RESERVE_SHARE`). ``at`` is the date (or instant) on which the rules' validity
+    periods are judged: today when None, a past date to replay an event, a future one for an
+    exercise.
+    """
 
     max_hops: int = 2
-    reserve_share: float | Mapping[str, float] = 0.3
+    reserve_share: float | Mapping[str, float] = DEFAULT_RESERVE_SHARE
     agreement_factor: float = DEFAULT_AGREEMENT_FACTOR
     speed_kmh: float = 30.0
     command_chain: tuple[str, ...] = ("commune", "region", "province", "national")
     commanders: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_COMMANDERS))
     tier_names: Mapping[str, str] = field(default_factory=lambda: dict(TIER_NAMES))
+    at: dt.date | dt.datetime | None = None
 
     def reserve_for(self, resource: str) -> float:
         if isinstance(self.reserve_share, Mapping):
-            return float(self.reserve_share.get(resource, 0.3))
+            return float(self.reserve_share.get(
+                resource, self.reserve_share.get(RESERVE_DEFAULT_KEY, DEFAULT_RESERVE_SHARE)))
         return float(self.reserve_share)
 
-    def check(self) -> None:
+    def check(self, catalogue: Collection[str] | None = None) -> None:
+        """Raise :class:`PlanError` naming the first bad setting (reserve keys checked against
+        ``catalogue`` when given)."""
         if not isinstance(self.max_hops, int) or self.max_hops < 1:
             raise PlanError(f"max_hops must be an integer >= 1, got {self.max_hops!r}")
-        shares = self.reserve_share.values() if isinstance(self.reserve_share, Mapping) else [self.reserve_share]
-        for s in shares:
-            if not 0 <= float(s) <= 1:
-                raise PlanError(f"reserve_share must be between 0 and 1, got {s!r}")
+        check_reserve_share(self.reserve_share, catalogue=catalogue)
+        if self.at is not None and not isinstance(self.at, dt.date):
+            raise PlanError(f"at must be a date or a datetime, got {self.at!r}")
 
 
 def hop_limited_paths(H: nx.Graph, source: str, max_hops: int, *, weight: str = "cost_milli") -> dict[str, tuple[int, list[str]]]:
@@ -166,8 +241,8 @@ class _Problem:
 
 def _prepare(G: nx.Graph, scenario: Scenario, inventory: Mapping[str, Mapping[str, int]], rules: Iterable[Rule],
              params: PlanParameters, needs_profile: NeedsProfile | None) -> _Problem:
-    params.check()
     catalogue = load_catalogue()
+    params.check(catalogue)
     for code in scenario.affected_codes:
         if code not in G:
             raise PlanError(f"affected commune {code} is not in the boundaries")
@@ -179,7 +254,7 @@ def _prepare(G: nx.Graph, scenario: Scenario, inventory: Mapping[str, Mapping[st
                 raise PlanError(f"inventory of {code}: unknown resource {key!r}")
             if not isinstance(q, (int, np.integer)) or q < 0:
                 raise PlanError(f"inventory of {code}: {key} must be an integer >= 0, got {q!r}")
-    H = apply_rules(G, rules, closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
+    H = apply_rules(G, rules, at=_day(params.at), closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
                     agreement_factor=params.agreement_factor)
     needs = compute_needs(scenario, needs_profile)
     for code, items in needs.items():
@@ -320,9 +395,9 @@ def _assemble(P: _Problem, scenario: Scenario, transfers_by_resource: dict[str, 
         "scenario": scenario.name,
         "method": method,
         "parameters": {"max_hops": params.max_hops,
-                       "reserve_share": dict(params.reserve_share) if isinstance(params.reserve_share, Mapping)
-                       else params.reserve_share,
+                       "reserve_share": check_reserve_share(params.reserve_share, catalogue=load_catalogue()),
                        "agreement_factor": params.agreement_factor, "speed_kmh": params.speed_kmh,
+                       "at": (params.at or _day(None)).isoformat(),
                        "risk_level": scenario.risk_level, "duration_days": scenario.duration_days},
         "transfers": transfers,
         "ledger": ledger,
@@ -357,7 +432,9 @@ def make_plan(
     rules
         Adjacency rules (:func:`geo.rules.parse_rules`).
     params
-        :class:`PlanParameters`.
+        :class:`PlanParameters`. The rules apply as on ``params.at`` (today when None); the
+        plan's ``parameters`` record that day (or instant, ISO 8601) as ``at`` and the reserve
+        shares as used (:func:`check_reserve_share`).
     regions
         ``{region name: communes}``: regional defence commands for the command chain.
     method
@@ -376,6 +453,8 @@ def make_plan(
         raise PlanError(f"method must be one of {', '.join(solvers)}, got {method!r}")
     solve, label = solvers[method]
     params = params or PlanParameters()
+    if params.at is None:  # one day for the whole plan, recorded in it
+        params = replace(params, at=_day(None))
     P = _prepare(G, scenario, inventory, rules, params, needs_profile)
     flows = {r: solve(P, r) for r in P.resources}
     return _assemble(P, scenario, flows, params, regions or {}, label)
@@ -426,7 +505,7 @@ def validate_plan(
     """
     params = params or PlanParameters()
     errs: list[str] = []
-    H = apply_rules(G, rules, closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
+    H = apply_rules(G, rules, at=_day(params.at), closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
                     agreement_factor=params.agreement_factor)
     needs = compute_needs(scenario, needs_profile)
     stock = {c: dict(v) for c, v in inventory.items()}
@@ -530,7 +609,8 @@ def summarise_plan(plan: Mapping[str, Any], G: nx.Graph) -> list[str]:
     catalogue = load_catalogue()
     name = {c: f"{d.get('full_name', c)} ({c})" for c, d in G.nodes(data=True)}
     lines = [f"Kế hoạch / plan: {plan['scenario']} — {plan['method']}",
-             f"max_hops {plan['parameters']['max_hops']}, reserve {plan['parameters']['reserve_share']}"]
+             f"max_hops {plan['parameters']['max_hops']}, reserve {plan['parameters']['reserve_share']}"
+             + (f", rules as of {plan['parameters']['at']}" if plan["parameters"].get("at") else "")]
     by_receiver: dict[str, list[dict]] = {}
     for t in plan["transfers"]:
         by_receiver.setdefault(t["to"], []).append(t)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 
 import geopandas as gpd
+import pytest
 from shapely.geometry import Polygon, box
 
 from api.cli import main
@@ -192,3 +194,68 @@ def test_boundaries_from_the_environment(nghe_an_path, capsys, monkeypatch):
     monkeypatch.setenv("LIENXA_BOUNDARIES", str(nghe_an_path))
     assert main(["communes", "-s", "cua lo"]) == 0
     assert "16732" in capsys.readouterr().out
+
+
+# --- lienxa plan: per-resource reserves and --at -----------------------------------------------
+
+
+def _small_plan_inputs(tmp_path, needs):
+    sc = tmp_path / "sc.json"
+    sc.write_text(json.dumps({"name": "t", "affected": [{"commune": "17254", "displaced": 0, "needs": needs}]}))
+    inv = tmp_path / "inv.csv"
+    inv.write_text("commune,resource,quantity\n17248,boats,10\n17248,militia,100\n")
+    return sc, inv
+
+
+def test_plan_reserve_per_resource(nghe_an_path, tmp_path, capsys):
+    sc, inv = _small_plan_inputs(tmp_path, {"boats": 3, "militia": 10})
+    out = tmp_path / "plan.json"
+    args = ["plan", "--boundaries", str(nghe_an_path), "--inventory", str(inv), "--scenario", str(sc),
+            "--out", str(out), "-q"]
+    assert main([*args, "--reserve-share", "0.3", "--reserve", "boats=1", "--reserve", "militia=0.5"]) == 0
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert plan["parameters"]["reserve_share"] == {"default": 0.3, "militia": 0.5, "boats": 1.0}
+    assert {t["resource"] for t in plan["transfers"]} == {"militia"}  # 17248 keeps all its boats
+    assert [(u["resource"], u["quantity"]) for u in plan["unmet"]] == [("boats", 3)]
+    capsys.readouterr()
+    assert main(args) == 0  # without --reserve: one share, as before
+    assert json.loads(out.read_text(encoding="utf-8"))["parameters"]["reserve_share"] == 0.3
+
+
+def test_plan_bad_reserve_names_the_item(tmp_path, capsys):
+    # checked before the boundaries are read: no file is needed to see the error
+    base = ["plan", "--boundaries", str(tmp_path / "none.gpkg"), "--scenario", str(tmp_path / "sc.json")]
+    for extra, message in (
+        (["--reserve", "boat=0.5"], "--reserve boat=0.5: unknown resource 'boat'"),
+        (["--reserve", "boats=1.5"], "--reserve boats=1.5: the share must be a number between 0 and 1"),
+        (["--reserve", "boats=lots"], "--reserve boats=lots: the share must be a number between 0 and 1"),
+        (["--reserve", "boats"], "--reserve takes RESOURCE=SHARE (e.g. boats=0.5), got 'boats'"),
+        (["--reserve", "boats=0.5", "--reserve", "boats=0.2"], "--reserve boats=0.2: boats is given twice"),
+        (["--reserve-share", "1.2"], "--reserve-share 1.2: the share must be between 0 and 1"),
+    ):
+        assert main([*base, *extra]) == 2, extra
+        assert message in capsys.readouterr().err, extra
+
+
+def test_plan_at_judges_rules_on_that_day(nghe_an_path, tmp_path, capsys):
+    sc, inv = _small_plan_inputs(tmp_path, {"boats": 3})
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('- {id: QC-2025, type: agreement, a: "17248", b: "17254", cap: true,\n'
+                     '   commitments: {"17248": {boats: 1}}, valid_from: 2025-01-01, valid_to: 2025-12-31}\n',
+                     encoding="utf-8")
+    out = tmp_path / "plan.json"
+    args = ["plan", "--boundaries", str(nghe_an_path), "--inventory", str(inv), "--scenario", str(sc),
+            "--rules", str(rules), "--out", str(out), "-q"]
+    assert main(args) == 0  # today the 2025 agreement has lapsed: no cap
+    today = json.loads(out.read_text(encoding="utf-8"))
+    assert today["parameters"]["at"] == dt.date.today().isoformat()
+    assert [(t["from"], t["quantity"], t["agreement"]) for t in today["transfers"]] == [("17248", 3, False)]
+    assert main([*args, "--at", "2025-08-01"]) == 0  # in 2025 it caps aid at its commitment
+    past = json.loads(out.read_text(encoding="utf-8"))
+    assert past["parameters"]["at"] == "2025-08-01"
+    assert [(t["from"], t["quantity"], t["agreement_rules"]) for t in past["transfers"]] == [("17248", 1, ["QC-2025"])]
+    assert past["cost"]["unmet_units"] == 2
+    assert "rules as of 2025-08-01" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*args, "--at", "2025-13-01"])
+    assert "--at: takes a date YYYY-MM-DD, got '2025-13-01'" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import sys
@@ -63,6 +64,56 @@ def load_regions(path: str, communes: Collection[str]) -> dict[str, list[str]]:
     return {str(k): list(v) for k, v in data.items()}
 
 
+def reserve_from_args(default: float, items: list[str] | None) -> float | dict[str, float]:
+    """The reserve share from ``--reserve-share`` and the repeatable ``--reserve RESOURCE=SHARE``:
+    one share, or ``{"default": share, resource: share, ...}`` (see
+    :func:`geo.planning.check_reserve_share`), checked against the catalogue in use.
+
+    Raises
+    ------
+    LienXaError
+        Naming the item: a malformed or repeated ``--reserve``, an unknown resource, a share
+        outside [0, 1].
+    """
+    from geo.planning import RESERVE_DEFAULT_KEY, check_reserve_share
+    from geo.resources import load_catalogue
+
+    try:
+        check_reserve_share(default)
+    except LienXaError as exc:
+        raise LienXaError(f"--reserve-share {default}: the share must be between 0 and 1") from exc
+    if not items:
+        return float(default)
+    catalogue = load_catalogue()
+    shares: dict[str, float] = {RESERVE_DEFAULT_KEY: float(default)}
+    for item in items:
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not key or not value:
+            raise LienXaError(f"--reserve takes RESOURCE=SHARE (e.g. boats=0.5), got {item!r}")
+        if key == RESERVE_DEFAULT_KEY:
+            raise LienXaError(f"--reserve {item}: set the share of the other resources with --reserve-share")
+        if key not in catalogue:
+            raise LienXaError(f"--reserve {item}: unknown resource {key!r} (known: {', '.join(catalogue)})")
+        if key in shares:
+            raise LienXaError(f"--reserve {item}: {key} is given twice")
+        try:
+            share = float(value)
+        except ValueError:
+            share = float("nan")
+        if not 0 <= share <= 1:
+            raise LienXaError(f"--reserve {item}: the share must be a number between 0 and 1")
+        shares[key] = share
+    return check_reserve_share(shares, catalogue=catalogue)
+
+
+def iso_date(text: str) -> dt.date:
+    """``--at``: a date YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a date YYYY-MM-DD, got {text!r}") from None
+
+
 @quiet_broken_pipe
 def run_plan(args: argparse.Namespace) -> int:
     """Compute a plan, print a readable summary and write the JSON."""
@@ -77,6 +128,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     from geo.resources import SAMPLE_LABEL, read_inventory_csv, sample_inventory
     from geo.rules import load_rules
 
+    reserve_share = reserve_from_args(args.reserve_share, args.reserve)  # before any slow work
     progress = Progress(quiet=args.quiet)
     gdf = load_from_args(args, progress)
     progress("building the adjacency graph")
@@ -94,8 +146,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         province = provinces.pop() if len(provinces) == 1 else None
     profile = load_needs_profile(args.needs_profile, province=province) if args.needs_profile else None
     regions = load_regions(args.regions, gdf.index) if args.regions else {}
-    params = PlanParameters(max_hops=args.max_hops, reserve_share=args.reserve_share,
-                            agreement_factor=args.agreement_factor, speed_kmh=args.speed)
+    params = PlanParameters(max_hops=args.max_hops, reserve_share=reserve_share,
+                            agreement_factor=args.agreement_factor, speed_kmh=args.speed, at=args.at)
     progress(f"planning {len(scenario.affected)} affected commune(s)")
     plan = make_plan(G, scenario, inventory, rules=rules, params=params, needs_profile=profile, regions=regions)
     plan["sample_inventory"] = sample
@@ -143,7 +195,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="resource catalogue extension, JSON or YAML (default: $LIENXA_CATALOGUE)")
     p.add_argument("--out", metavar="PLAN.json", help="write the plan JSON here")
     p.add_argument("--max-hops", type=int, default=2)
-    p.add_argument("--reserve-share", type=float, default=0.3)
+    p.add_argument("--reserve-share", type=float, default=0.3, metavar="SHARE",
+                   help="share of each resource a commune keeps and never sends (default 0.3)")
+    p.add_argument("--reserve", action="append", metavar="RESOURCE=SHARE",
+                   help="the reserve share of one resource, e.g. boats=0.5 (repeatable; "
+                   "the others keep --reserve-share)")
+    p.add_argument("--at", type=iso_date, metavar="YYYY-MM-DD",
+                   help="judge the rules' validity dates on this day, to plan an exercise or replay "
+                   "a past event (default: today)")
     p.add_argument("--agreement-factor", type=float, default=0.8)
     p.add_argument("--speed", type=float, default=30.0, help="road speed for default travel times, km/h")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample inventory")

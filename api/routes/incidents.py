@@ -92,7 +92,8 @@ def plan_incident_route(incident_id: int, state: StateDep, user: CurrentUser, wr
     """Plan on the current inventories (minus open offers) and rules, optionally with its requests.
 
     With ``create_requests`` the plan's transfers become requests to the suggested givers in
-    the same call."""
+    the same call. ``reserve_share`` is one share or per resource; the plan's ``parameters``
+    record the shares used and ``at``, the instant the rules were judged valid (now)."""
     params = PlanParameters(max_hops=body.max_hops, reserve_share=body.reserve_share,
                             agreement_factor=body.agreement_factor)
     return writer.run(lambda s: plan_incident(s, user, incident_id, state.graph, state.gdf, params=params,

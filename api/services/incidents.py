@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import Any
 
@@ -113,7 +114,8 @@ def regions_map(session: Session) -> dict[str, list[str]]:
 def plan_incident(session: Session, principal: Principal, incident_id: int, G: nx.Graph, gdf: gpd.GeoDataFrame, *,
                   params: PlanParameters, create_requests: bool = False) -> dict[str, Any]:
     """Plan on the current stored inventories minus what open offers reserve, with the current
-    rules; optionally turn the plan's transfers into requests to the suggested givers."""
+    rules as valid now (a live incident: the plan records the instant as ``parameters.at``);
+    optionally turn the plan's transfers into requests to the suggested givers."""
     require_role(principal, "defence_command", "admin", action="running a plan")
     i = get_incident(session, incident_id)
     if i.status != "active":
@@ -121,6 +123,8 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
     scenario = parse_scenario(i.scenario, gdf=gdf, max_affected=10**6)
     scenario, covered = _minus_offers(session, i.id, scenario)
     rules = [r for _, r in current_rules(session)]
+    if params.at is None:
+        params = replace(params, at=dt.datetime.now().astimezone().replace(microsecond=0))
     plan = make_plan(G, scenario, available_inventory(session), rules=rules, params=params,
                      regions=regions_map(session))
     rec = PlanRecord(incident_id=i.id, plan=plan, created_by=principal.username)

@@ -300,3 +300,36 @@ def test_a_request_without_to_goes_to_the_plans_suggested_givers(server):
         assert all("17248" in x["to"] for x in ck.get("/requests", params={"direction": "incoming"}).json())
         r = bch.get("/requests", params={"direction": "incoming"})
         assert r.status_code == 422 and r.json()["detail"].startswith("commune:")
+
+
+def test_plan_takes_reserve_shares_per_resource_and_records_them_and_now(server):
+    import datetime as dt
+
+    import httpx
+
+    incident = create_incident(server, name="reserve per resource test")
+    with server.client("bchqs") as bch:
+        plain = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
+        assert plain["parameters"]["reserve_share"] == 0.3
+        assert any(t["resource"] == "boats" for t in plain["transfers"])
+        # the live plan is judged now, and says so
+        assert plain["parameters"]["at"][:10] == dt.date.today().isoformat()
+        assert dt.datetime.fromisoformat(plain["parameters"]["at"]).tzinfo is not None
+        r = bch.post(f"/incidents/{incident['id']}/plan", json={"reserve_share": {"default": 0.3, "boats": 1}})
+        assert r.status_code == 200, r.text
+        plan = r.json()
+        assert plan["parameters"]["reserve_share"] == {"default": 0.3, "boats": 1.0}
+        assert not any(t["resource"] == "boats" for t in plan["transfers"])  # nobody gives its boats
+        assert {t["resource"] for t in plan["transfers"]} == {t["resource"] for t in plain["transfers"]} - {"boats"}
+        for body, named in (({"boat": 0.5}, "unknown resource(s) 'boat'"),
+                            ({"default": 0.3, "boats": 1.5}, "reserve_share.boats must be a number between 0 and 1"),
+                            (2, "reserve_share must be a number between 0 and 1")):
+            r = bch.post(f"/incidents/{incident['id']}/plan", json={"reserve_share": body})
+            assert r.status_code == 422, r.text
+            (err,) = r.json()["detail"]
+            assert err["loc"] == ["body", "reserve_share"] and named in err["msg"], err
+    schema = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]["PlanIn"]
+    shapes = schema["properties"]["reserve_share"]["anyOf"]
+    assert {"type": "number", "minimum": 0.0, "maximum": 1.0} in shapes
+    assert any(s.get("type") == "object" for s in shapes)
+    assert '"default"' in schema["properties"]["reserve_share"]["description"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import networkx as nx
@@ -96,6 +97,61 @@ def test_reserve_stops_a_neighbour_from_giving_its_last_boats():
     assert plan["unmet"][0]["quantity"] == 3
     plan = make_plan(G, sc, {"10002": {"boats": 3}}, params=PlanParameters(reserve_share={"boats": 1.0}))
     assert plan["transfers"] == [] and plan["cost"]["unmet_units"] == 5
+
+
+def test_reserve_share_per_resource_with_a_default_for_the_others():
+    G = graph([("10001", "10002", 10)])
+    sc = scenario({"10001": {"boats": 5, "militia": 5}})
+    inv = {"10002": {"boats": 10, "militia": 10}}
+    # boats: no reserve, all 5 may go; militia: the default keeps all 10
+    params = PlanParameters(reserve_share={"default": 1.0, "boats": 0.0})
+    plan = make_plan(G, sc, inv, params=params)
+    assert transfers(plan) == [("10002", "10001", "boats", 5, ("10002", "10001"))]
+    assert plan["parameters"]["reserve_share"] == {"default": 1.0, "boats": 0.0}
+    assert validate_plan(plan, G, sc, inv, params=params) == []
+    # a mapping without "default" leaves the others at 0.3, and the plan says so
+    plan = make_plan(G, sc, inv, params=PlanParameters(reserve_share={"boats": 1.0}))
+    assert transfers(plan) == [("10002", "10001", "militia", 5, ("10002", "10001"))]
+    assert plan["parameters"]["reserve_share"] == {"default": 0.3, "boats": 1.0}
+    assert make_plan(G, sc, inv)["parameters"]["reserve_share"] == 0.3
+
+
+def test_bad_reserve_shares_name_the_item():
+    G = graph([("10001", "10002", 10)])
+    sc = scenario({"10001": {"boats": 1}})
+    with pytest.raises(PlanError, match="reserve_share: unknown resource\\(s\\) 'boat'"):
+        make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boat": 0.5}))
+    with pytest.raises(PlanError, match="reserve_share.boats must be a number between 0 and 1, got 1.5"):
+        make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boats": 1.5}))
+    with pytest.raises(PlanError, match="reserve_share.default must be a number between 0 and 1"):
+        make_plan(G, sc, {}, params=PlanParameters(reserve_share={"default": -0.1}))
+    with pytest.raises(PlanError, match="reserve_share must be a number between 0 and 1, got 2"):
+        make_plan(G, sc, {}, params=PlanParameters(reserve_share=2))
+
+
+def test_rules_are_judged_on_the_planning_date():
+    # 10003 is nearer; an agreement with 10002 valid only in 2025 wins only when planning in 2025
+    G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
+    inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
+    sc = scenario({"10001": {"boats": 5}})
+    rules = parse_rules([{"id": "QĐ-2025", "type": "agreement", "a": "10001", "b": "10002",
+                          "valid_from": "2025-01-01", "valid_to": "2025-12-31"}])
+    today = make_plan(G, sc, inv, rules=rules)
+    assert dt.date.today().year != 2025, "this test assumes today is not in 2025"
+    assert transfers(today) == [("10003", "10001", "boats", 5, ("10003", "10001"))]
+    assert today["parameters"]["at"] == dt.date.today().isoformat()
+    params = PlanParameters(at=dt.date(2025, 8, 1))
+    past = make_plan(G, sc, inv, rules=rules, params=params)
+    assert transfers(past) == [("10002", "10001", "boats", 5, ("10002", "10001"))]
+    assert past["transfers"][0]["agreement_rules"] == ["QĐ-2025"]
+    assert past["parameters"]["at"] == "2025-08-01"
+    assert validate_plan(past, G, sc, inv, rules=rules, params=params) == []
+    # a datetime is judged on its date and recorded as given
+    instant = make_plan(G, sc, inv, rules=rules, params=PlanParameters(at=dt.datetime(2025, 8, 1, 9, 30)))
+    assert transfers(instant) == transfers(past)
+    assert instant["parameters"]["at"] == "2025-08-01T09:30:00"
+    with pytest.raises(PlanError, match="at must be a date or a datetime"):
+        make_plan(G, sc, inv, params=PlanParameters(at="2025-08-01"))
 
 
 def test_an_affected_neighbour_does_not_give_what_it_lacks():
