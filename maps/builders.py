@@ -71,6 +71,31 @@ def vn_number(x: float | None) -> str:
     return f"{x:,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
 
 
+def number(x: float | None, lang: str = "vi") -> str:
+    """A number as the reader writes it: ``1.556`` in Vietnamese, ``1,556`` in English."""
+    if lang != "en" or x is None or (isinstance(x, float) and math.isnan(x)):
+        return vn_number(x)
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+#: Catalogue units (written in Vietnamese) in English; a count of things needs no unit there.
+UNITS_EN = {"người": "people", "lít": "L", "kg": "kg", "bao": "bags", "tấm": "sheets", "bộ": "kits",
+            "chiếc": "", "cái": ""}
+
+
+def amount(quantity: float, unit: str | None, lang: str = "vi") -> str:
+    """A quantity with its unit in the reader's language: ``16.525 lít``, ``16,525 L``."""
+    unit = unit or ""
+    unit = unit if lang == "vi" else UNITS_EN.get(unit, unit)
+    return f"{number(quantity, lang)} {unit}".strip()
+
+
+def per_resource(quantities: Mapping[str, float], labels: Mapping[str, str], units: Mapping[str, str],
+                 lang: str = "vi") -> str:
+    """Quantities of different resources, never added together: ``nước uống: 30.680 lít; bạt: 168 tấm``."""
+    return "; ".join(f"{labels.get(k, k)}: {amount(q, units.get(k), lang)}" for k, q in quantities.items())
+
+
 def vn_day(value: Any) -> str:
     """An ISO date (``2025-07-20``, or the date part of a timestamp) as ``20/07/2025``; anything
     else unchanged."""
@@ -231,7 +256,7 @@ def commune_features(gdf: gpd.GeoDataFrame, *, colours: Mapping[str, str], lang:
     t = TEXT[lang]
     feats = []
     for code, row in gdf.iterrows():
-        pop = vn_number(row["population"])
+        pop = number(row["population"], lang)
         if row["population_suspect"]:
             pop += f" ({t['suspect']})"
         tip = f"<b>{_esc(row['full_name'])}</b><br>{t['code']} {code} · {_esc(row['province_name'])}<br>{t['population']}: {pop}"
@@ -298,14 +323,21 @@ def incident_map(
     scenario: Mapping[str, Any],
     plan: Mapping[str, Any] | None,
     labels: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
     lang: str = "vi",
     tile_url: str | None = None,
     tile_attribution: str | None = None,
 ) -> folium.Map:
     """Affected communes by risk level, the plan's transfers as arrows from giver to receiver
-    (quantities and resources in popups), unmet needs marked, escalations listed, a legend."""
+    (quantities and resources in popups), unmet needs marked, escalations listed per body and
+    resource with units (as the command page lists them), a legend. ``units`` default to the
+    catalogue's."""
     t = TEXT[lang]
     labels = labels or {}
+    if units is None:
+        from geo.resources import load_catalogue
+
+        units = {k: r.unit for k, r in load_catalogue().items()}
     level = int(scenario.get("risk_level", 1))
     affected = [a["commune"] for a in scenario.get("affected", [])]
     involved = set(affected)
@@ -329,12 +361,12 @@ def incident_map(
         for path, trs in grouped.items():
             coords = [[round(pos[c][0], 5), round(pos[c][1], 5)] for c in path]
             total = sum(x["quantity"] for x in trs)
-            what = "".join(f"<li>{vn_number(x['quantity'])} {_esc(labels.get(x['resource'], x['resource']))}</li>"
+            what = "".join(f"<li>{_esc(per_resource({x['resource']: x['quantity']}, labels, units, lang))}</li>"
                            for x in trs)
             ag = f" ({t['agreement']})" if any(x["agreement"] for x in trs) else ""
             popup = (f"<b>{t['transfer']}</b> {t['from']} {_esc(G.nodes[path[0]].get('full_name', path[0]))} "
                      f"{t['to']} {_esc(G.nodes[path[-1]].get('full_name', path[-1]))}{ag}<br>"
-                     f"{vn_number(trs[0]['travel_minutes'])} {t['minutes']}<ul>{what}</ul>")
+                     f"{number(trs[0]['travel_minutes'], lang)} {t['minutes']}<ul>{what}</ul>")
             width = 2 + min(6, math.log10(total + 1))
             colour = RULE_COLOURS["agreement"] if ag else "#1d3557"
             feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
@@ -347,14 +379,18 @@ def incident_map(
             unmet.setdefault(u["commune"], []).append(u)
         for c, items in unmet.items():
             html = f"<b>{t['unmet']}: {_esc(G.nodes[c].get('full_name', c))}</b><ul>" + "".join(
-                f"<li>{vn_number(u['quantity'])} {_esc(labels.get(u['resource'], u['resource']))} → "
+                f"<li>{_esc(per_resource({u['resource']: u['quantity']}, labels, units, lang))} → "
                 f"{_esc(u['escalate_to'])}</li>" for u in items) + "</ul>"
             feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(pos[c][0], 5), round(pos[c][1], 5)]},
                           "properties": {"lc": "#d00000", "c": "#d00000", "o": 0.9, "w": 2, "r": 9, "p": html, "t": html}})
-        by_body: dict[str, int] = {}
+        # per body, per resource, as the command page lists them: litres and boats are never added
+        by_body: dict[str, dict[str, float]] = {}
         for u in plan.get("unmet", []):
-            by_body[u["escalate_to"]] = by_body.get(u["escalate_to"], 0) + 1
-        esc = "".join(f"<li>{_esc(body)}: {n}</li>" for body, n in sorted(by_body.items()))
+            res = by_body.setdefault(u["escalate_to"], {})
+            res[u["resource"]] = res.get(u["resource"], 0) + u["quantity"]
+        esc = "".join(f"<li><b>{_esc(body)}</b><ul style='margin:0;padding-left:14px'>" + "".join(
+            f"<li>{_esc(per_resource({k: q}, labels, units, lang))}</li>" for k, q in items.items()) + "</ul></li>"
+            for body, items in sorted(by_body.items()))
         if esc:
             Panel(f"<h4>{t['escalations']}</h4><ul style='margin:0;padding-left:16px'>{esc}</ul>",
                   position="topleft", css="lx-escalations").add_to(m)
@@ -401,7 +437,7 @@ def commune_map(
             RULE_COLOURS["default"] if kind != "point_touch" else "#bbbbbb")
         minutes = link.get("travel_minutes")
         html = (f"<b>{_esc(G.nodes[n].get('full_name', n))}</b> ({n})<br>{t['link']}: {kind}"
-                f"{', ' + vn_number(minutes) + ' ' + t['minutes'] if minutes else ''}"
+                f"{', ' + number(minutes, lang) + ' ' + t['minutes'] if minutes else ''}"
                 f"{'<br>' + t['agreement'] + ': ' + _esc(link.get('document') or '') if link.get('agreement') else ''}"
                 f"{'<br>' + t['closed'] if closed else ''}")
         feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
@@ -417,7 +453,7 @@ def commune_map(
             pillar = res.pillar if res else "other"
             label = (res.label_vi if lang == "vi" else res.label_en) if res else key
             unit = res.unit if res else ""
-            by_pillar.setdefault(pillar, []).append(f"{_esc(label)}: {vn_number(q)} {_esc(unit)}")
+            by_pillar.setdefault(pillar, []).append(f"{_esc(label)}: {_esc(amount(q, unit, lang))}")
         for pillar, items in by_pillar.items():
             rows.append(f"<div><i>{_esc(PILLAR_LABELS[lang].get(pillar, pillar))}</i>: " + "; ".join(items) + "</div>")
         Panel(f"<h4>{t['inventory']}{sample}</h4>" + "".join(rows), position="bottomleft").add_to(m)
@@ -428,7 +464,7 @@ def commune_map(
         res = (catalogue or {}).get(r["resource"])
         label = (res.label_vi if lang == "vi" else res.label_en) if res else r["resource"]
         status = STATUS_LABELS[lang].get(r["status"], r["status"])
-        return f"{vn_number(r['quantity'])} {_esc(label)} ({_esc(status)})"
+        return f"{number(r['quantity'], lang)} {_esc(label)} ({_esc(status)})"
 
     req_html = ""
     for title, reqs, who in ((t["incoming"], list(incoming), lambda r: f"{t['from']} {name(r['commune'])}"),
@@ -477,7 +513,7 @@ def rules_map(
             f"<br>{t['rule']} {_esc(r.get('id', ''))}: {_esc(r['type'])}"
             f"{' · ' + t['document'] + ' ' + _esc(r['document']) if r.get('document') else ''}"
             f"{' · ' + t['valid'] + ' ' + _esc(vn_day(r.get('valid_from')) or '…') + ' – ' + _esc(vn_day(r.get('valid_to')) or '…') if r.get('valid_from') or r.get('valid_to') else ''}"
-            f"{' · ' + vn_number(r['travel_minutes']) + ' ' + t['minutes'] if r.get('travel_minutes') else ''}"
+            f"{' · ' + number(r['travel_minutes'], lang) + ' ' + t['minutes'] if r.get('travel_minutes') else ''}"
             for r in rs)
         feats.append(_link_feature(G, u, v, colour, 4, "8 6" if "close_link" in kinds else None, html))
     ColouredGeoJson(feats, name="rules").add_to(m)

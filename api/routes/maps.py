@@ -68,9 +68,11 @@ def incident(request: Request, incident_id: int, lang: str | None = None) -> HTM
     provs = {state.graph.nodes[c]["province_code"] for c in codes if c in state.graph}
     communes, provinces = state.display.get(next(iter(provs)) if len(provs) == 1 else None)
     lang = _lang(request, lang)
-    labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in load_catalogue().items()}
+    catalogue = load_catalogue()
+    labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in catalogue.items()}
+    units = {k: r.unit for k, r in catalogue.items()}
     return _html(incident_map(communes, provinces, state.graph, scenario=scenario, plan=plan, labels=labels,
-                              lang=lang, **_tiles(request)))
+                              units=units, lang=lang, **_tiles(request)))
 
 
 @router.get("/communes/{code}", response_class=HTMLResponse)

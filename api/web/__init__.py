@@ -39,7 +39,9 @@ from api.services.workflow import (
 )
 from geo.errors import LienXaError
 from geo.resources import PILLARS, load_catalogue
-from maps.builders import STATUS_LABELS, vn_day, vn_number
+from jinja2 import pass_context
+
+from maps.builders import STATUS_LABELS, UNITS_EN, amount, number, per_resource, vn_day, vn_number
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -55,7 +57,7 @@ T = {
            "decline": "Từ chối", "accept": "Chấp nhận", "dispatch": "Xuất phát", "arrive": "Đã đến",
            "cancel": "Hủy", "on_way": "Đang trên đường", "none": "Không có", "status": "Trạng thái",
            "command": "Ban Chỉ huy", "overview": "Toàn cảnh", "live": "Theo dõi trực tiếp", "unmet": "Chưa đáp ứng",
-           "escalations": "Chuyển lên cấp trên", "planner": "Quy tắc liên kết", "rules": "Quy tắc hiện hành",
+           "escalations": "Chuyển lên cấp trên", "escalate_to": "Chuyển đến", "open_requests": "Yêu cầu hỗ trợ đang mở", "planner": "Quy tắc liên kết", "rules": "Quy tắc hiện hành",
            "add_rule": "Thêm quy tắc", "type": "Loại", "reason": "Lý do", "retire": "Bãi bỏ", "edit": "Sửa",
            "document": "Văn bản", "valid_from": "Hiệu lực từ", "valid_to": "đến", "minutes": "Thời gian (phút)",
            "suggested": "Gợi ý theo kế hoạch", "sample": "DỮ LIỆU MẪU – không phải số liệu khảo sát",
@@ -103,7 +105,7 @@ T = {
            "outgoing": "Outgoing requests", "offer": "Offer", "decline": "Decline", "accept": "Accept",
            "dispatch": "Dispatch", "arrive": "Arrived", "cancel": "Cancel", "on_way": "On its way", "none": "None",
            "status": "Status", "command": "Defence command", "overview": "Overview", "live": "Live",
-           "unmet": "Unmet", "escalations": "Escalations", "planner": "Adjacency rules", "rules": "Rules in force",
+           "unmet": "Unmet", "escalations": "Escalations", "escalate_to": "Escalated to", "open_requests": "Open support requests", "planner": "Adjacency rules", "rules": "Rules in force",
            "add_rule": "Add a rule", "type": "Type", "reason": "Reason", "retire": "Retire", "edit": "Edit",
            "document": "Document", "valid_from": "Valid from", "valid_to": "to", "minutes": "Travel minutes",
            "suggested": "Suggested by the plan", "sample": "SAMPLE DATA – not a survey", "offers": "Offers",
@@ -156,6 +158,8 @@ def vn_date(value: dt.datetime | None) -> str:
 
 
 templates.env.filters["vn_number"] = vn_number
+# a number as the page's reader writes it: 1.556 on a Vietnamese page, 1,556 on an English one
+templates.env.filters["num"] = pass_context(lambda ctx, x: number(x, ctx.get("lang", "vi")))
 templates.env.filters["vn_date"] = vn_date
 templates.env.filters["vn_day"] = vn_day
 
@@ -171,7 +175,14 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
     csrf = request.app.state.tokens.csrf_for(token) if token else ""
     catalogue = load_catalogue()
     labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in catalogue.items()}
-    base = {"request": request, "t": T[lang], "lang": lang, "csrf": csrf, "catalogue": catalogue, "labels": labels,
+    units = {k: r.unit if lang == "vi" else UNITS_EN.get(r.unit, r.unit) for k, r in catalogue.items()}
+    G = request.app.state.graph
+    base = {"units": units,
+            # a commune as its leader knows it (Xã Châu Khê), not its five-digit code
+            "commune_name": lambda c: G.nodes[c].get("full_name", c) if c in G else c,
+            "amount": lambda q, res: amount(q, catalogue[res].unit if res in catalogue else "", lang),
+            "per_resource": lambda items: per_resource(items, labels, {k: r.unit for k, r in catalogue.items()}, lang),
+            "request": request, "t": T[lang], "lang": lang, "csrf": csrf, "catalogue": catalogue, "labels": labels,
             "pillars": PILLARS, "statuses": STATUS_LABELS[lang], "once": form_once,
             "status_label": lambda s: STATUS_LABELS[lang].get(s, s)}
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
@@ -432,6 +443,13 @@ def _active_incidents(s) -> list[Incident]:
 def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]:
     with session_scope(request.app.state.read_session) as s:
         incidents = _active_incidents(s)
+        outgoing = list_requests(s, p, commune=code, direction="outgoing", status=None, incident_id=None)
+        # what the commune already asked for (a request not cancelled), per incident and resource:
+        # the plan's suggestion shows only the rest, so a request is not sent twice
+        asked: dict[tuple[int, str], int] = {}
+        for r in outgoing:
+            if r["status"] != "cancelled":
+                asked[(r["incident_id"], r["resource"])] = asked.get((r["incident_id"], r["resource"]), 0) + r["quantity"]
         suggestions = []
         for i in incidents:
             plan = latest_plan(s, i.id)
@@ -442,12 +460,15 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
                         w = want.setdefault(t["resource"], {"incident_id": i.id, "resource": t["resource"], "quantity": 0, "to": set()})
                         w["quantity"] += t["quantity"]
                         w["to"].add(t["from"])
-                suggestions += [{**w, "to": ", ".join(sorted(w["to"]))} for w in want.values()]
+                for w in want.values():
+                    w["quantity"] -= asked.get((i.id, w["resource"]), 0)
+                    if w["quantity"] > 0:
+                        suggestions.append({**w, "to": ", ".join(sorted(w["to"]))})
         ctx = {
             "user": p, "code": code, "node": request.app.state.graph.nodes[code],
             "inventory": inventory_of(s, code),
             "incoming": list_requests(s, p, commune=code, direction="incoming", status="open", incident_id=None),
-            "outgoing": list_requests(s, p, commune=code, direction="outgoing", status=None, incident_id=None)[:30],
+            "outgoing": outgoing[:30],
             "incidents": [{"id": i.id, "name": i.name} for i in incidents], "suggestions": suggestions,
         }
         # what this commune offered to others and has still to hand over (dispatch once accepted)

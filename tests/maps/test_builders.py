@@ -10,8 +10,10 @@ import pytest
 
 from maps.builders import (
     RISK_COLOURS,
+    amount,
     commune_map,
     incident_map,
+    number,
     overview_map,
     rules_map,
     vn_day,
@@ -71,10 +73,30 @@ def test_incident_map_draws_transfers_unmet_and_escalations(display, nghe_an_gra
     html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario={"name": "t", "risk_level": 4,
                "affected": [{"commune": "17254"}]}, plan=plan, labels={"boats": "xuồng, ca nô", "rice_kg": "gạo"}))
     assert URL.findall(html) == []
-    assert "4 xuồng, ca nô" in html and "theo thỏa thuận" in html
-    assert "500 gạo → Tỉnh Nghệ An" in html
+    assert "xuồng, ca nô: 4 chiếc" in html and "theo thỏa thuận" in html
+    assert "gạo: 500 kg → Tỉnh Nghệ An" in html
     assert "Chuyển lên cấp trên" in html
     assert RISK_COLOURS[4] in html
+
+
+def test_incident_map_escalates_quantities_per_resource_with_units(display, nghe_an_graph):
+    """The escalation panel lists what goes up as the command page does: per body, per resource,
+    quantities with units (never a count of unmet items, never litres added to boats)."""
+    communes, provinces = display
+    plan = {"transfers": [], "unmet": [
+        {"commune": "17254", "resource": "drinking_water_l", "quantity": 1200, "escalate_to": "Tỉnh Nghệ An"},
+        {"commune": "17248", "resource": "drinking_water_l", "quantity": 356, "escalate_to": "Tỉnh Nghệ An"},
+        {"commune": "17248", "resource": "boats", "quantity": 2, "escalate_to": "Tỉnh Nghệ An"}]}
+    scenario = {"name": "t", "risk_level": 3, "affected": [{"commune": "17254"}, {"commune": "17248"}]}
+    labels = {"drinking_water_l": "nước uống", "boats": "xuồng, ca nô"}
+    html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario=scenario, plan=plan, labels=labels))
+    panel = json.loads(re.search(r'd\.innerHTML = ("<h4>Chuyển lên cấp trên.*?");', html).group(1))
+    assert "<li>nước uống: 1.556 lít</li>" in panel and "<li>xuồng, ca nô: 2 chiếc</li>" in panel
+    assert "Tỉnh Nghệ An: 3" not in panel
+    html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario=scenario, plan=plan, lang="en",
+                                labels={"drinking_water_l": "drinking water", "boats": "boats"}))
+    panel = json.loads(re.search(r'd\.innerHTML = ("<h4>Escalations.*?");', html).group(1))
+    assert "<li>drinking water: 1,556 L</li>" in panel and "<li>boats: 2</li>" in panel
 
 
 def test_commune_and_rules_maps(display, nghe_an_graph):
@@ -123,6 +145,12 @@ def test_vietnamese_number_format():
     assert vn_number(1234567) == "1.234.567"
     assert vn_number(12.5) == "12,5"
     assert vn_number(None) == "?"
+
+
+def test_numbers_and_amounts_in_the_readers_language():
+    assert number(1556, "vi") == "1.556" and number(1556, "en") == "1,556" and number(12.5, "en") == "12.5"
+    assert amount(16525, "lít") == "16.525 lít" and amount(16525, "lít", "en") == "16,525 L"
+    assert amount(3, "chiếc", "en") == "3"
 
 
 def test_vietnamese_date_format():

@@ -4,6 +4,7 @@ server, with every outside request blocked and recorded."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     page.click("#request-form button[type=submit]")
     page.wait_for_url("**/commune?code=17254&done=request")
     outgoing = page.locator("[id^=outgoing-]").first
-    assert "xuồng, ca nô" in outgoing.inner_text() and "17248" in outgoing.inner_text()
+    assert "xuồng, ca nô → Xã Châu Khê" in outgoing.inner_text()
     request_id = outgoing.get_attribute("id").split("-")[1]
     conc.shot("leader-request")
 
@@ -126,6 +127,8 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     ck.login("chaukhe")
     card = ck.page.locator(f"#incoming-{request_id}")
     assert "Thôn Tiên Thành ngập sâu" in card.inner_text()
+    # the requester by its name, as a new chairman knows it, not its five-digit code
+    assert "Xã Con Cuông" in card.inner_text() and "17254" not in card.inner_text()
     card.locator(f"input[name=offer_{request_id}]").fill("2")
     card.locator("button", has_text="Đề nghị hỗ trợ").click()
     ck.page.wait_for_url("**done=offer")
@@ -147,7 +150,7 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     assert "đang vận chuyển" in ck.page.locator("[id^=my-offer-]", has_text=f"#{request_id}").inner_text()
     ck.close()
     page.reload()
-    assert "2 xuồng, ca nô từ 17248" in page.locator("#on-way").inner_text()
+    assert "2 xuồng, ca nô từ Xã Châu Khê" in page.locator("#on-way").inner_text()
     page.locator(f"#outgoing-{request_id} li").first.locator("button", has_text="Đã đến").click()
     page.wait_for_url("**done=arrive")
     assert "Không có" in page.locator("#on-way").inner_text()
@@ -195,6 +198,10 @@ def test_command_and_planner_pages(site, browser):
     # escalations per resource, never a sum of litres and boats
     escalated = w.page.locator("#live-escalations").inner_text()
     assert "nước uống" in escalated and "Nghệ An" in escalated
+    # each resource with its unit, as the incident map lists them
+    assert re.search(r"nước uống: [\d.]+ lít", escalated), escalated
+    assert re.search(r"\d lít$", w.page.locator("#live-unmet tr", has_text="nước uống").first
+                     .locator("td").nth(2).inner_text())
     # the live list refreshes itself from the feed, in the page's language
     w.page.evaluate("document.querySelector('#live-requests tbody').innerHTML = ''")
     w.page.evaluate("window.lxRefresh()")
@@ -245,6 +252,42 @@ def test_english_switch(site, browser):
     w.page.goto(site["url"] + "/lang/en")
     w.page.goto(site["url"] + "/commune")
     assert "Incoming requests" in w.page.content()
+    w.close()
+
+
+def test_english_pages_write_english_numbers(site, browser):
+    """1,556 L on an English page (1.556 would read as one and a half), also after the live refresh."""
+    w = Watch(browser, site["url"])
+    w.login("bchqs")
+    w.page.goto(site["url"] + "/lang/en")
+    w.page.goto(site["url"] + "/command")
+    assert w.page.locator("#live-unmet th").nth(3).inner_text() == "Escalated to"
+    unmet = w.page.locator("#live-unmet").inner_text()
+    assert re.search(r"drinking water\t\d{1,3},\d{3} L", unmet), unmet
+    assert not re.search(r"\d\.\d{3}", unmet)
+    escalated = w.page.locator("#live-escalations").inner_text()
+    assert re.search(r"drinking water: \d{1,3},\d{3} L", escalated), escalated
+    w.page.evaluate("window.lxRefresh()")
+    w.page.wait_for_timeout(500)
+    assert w.page.locator("#live-unmet").inner_text() == unmet
+    assert w.page.locator("#live-escalations").inner_text() == escalated
+    w.close()
+
+
+def test_suggestions_leave_out_what_was_already_asked_for(site, browser):
+    """The plan's suggestion shows only what the commune has not asked for yet, so a leader does
+    not send the same request twice."""
+    w = Watch(browser, site["url"])
+    w.login("conc")
+    link = w.page.locator("a.prefill").first
+    resource, before = link.get_attribute("data-resource"), int(link.get_attribute("data-quantity"))
+    assert before > 1
+    w.page.goto(site["url"] + link.get_attribute("href"))
+    w.page.fill("#request-form input[name=quantity]", "1")
+    w.page.click("#request-form button[type=submit]")
+    w.page.wait_for_url("**done=request")
+    after = w.page.locator(f"a.prefill[data-resource={resource}]")
+    assert int(after.get_attribute("data-quantity")) == before - 1
     w.close()
 
 

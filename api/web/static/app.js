@@ -212,8 +212,10 @@
   });
   var live = document.getElementById("live");
   if (!live) return;
-  var labels = window.LX_LABELS || {}, statuses = window.LX_STATUS || {};
-  function fmt(n) { return Number(n).toLocaleString("vi-VN"); }
+  var labels = window.LX_LABELS || {}, statuses = window.LX_STATUS || {}, units = window.LX_UNITS || {};
+  // 1.556 on a Vietnamese page, 1,556 on an English one; a quantity with its unit, as the server writes it
+  function fmt(n) { return Number(n).toLocaleString(document.documentElement.lang === "en" ? "en-US" : "vi-VN"); }
+  function qty(n, res) { return (fmt(n) + " " + (units[res] || "")).trim(); }
   function esc(s) { var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }
   function refresh() {
     return fetch(live.dataset.feed, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
@@ -222,21 +224,21 @@
         document.getElementById("live-at").textContent = d.at;
         document.querySelector("#live-requests tbody").innerHTML = d.requests.map(function (r) {
           return "<tr><td>" + r.id + "</td><td>" + esc(r.commune) + "</td><td>" + esc(labels[r.resource] || r.resource) +
-            "</td><td>" + fmt(r.quantity) + "</td><td>" + fmt(r.remaining) + "</td><td>" +
+            "</td><td>" + esc(qty(r.quantity, r.resource)) + "</td><td>" + esc(qty(r.remaining, r.resource)) + "</td><td>" +
             r.offers.map(function (o) { return esc(o.from) + ": " + fmt(o.quantity) + " (" + esc(statuses[o.status] || o.status) + ")"; }).join(" ") +
             "</td></tr>"; }).join("");
         document.querySelector("#live-offers tbody").innerHTML = d.in_progress.length ? d.in_progress.map(function (o) {
           return "<tr id=\"live-offer-" + o.id + "\"><td>" + o.request_id + "</td><td>" + esc(o.from) + "</td><td>" +
-            esc(o.to) + "</td><td>" + esc(labels[o.resource] || o.resource) + "</td><td>" + fmt(o.quantity) +
+            esc(o.to) + "</td><td>" + esc(labels[o.resource] || o.resource) + "</td><td>" + esc(qty(o.quantity, o.resource)) +
             "</td><td>" + esc(statuses[o.status] || o.status) + "</td><td>" + esc(o.updated) + "</td></tr>"; }).join("")
           : "<tr><td colspan=\"7\">" + esc(window.LX_NONE || "") + "</td></tr>";
         document.querySelector("#live-unmet tbody").innerHTML = d.unmet.map(function (u) {
           return "<tr><td>" + esc(u.commune) + "</td><td>" + esc(labels[u.resource] || u.resource) + "</td><td>" +
-            fmt(u.quantity) + "</td><td>" + esc(u.escalate_to) + "</td></tr>"; }).join("");
+            esc(qty(u.quantity, u.resource)) + "</td><td>" + esc(u.escalate_to) + "</td></tr>"; }).join("");
         var bodies = Object.keys(d.escalations);
         document.getElementById("live-escalations").innerHTML = bodies.length ? bodies.map(function (b) {
           return "<li><b>" + esc(b) + "</b>: " + Object.keys(d.escalations[b]).map(function (k) {
-            return fmt(d.escalations[b][k]) + " " + esc(labels[k] || k); }).join("; ") + "</li>"; }).join("")
+            return esc((labels[k] || k) + ": " + qty(d.escalations[b][k], k)); }).join("; ") + "</li>"; }).join("")
           : "<li>" + esc(window.LX_NONE || "") + "</li>";
       }).catch(function () {});
   }
