@@ -25,7 +25,7 @@ from maps.offline import ATTRIBUTION, LOCAL_CSS, LOCAL_JS
 #: 4 red, 5 purple; unaffected communes neutral.
 RISK_COLOURS = {0: "#e8e8e3", 1: "#9fd3f5", 2: "#fff3a0", 3: "#ff9f1c", 4: "#e63946", 5: "#7b2cbf"}
 RISK_LABELS = {
-    "vi": {0: "Không bị ảnh hưởng", 1: "Cấp 1 – thấp", 2: "Cấp 2 – trung bình", 3: "Cấp 3 – lớn",
+    "vi": {0: "Không bị ảnh hưởng", 1: "Cấp 1 – nhỏ", 2: "Cấp 2 – trung bình", 3: "Cấp 3 – lớn",
            4: "Cấp 4 – rất lớn", 5: "Cấp 5 – thảm họa"},
     "en": {0: "Not affected", 1: "Level 1 – low", 2: "Level 2 – medium", 3: "Level 3 – high",
            4: "Level 4 – very high", 5: "Level 5 – catastrophic"},

@@ -153,7 +153,7 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
                 continue
             created.append(create_request(session, principal, incident_id=i.id, commune=commune, resource=resource,
                                           quantity=w["quantity"] - asked, to=sorted(w["to"]), urgency="high",
-                                          note=f"from plan {rec.id}", known=known, neighbours=[])["id"])
+                                          note=f"theo kế hoạch {rec.id} (plan {rec.id})", known=known, neighbours=[])["id"])
     plan["created_requests"] = created
     plan["already_requested"] = already
     audit.record(session, actor=principal.describe(), action="incident.plan", entity="incident", entity_id=i.id,

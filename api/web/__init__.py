@@ -93,7 +93,7 @@ T = {
                      "saved_at": "lưu lúc", "refused": "Máy chủ không nhận các biểu mẫu đang chờ sau, nên chúng "
                      "đã bị bỏ khỏi hàng chờ (không gửi lại). Nhập lại nếu vẫn cần:", "dismiss": "Đã hiểu"},
            "urgencies": {"low": "thấp", "normal": "bình thường", "high": "cao", "critical": "khẩn cấp"},
-           "roles": {"commune_leader": "lãnh đạo xã", "defence_command": "Ban Chỉ huy quân sự",
+           "roles": {"commune_leader": "lãnh đạo xã", "defence_command": "Ban Chỉ huy phòng thủ dân sự (khu vực, tỉnh)",
                      "planner": "cán bộ quy hoạch", "admin": "quản trị"},
            "rule_types": {"agreement": "thỏa thuận phối hợp", "add_link": "thêm liên kết",
                           "close_link": "đóng liên kết", "travel_minutes": "thời gian di chuyển"}},

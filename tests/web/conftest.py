@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,33 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@contextmanager
+def site_with_incident(tmp: Path, users: tuple[str, ...] = ("bchqs",)) -> Iterator[dict]:
+    """A real server on a fresh SQLite database with the seeded users, and the shared Nghệ An
+    scenario as an incident with a plan, as the defence command would make it. Yields ``{"url",
+    "incident", "tokens"}`` (bearer tokens of ``users``)."""
+    import json
+
+    import httpx
+
+    from tests.api.conftest import PASSWORD, create_database, seed, start_server, stop_server
+    from tests.conftest import NGHE_AN, SCENARIO, require_file
+
+    require_browser()
+    require_file(NGHE_AN)
+    db_url, _ = create_database("sqlite", tmp)
+    seed(db_url)
+    proc, url, _ = start_server(db_url, tmp, "sqlite")
+    if proc.poll() is not None:
+        pytest.fail("server exited: " + stop_server(proc))
+    try:
+        tokens = {u: httpx.post(url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD})
+                  .json()["access_token"] for u in dict.fromkeys(("bchqs", *users))}
+        h = {"Authorization": f"Bearer {tokens['bchqs']}"}
+        incident = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()
+        httpx.post(url + f"/api/v1/incidents/{incident['id']}/plan", headers=h, json={}, timeout=60)
+        yield {"url": url, "incident": incident["id"], "tokens": tokens}
+    finally:
+        stop_server(proc)

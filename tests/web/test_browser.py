@@ -3,7 +3,6 @@ server, with every outside request blocked and recorded."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -11,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, create_database, seed, start_server, stop_server
-from tests.conftest import NGHE_AN, REPO, SCENARIO, require_file
-from tests.web.conftest import require_browser
+from tests.api.conftest import PASSWORD
+from tests.conftest import REPO
+from tests.web.conftest import site_with_incident
 
 ARTIFACTS = REPO / "artifacts" / "screenshots"
 DOCS = REPO / "docs" / "screenshots"
@@ -21,21 +20,8 @@ DOCS = REPO / "docs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    require_browser()
-    require_file(NGHE_AN)
-    tmp = tmp_path_factory.mktemp("web")
-    db_url, _ = create_database("sqlite", tmp)
-    seed(db_url)
-    proc, url, _ = start_server(db_url, tmp, "sqlite")
-    if proc.poll() is not None:
-        pytest.fail("server exited: " + stop_server(proc))
-    # an incident with a plan, as the defence command would make it
-    token = httpx.post(url + "/api/v1/auth/token", data={"username": "bchqs", "password": PASSWORD}).json()["access_token"]
-    h = {"Authorization": f"Bearer {token}"}
-    incident = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()
-    httpx.post(url + f"/api/v1/incidents/{incident['id']}/plan", headers=h, json={}, timeout=60)
-    yield {"url": url, "incident": incident["id"]}
-    stop_server(proc)
+    with site_with_incident(tmp_path_factory.mktemp("web")) as s:
+        yield s
 
 
 class Watch:
@@ -87,12 +73,12 @@ class Watch:
 
 def colour_share(path: Path, rgb: tuple[int, int, int], tol: int = 12) -> float:
     """The share of the screenshot's pixels within ``tol`` of ``rgb``."""
+    import numpy as np
     from PIL import Image
 
-    img = Image.open(path).convert("RGB")
-    px = img.getdata()
-    hit = sum(1 for p in px if all(abs(p[i] - rgb[i]) <= tol for i in range(3)))
-    return hit / (img.width * img.height)
+    px = np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+    hit = np.all(np.abs(px - np.asarray(rgb, dtype=np.int16)) <= tol, axis=-1)
+    return float(hit.mean())
 
 
 def blend(fill: tuple[int, int, int], alpha: float = 0.75, bg: tuple[int, int, int] = (207, 227, 239)):

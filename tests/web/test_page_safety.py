@@ -4,7 +4,6 @@ database) over HTTP, and headless Chromium where the browser's behaviour is the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -12,9 +11,8 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, create_database, seed, start_server, stop_server
-from tests.conftest import NGHE_AN, SCENARIO, require_file
-from tests.web.conftest import require_browser
+from tests.api.conftest import PASSWORD
+from tests.web.conftest import site_with_incident
 from tests.web.test_browser import Watch
 
 CONC, CHAUKHE = "17254", "17248"  # Con Cuông asks, Châu Khê (its neighbour) helps
@@ -22,21 +20,8 @@ CONC, CHAUKHE = "17254", "17248"  # Con Cuông asks, Châu Khê (its neighbour) 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    require_browser()
-    require_file(NGHE_AN)
-    tmp = tmp_path_factory.mktemp("web-safety")
-    db_url, _ = create_database("sqlite", tmp)
-    seed(db_url)
-    proc, url, _ = start_server(db_url, tmp, "sqlite")
-    if proc.poll() is not None:
-        pytest.fail("server exited: " + stop_server(proc))
-    tokens = {u: httpx.post(url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD}).json()["access_token"]
-              for u in ("bchqs", "conc", "chaukhe")}
-    h = {"Authorization": f"Bearer {tokens['bchqs']}"}
-    incident = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()
-    httpx.post(url + f"/api/v1/incidents/{incident['id']}/plan", headers=h, json={}, timeout=60)
-    yield {"url": url, "incident": incident["id"], "tokens": tokens}
-    stop_server(proc)
+    with site_with_incident(tmp_path_factory.mktemp("web-safety"), ("bchqs", "conc", "chaukhe")) as s:
+        yield s
 
 
 class _Forms(HTMLParser):
@@ -100,7 +85,7 @@ def test_page_for_another_role_is_a_403_page_in_the_page_language(site):
         r = c.get("/command")
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
         assert '<html lang="vi">' in r.text
-        assert "Ban Chỉ huy quân sự" in r.text and "lãnh đạo xã" in r.text  # the role needed; the user's
+        assert "Ban Chỉ huy phòng thủ dân sự" in r.text and "lãnh đạo xã" in r.text  # the role needed; the user's
         assert 'href="/"' in r.text and 'href="/login"' in r.text
         c.cookies.set("lang", "en")
         r = c.get("/planner")
@@ -154,7 +139,7 @@ def test_error_page_links_back_home_in_a_browser(site, browser):
     w = Watch(browser, site["url"])
     w.login("planner")
     w.page.goto(site["url"] + "/command")
-    assert "Ban Chỉ huy quân sự" in w.page.locator("main").inner_text()
+    assert "Ban Chỉ huy phòng thủ dân sự" in w.page.locator("main").inner_text()
     w.shot("error-403")
     w.page.locator("main a[href='/']").click()
     w.page.wait_for_url("**/planner")
