@@ -18,7 +18,7 @@ from geo.errors import LienXaError
 COMMAND_MODULES = (
     "api.commands.geo_commands",  # graph, communes
     "api.commands.plan_commands",  # plan, sample-inventory
-    "api.commands.service_commands",  # serve, db, users, audit
+    "api.commands.service_commands",  # serve, db, users, inventory, rules, audit
 )
 
 

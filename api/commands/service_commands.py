@@ -1,4 +1,5 @@
-"""``lienxa serve``, ``db upgrade``, ``users add``, ``inventory import|sample``, ``audit verify``."""
+"""``lienxa serve``, ``db upgrade``, ``users add``, ``inventory import|sample``, ``rules import``,
+``audit verify``."""
 
 from __future__ import annotations
 
@@ -143,6 +144,50 @@ def run_inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_rules_import(args: argparse.Namespace) -> int:
+    """Import a JSON or YAML rules file into the database, all or nothing (as ``POST
+    /api/v1/rules/import``): exit 1 listing every invalid or contradictory rule by its
+    position, 0 when stored (or, with ``--dry-run``, when it would be)."""
+    from pathlib import Path
+
+    from api.errors import ServiceError
+    from api.services.rules import import_rules, rules_document
+    from geo.boundaries import load_boundaries
+    from geo.rules import RuleError
+
+    settings = _settings()
+    communes = set(load_boundaries(settings.boundaries, layer=settings.boundaries_layer).index)
+    path = Path(args.file)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"lienxa rules import: error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    actor = "cli" if args.author == "cli" else f"{args.author} (cli)"
+    try:
+        items = rules_document(raw, name=path.name)
+        with _session() as s:
+            created = import_rules(s, items, reason=args.reason, author=args.author, actor=actor,
+                                   communes=communes, dry_run=args.dry_run)
+    except RuleError as exc:
+        for problem in getattr(exc, "errors", None) or [str(exc)]:
+            print(f"lienxa rules import: error: {problem}", file=sys.stderr)
+        print(f"lienxa rules import: nothing imported from {path}", file=sys.stderr)
+        return 1
+    except ServiceError as exc:  # no reason
+        print(f"lienxa rules import: error: {exc.detail}", file=sys.stderr)
+        return 2
+    for v in created:
+        rule = v["rule"]
+        who = "would be a new rule" if args.dry_run else f"rule {v['id']}"
+        print(f"#{v['position']}: {who}: {rule['type']} {rule['a']}-{rule['b']}")
+    if args.dry_run:
+        print(f"dry run: {len(created)} rules would be imported from {path}; nothing stored")
+    else:
+        print(f"{len(created)} rules imported from {path} by {args.author}")
+    return 0
+
+
 def run_audit_verify(args: argparse.Namespace) -> int:
     """Verify the audit log's hash chain: exit 0 when intact, 1 when broken, 2 when it cannot
     be checked (no database, not migrated)."""
@@ -187,6 +232,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("csv", nargs="?", help="inventory CSV (import)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_inventory)
+
+    p = sub.add_parser("rules", help="adjacency rules in the database")
+    rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    imp = rsub.add_parser("import", help="import a JSON or YAML rules file, all or nothing",
+                          description="Validate the rules together with the rules in force and store each as "
+                                      "a new rule; with any error, list them all (rule #0 is the first) and "
+                                      "store nothing (exit 1).")
+    imp.add_argument("file", help="rules file: JSON, or YAML (.yaml/.yml); a list or {\"rules\": [...]}")
+    imp.add_argument("--reason", required=True, help="why: kept in every imported rule's history")
+    imp.add_argument("--author", default="cli", help="recorded as the rules' author (default: cli)")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report, store nothing")
+    imp.set_defaults(func=run_rules_import)
 
     p = sub.add_parser("audit", help="audit log")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)

@@ -1,27 +1,90 @@
-"""Adjacency rules: create, edit, retire (each a new version with author and reason), and
-the rules as they were at any time."""
+"""Adjacency rules: create, edit, retire (each a new version with author and reason), import
+many at once, and the rules as they were at any time."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from api.auth import require_role
+from api.db import session_scope
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import BadInput
-from api.schemas import ReasonIn, RuleIn, RulePatch, RuleVersionOut, error_responses
+from api.schemas import Open, ReasonIn, RuleIn, RulePatch, RuleVersionOut, error_responses
 from api.services.rules import (
     create_rule,
     current_rules,
+    import_rules,
     retire_rule,
     rule_history,
+    rules_document,
     update_rule,
     version_dict,
 )
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+class RulesImportIn(BaseModel):
+    """The JSON body of ``POST /rules/import`` (a file upload has the fields ``file`` and ``reason``)."""
+
+    reason: str = Field(min_length=1, max_length=2000, description="why: kept in every imported rule's history")
+    rules: list[Any] = Field(description="the rules, each as for POST /rules (type, a, b, ...; see geo.rules)")
+
+
+class ImportedRuleOut(Open):
+    """A created rule version (as ``RuleVersionOut``), with its position in the import."""
+
+    position: int = Field(description="the rule's position in the imported list (0 is the first)")
+    id: int | None = Field(description="the new rule's id (null in a dry run)")
+    version: int
+    rule: dict[str, Any]
+    retired: bool
+    author: str
+    reason: str
+    created_at: dt.datetime | None = Field(description="null in a dry run")
+
+
+class RulesImportOut(Open):
+    dry_run: bool
+    count: int
+    created: list[ImportedRuleOut]
+
+
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": RulesImportIn.model_json_schema()},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file", "reason"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the rules, JSON or YAML (.yaml, .yml)"},
+        "reason": {"type": "string", "maxLength": 2000}}}}}}}
+
+
+async def import_from(request: Request) -> tuple[Any, str]:
+    """The rules and the reason from a JSON body, or from an uploaded file and a ``reason`` field."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=5) as form:
+            upload, reason = form.get("file"), form.get("reason")
+            if not isinstance(upload, UploadFile):
+                raise BadInput("file: upload the rules (JSON or YAML) as the form field 'file'")
+            if not isinstance(reason, str) or not reason.strip():
+                raise BadInput("reason: importing rules needs a reason (the form field 'reason')")
+            if len(reason) > 2000:
+                raise BadInput("reason: at most 2000 characters")
+            return rules_document(await upload.read(), name=upload.filename, content_type=upload.content_type), reason
+    raw = await request.body()
+    try:
+        body = RulesImportIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadInput("; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'body'}: {e['msg']}"
+                                 for e in exc.errors(include_url=False))) from None
+    return body.rules, body.reason
 
 
 @router.get("", response_model=list[RuleVersionOut], responses=ERRORS)
@@ -36,6 +99,37 @@ def read_rules(user: CurrentUser, session: ReadSessionDep, at: dt.datetime | Non
 def create_rule_route(body: RuleIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
     """Create a rule (planner); the planner's graph uses it from the next plan on."""
     return writer.run(lambda s: create_rule(s, user, body.rule, body.reason, set(state.graph)), status_code=201)
+
+
+@router.post("/import", status_code=201, response_model=RulesImportOut, openapi_extra=IMPORT_BODY,
+             responses={**error_responses(401, 403, 409, 413, 422),
+                        200: {"model": RulesImportOut, "description": "dry run: what would be created"}})
+async def import_rules_route(request: Request, state: StateDep, user: CurrentUser, writer: WriterDep,
+                             dry_run: bool = False) -> Any:
+    """Import many rules at once (planner), all or nothing; ``?dry_run=true`` only validates.
+
+    The body is ``{"reason": ..., "rules": [...]}``, or a multipart upload of a JSON or YAML
+    rules file (field ``file``, a list or ``{"rules": [...]}``) with a ``reason`` field. The
+    rules are checked together with the rules in force: with any error the answer is 422 and
+    nothing is stored; ``detail`` (and ``errors``, one per problem, when there are several)
+    names each rule by its position (``rule #0`` is the first) and what was wrong. Otherwise each becomes a new rule with the import's
+    reason and author (201); a dry run answers 200 with what would be created."""
+    require_role(user, "planner", "admin", action="importing rules")
+    items, reason = await import_from(request)
+    communes = set(state.graph)
+
+    def run(session: Any) -> dict[str, Any]:
+        created = import_rules(session, items, reason=reason, author=user.username, actor=user.describe(),
+                               communes=communes, dry_run=dry_run)
+        return {"dry_run": dry_run, "count": len(created), "created": created}
+
+    if dry_run:  # nothing stored, so nothing to replay either
+        def check() -> dict[str, Any]:
+            with session_scope(state.read_session) as session:
+                return run(session)
+
+        return JSONResponse(jsonable_encoder(await run_in_threadpool(check)), status_code=200)
+    return await run_in_threadpool(writer.run, run, status_code=201)
 
 
 @router.get("/{rule_id}/history", response_model=list[RuleVersionOut], responses=ERRORS)
