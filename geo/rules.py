@@ -188,9 +188,9 @@ def parse_rules(data: Any, *, communes: Collection[str] | None = None) -> list[R
         items = []
     if not isinstance(items, list):
         raise RuleError("rules must be a list")
-    rules = [rule_from_dict(item, communes=communes, index=i) for i, item in enumerate(items)]
+    rules = [rule_from_dict(item, communes=communes, index=i) for i, item in enumerate(items, 1)]  # counted as people count
     ids: dict[str, int] = {}
-    for i, r in enumerate(rules):
+    for i, r in enumerate(rules, 1):
         if r.id is not None:
             if r.id in ids:
                 raise RuleError(f"rule #{i} repeats id {r.id!r} of rule #{ids[r.id]}")

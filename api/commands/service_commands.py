@@ -237,7 +237,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
     imp = rsub.add_parser("import", help="import a JSON or YAML rules file, all or nothing",
                           description="Validate the rules together with the rules in force and store each as "
-                                      "a new rule; with any error, list them all (rule #0 is the first) and "
+                                      "a new rule; with any error, list them all (rule #1 is the first) and "
                                       "store nothing (exit 1).")
     imp.add_argument("file", help="rules file: JSON, or YAML (.yaml/.yml); a list or {\"rules\": [...]}")
     imp.add_argument("--reason", required=True, help="why: kept in every imported rule's history")

@@ -43,7 +43,7 @@ class RulesImportIn(BaseModel):
 class ImportedRuleOut(Open):
     """A created rule version (as ``RuleVersionOut``), with its position in the import."""
 
-    position: int = Field(description="the rule's position in the imported list (0 is the first)")
+    position: int = Field(description="the rule's position in the imported list (1 is the first)")
     id: int | None = Field(description="the new rule's id (null in a dry run)")
     version: int
     rule: dict[str, Any]
@@ -112,7 +112,7 @@ async def import_rules_route(request: Request, state: StateDep, user: CurrentUse
     rules file (field ``file``, a list or ``{"rules": [...]}``) with a ``reason`` field. The
     rules are checked together with the rules in force: with any error the answer is 422 and
     nothing is stored; ``detail`` (and ``errors``, one per problem, when there are several)
-    names each rule by its position (``rule #0`` is the first) and what was wrong. Otherwise each becomes a new rule with the import's
+    names each rule by its position (``rule #1`` is the first) and what was wrong. Otherwise each becomes a new rule with the import's
     reason and author (201); a dry run answers 200 with what would be created."""
     require_role(user, "planner", "admin", action="importing rules")
     items, reason = await import_from(request)

@@ -24,7 +24,7 @@ RULE_WRITE_LOCK = 7244
 
 class RulesImportError(RuleError):
     """An import with invalid or contradictory rules; ``errors`` lists every problem, each
-    naming the rule by its position in the imported list (``rule #0`` is the first)."""
+    naming the rule by its position in the imported list (``rule #1`` is the first)."""
 
     def __init__(self, errors: list[str]) -> None:
         self.errors = list(errors)
@@ -166,7 +166,7 @@ def check_import(session: Session, items: Any, communes: Collection[str]) -> lis
 
     Every rule is checked on its own (fields, communes, self links), then against the stored
     rules and the rules before it in the list (contradictions as in
-    :func:`geo.rules.parse_rules`). A rule is named by its position, ``rule #0`` being the
+    :func:`geo.rules.parse_rules`). A rule is named by its position, ``rule #1`` being the
     first (with its ``id`` from the file, if any, in brackets); a stored rule by its id,
     ``rule 12 (stored)``. Ids in the file are not kept: each rule gets a new id when stored.
 
@@ -187,7 +187,7 @@ def check_import(session: Session, items: Any, communes: Collection[str]) -> lis
         raise RuleError("rules: the list is empty, nothing to import")
     errors: list[tuple[int, str]] = []
     valid: list[tuple[int, Rule]] = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items, 1):
         label = f"#{i}" if not isinstance(item, Mapping) or item.get("id") is None else f"#{i} ({item['id']})"
         try:
             data = {**item, "id": label} if isinstance(item, Mapping) else item

@@ -48,7 +48,7 @@ def test_import_creates_every_rule_and_the_next_plan_uses_them(server):
         body = r.json()
         assert (body["dry_run"], body["count"]) == (False, 3)
         created = body["created"]
-        assert [c["position"] for c in created] == [0, 1, 2]
+        assert [c["position"] for c in created] == [1, 2, 3]
         assert {(c["version"], c["author"], c["reason"], c["retired"]) for c in created} == {
             (1, "planner", REGULATION, False)}
         assert created[1]["rule"]["commitments"] == {pair[1]: {"militia": 50, "boats": 2}}
@@ -81,13 +81,13 @@ def test_a_rule_contradicting_a_stored_one_is_422_naming_both_and_nothing_is_sto
         r = p.post("/rules/import", json={"reason": REGULATION, "rules": rules})
         assert r.status_code == 422, r.text
         detail = r.json()["detail"]
-        assert "rule #1" in detail and f"rule {bridge['id']} (stored)" in detail and "contradict" in detail
-        assert "nothing imported" in detail and "rule #0" not in detail
+        assert "rule #2" in detail and f"rule {bridge['id']} (stored)" in detail and "contradict" in detail
+        assert "nothing imported" in detail and "rule #1" not in detail
         # two rules of the import contradicting each other: the later one is named, with the earlier
         twice = [{"type": "travel_minutes", "a": "17248", "b": "17263", "minutes": 30},
                  {"type": "travel_minutes", "a": "17263", "b": "17248", "minutes": 40}]
         r = p.post("/rules/import", json={"reason": REGULATION, "rules": twice})
-        assert r.status_code == 422 and "rule #0 and rule #1 contradict" in r.json()["detail"]
+        assert r.status_code == 422 and "rule #1 and rule #2 contradict" in r.json()["detail"]
         assert current(p) == stored
         retire(p, [bridge["id"]])
 
@@ -103,11 +103,11 @@ def test_an_unknown_commune_is_422_naming_the_position_and_every_error_is_listed
         r = p.post("/rules/import", json={"reason": REGULATION, "rules": rules})
         assert r.status_code == 422, r.text
         body = r.json()
-        assert "rule #1: unknown commune '99999'" in body["detail"]
-        assert body["errors"] == ["rule #1: unknown commune '99999'",
-                                  "rule #2 (QC15-3): a link from 17248 to itself",
-                                  "rule #3: a rule is an object",
-                                  "rule #4: commitments of 17248: unknown resource 'gold'"]
+        assert "rule #2: unknown commune '99999'" in body["detail"]
+        assert body["errors"] == ["rule #2: unknown commune '99999'",
+                                  "rule #3 (QC15-3): a link from 17248 to itself",
+                                  "rule #4: a rule is an object",
+                                  "rule #5: commitments of 17248: unknown resource 'gold'"]
         for bad, field in (({"rules": rules[:1]}, "reason"), ({"reason": "x", "rules": {"type": "x"}}, "rules"),
                            ({"reason": "x", "rules": []}, "rules")):
             r = p.post("/rules/import", json=bad)
@@ -129,11 +129,11 @@ def test_a_dry_run_reports_what_would_be_created_and_stores_nothing(server):
         body = r.json()
         assert (body["dry_run"], body["count"]) == (True, 2)
         assert [(c["position"], c["id"], c["created_at"], c["rule"]["type"]) for c in body["created"]] == [
-            (0, None, None, "close_link"), (1, None, None, "travel_minutes")]
+            (1, None, None, "close_link"), (2, None, None, "travel_minutes")]
         assert body["created"][0]["rule"]["valid_from"] == "2025-09-01"
         bad = p.post("/rules/import", params={"dry_run": "true"},
                      json={"reason": REGULATION, "rules": [*rules, {"type": "close_link", "a": "1", "b": "2"}]})
-        assert bad.status_code == 422 and "rule #2: unknown commune '1'" in bad.json()["detail"]
+        assert bad.status_code == 422 and "rule #3: unknown commune '1'" in bad.json()["detail"]
         assert current(p) == stored
         assert len(p.get("/audit", params={"limit": 5000}).json()) == audit_before
         # the dry run's key was not spent: the real import may use it
@@ -182,7 +182,7 @@ def test_a_yaml_or_json_file_is_imported_by_upload_within_the_size_limit(server)
         # codes left unquoted in YAML are numbers: named, with what to do
         r = p.post("/rules/import", files={"file": ("r.yml", b"- {type: close_link, a: 17248, b: 17263}\n")},
                    data={"reason": REGULATION})
-        assert r.status_code == 422 and "rule #0" in r.json()["detail"] and "quote them" in r.json()["detail"]
+        assert r.status_code == 422 and "rule #1" in r.json()["detail"] and "quote them" in r.json()["detail"]
         r = p.post("/rules/import", files={"file": ("r.yaml", b"- [unclosed\n")}, data={"reason": REGULATION})
         assert r.status_code == 422 and "not valid YAML" in r.json()["detail"]
         r = p.post("/rules/import", files={"file": ("r.json", doc)})
@@ -234,7 +234,7 @@ def test_cli_imports_a_rules_file_all_or_nothing(tmp_path):
                                {"type": "add_link", "a": "17248", "b": "17254"}]))
     r = run(["rules", "import", str(bad), "--reason", "x"], env)
     assert r.returncode == 1, r.stderr
-    assert "rule #1: unknown commune '99999'" in r.stderr and "rule #2: travel_minutes" in r.stderr
+    assert "rule #2: unknown commune '99999'" in r.stderr and "rule #3: travel_minutes" in r.stderr
     assert "nothing imported" in r.stderr
     r = run(["rules", "import", str(good), "--reason", REGULATION, "--dry-run"], env)
     assert r.returncode == 0, r.stderr
@@ -244,7 +244,7 @@ def test_cli_imports_a_rules_file_all_or_nothing(tmp_path):
         assert s.scalars(select(RuleVersion)).all() == []
     r = run(["rules", "import", str(good), "--reason", REGULATION, "--author", "Sở NN&MT"], env)
     assert r.returncode == 0, r.stderr
-    assert "2 rules imported" in r.stdout and "#1: rule 2: add_link 16876-16816" in r.stdout
+    assert "2 rules imported" in r.stdout and "#2: rule 2: add_link 16876-16816" in r.stdout
     with Session(engine) as s:
         rows = s.scalars(select(RuleVersion).order_by(RuleVersion.rule_id)).all()
         assert [(v.rule_id, v.version, v.author, v.reason, v.data["type"]) for v in rows] == [
@@ -253,7 +253,7 @@ def test_cli_imports_a_rules_file_all_or_nothing(tmp_path):
     closing = tmp_path / "closing.json"
     closing.write_text(json.dumps({"rules": [{"type": "close_link", "a": "16816", "b": "16876"}]}))
     r = run(["rules", "import", str(closing), "--reason", "sạt lở"], env)
-    assert r.returncode == 1 and "rule 2 (stored) and rule #0 contradict" in r.stderr
+    assert r.returncode == 1 and "rule 2 (stored) and rule #1 contradict" in r.stderr
     r = run(["rules", "import", str(tmp_path / "missing.yaml"), "--reason", "x"], env)
     assert r.returncode == 2 and "cannot read" in r.stderr
     with Session(engine) as s:

@@ -160,7 +160,7 @@ def test_flood_extent_makes_covered_communes_affected(nghe_an_gdf):
 def test_rules_validate_and_name_the_rule():
     with pytest.raises(RuleError, match="rule r1: unknown commune '00000'"):
         parse_rules([{"id": "r1", "type": "add_link", "a": "17248", "b": "00000", "travel_minutes": 5}], communes=COMMUNES)
-    with pytest.raises(RuleError, match=r"rule #0: a link from 17248 to itself"):
+    with pytest.raises(RuleError, match=r"rule #1: a link from 17248 to itself"):
         parse_rules([{"type": "close_link", "a": "17248", "b": "17248"}], communes=COMMUNES)
     with pytest.raises(RuleError, match="rule a and rule b contradict each other on 17248-17254"):
         parse_rules([{"id": "a", "type": "add_link", "a": "17248", "b": "17254", "travel_minutes": 30},
