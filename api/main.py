@@ -127,10 +127,20 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
     )
     app.state.settings = settings
     install_handlers(app)
-    from api.routes import admin, auth, communes, exports, incidents, offers, requests, rules
+    from api.routes import (
+        admin,
+        auth,
+        communes,
+        exports,
+        incidents,
+        inventory,
+        offers,
+        requests,
+        rules,
+    )
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, communes, incidents, requests, offers, rules, admin, exports):
+    for module in (auth, communes, inventory, incidents, requests, offers, rules, admin, exports):
         for route in module.router.routes:  # each handler's one-line docstring is its OpenAPI summary
             if isinstance(route, APIRoute) and route.summary is None and route.description:
                 route.summary = route.description.strip().splitlines()[0].rstrip(".")

@@ -34,6 +34,7 @@ class InventoryOut(Open):
     commune: str
     items: dict[str, int]
     sample: bool
+    sample_resources: list[str] = Field(default=[], description="resources whose quantity is still a generated estimate")
     updated_at: dt.datetime | None = None
     reserved: dict[str, int] = {}
     available: dict[str, int] = {}
@@ -206,3 +207,13 @@ class LedgerEntryOut(Open):
     from_: str = Field(alias="from")
     offer_id: int
     at: dt.datetime
+
+
+class InventoryImportOut(BaseModel):
+    """What an inventory file import did (all of the file, or nothing)."""
+
+    communes: int = Field(description="communes listed in the file")
+    rows: int = Field(description="rows (commune, resource) in the file")
+    changed: int = Field(description="values that differ from what was stored")
+    communes_changed: int = Field(description="communes whose values or sample flag changed (one audit entry each)")
+    changed_communes: list[str] = Field(description="their codes")

@@ -243,7 +243,10 @@ def _as_quantity(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())  # ASCII only: "²" is a digit to isdigit() but not to int()
+        try:  # ASCII only: "²" is a digit to isdigit() but not to int()
+            return int(value.strip())
+        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+            return None
     return None
 
 

@@ -15,7 +15,8 @@ inventory; arrival writes it into the receiver's ledger for the incident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
@@ -34,7 +35,12 @@ from api.models import (
     utcnow,
 )
 from api.services import audit
-from geo.resources import load_catalogue, validate_inventory_items
+from geo.resources import (
+    InventoryError,
+    load_catalogue,
+    read_inventory_csv,
+    validate_inventory_items,
+)
 
 ACTIVE_OFFER = ("offered", "accepted", "dispatched", "arrived")
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -68,6 +74,7 @@ def inventory_of(session: Session, commune: str) -> dict[str, Any]:
         "reserved": {r.resource: r.reserved for r in rows if r.reserved},
         "available": {r.resource: r.quantity - r.reserved for r in rows},
         "sample": any(r.sample for r in rows),
+        "sample_resources": [r.resource for r in rows if r.sample],
         "updated_at": max((as_utc(r.updated_at) for r in rows), default=None),
     }
 
@@ -102,6 +109,111 @@ def set_inventory(session: Session, principal: Principal, commune: str, items: M
     audit.record(session, actor=principal.describe_for(commune), action="inventory.update", entity="inventory",
                  entity_id=commune, before=before, after=after["items"])
     return after
+
+
+#: How many problems an answer lists before saying how many more there are.
+MAX_LISTED = 50
+
+
+def _listed(items: list[str]) -> str:
+    """``items`` joined, cut at ``MAX_LISTED`` with how many more there are."""
+    more = len(items) - MAX_LISTED
+    return ", ".join(items[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+def _short(message: str, limit: int = 300) -> str:
+    """A problem as listed back: a line pasted by mistake (a megabyte of digits) is cut."""
+    return message if len(message) <= limit else message[:limit] + "…"
+
+
+def parse_inventory_csv(raw: bytes, *, communes: Collection[str]) -> dict[str, dict[str, int]]:
+    """An uploaded inventory file (CONTRACT.md long form, UTF-8) as ``{commune: {resource: q}}``.
+
+    Raises
+    ------
+    BadInput
+        Not UTF-8, no header, or bad lines: ``detail`` is ``{"message", "errors", "more"}``,
+        ``errors`` the first ``MAX_LISTED`` problems, each naming its line, ``more`` how many
+        were left out.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput({"message": f"file: not UTF-8 text (byte {exc.start}); nothing was imported",
+                        "errors": [f"file: not UTF-8 text (byte {exc.start})"], "more": 0}) from exc
+    try:  # a file object, never the text itself: one line without a newline would be taken for a path
+        buf = io.StringIO(text)
+        buf.name = "file"  # what the messages call it
+        return read_inventory_csv(buf, communes=communes)
+    except InventoryError as exc:
+        errors = [_short(e) for e in exc.errors]
+        head = (f"{len(errors)} bad line(s), nothing was imported" if len(errors) > 1 or errors[0].startswith("line ")
+                else f"{errors[0]}; nothing was imported")
+        raise BadInput({"message": head, "errors": errors[:MAX_LISTED],
+                        "more": max(0, len(errors) - MAX_LISTED)}) from exc
+
+
+def import_inventory(session: Session, principal: Principal, inventory: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """Store a surveyed inventory (a parsed CSV, :func:`geo.resources.read_inventory_csv`) in
+    one transaction: all of it, or nothing.
+
+    Each listed value replaces the stored one and is no longer ``sample``; resources a
+    commune's rows do not list keep their quantities and their flag, so an estimate never shows
+    as surveyed (the inventory's ``sample_resources`` says which are still estimates). One audit
+    entry (before/after) per commune whose values or ``sample`` flags changed.
+
+    Raises
+    ------
+    Forbidden
+        Not a defence command or admin; or communes outside the command's area (all named).
+    Conflict
+        Quantities below what open offers reserve (each commune and resource named).
+    """
+    require_role(principal, "defence_command", "admin", action="importing an inventory file")
+    communes = sorted(inventory)
+    outside = [c for c in communes if principal.role != "admin" and not principal.may_act_for(c)]
+    if outside:
+        raise Forbidden({"message": f"importing an inventory file: commune(s) {_listed(outside)} outside your area; "
+                                    "nothing was imported",
+                         "communes": outside})
+    rows: dict[str, dict[str, InventoryItem]] = {c: {} for c in communes}
+    for k in range(0, len(communes), 500):  # locked, so no offer reserves stock meanwhile
+        for r in _locked(session, select(InventoryItem).where(InventoryItem.commune_code.in_(communes[k:k + 500]))):
+            rows[r.commune_code][r.resource] = r
+    conflicts = [{"commune": c, "resource": key, "quantity": q, "reserved": rows[c][key].reserved}
+                 for c in communes for key, q in inventory[c].items()
+                 if key in rows[c] and q < rows[c][key].reserved]
+    if conflicts:
+        named = [f"{x['commune']}/{x['resource']} ({x['quantity']} < {x['reserved']} promised)" for x in conflicts]
+        raise Conflict({"message": f"quantities below what open offers reserve: {_listed(named)}; nothing was imported",
+                        "conflicts": conflicts[:MAX_LISTED], "more": max(0, len(conflicts) - MAX_LISTED)})
+    order = {k: i for i, k in enumerate(load_catalogue())}
+    changed_values, changed_communes, now = 0, [], utcnow()
+    for c in communes:
+        have = rows[c]
+        before = {"items": {k: r.quantity for k, r in have.items()}, "sample": any(r.sample for r in have.values())}
+        changed = [key for key, q in inventory[c].items() if key not in have or have[key].quantity != q]
+        surveyed = [key for key in inventory[c] if key in have and have[key].sample]
+        if not changed and not surveyed:
+            continue
+        for key, q in inventory[c].items():
+            row = have.get(key)
+            if row is None:
+                row = have[key] = InventoryItem(commune_code=c, resource=key, quantity=q, reserved=0)
+                session.add(row)
+            if key in changed:
+                row.quantity, row.updated_at, row.updated_by = q, now, principal.username
+            row.sample = False
+        after = {"items": {k: have[k].quantity for k in sorted(have, key=lambda k: order.get(k, 999))},
+                 "sample": any(r.sample for r in have.values())}
+        before["items"] = {k: before["items"][k] for k in sorted(before["items"], key=lambda k: order.get(k, 999))}
+        audit.record(session, actor=principal.describe_for(c), action="inventory.import", entity="inventory",
+                     entity_id=c, before=before, after=after)
+        changed_values += len(changed)
+        changed_communes.append(c)
+    session.flush()
+    return {"communes": len(communes), "rows": sum(len(v) for v in inventory.values()), "changed": changed_values,
+            "communes_changed": len(changed_communes), "changed_communes": changed_communes}
 
 
 def available_inventory(session: Session) -> dict[str, dict[str, int]]:

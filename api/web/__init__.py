@@ -8,6 +8,7 @@ the user may not see is a small 401/403/404 page in the page language."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
 import secrets
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.auth import SESSION_COOKIE, Principal, authenticate
 from api.db import session_scope
@@ -32,8 +34,10 @@ from api.services.workflow import (
     create_offer,
     create_request,
     decline_request,
+    import_inventory,
     inventory_of,
     list_requests,
+    parse_inventory_csv,
     set_inventory,
     transition_offer,
 )
@@ -85,6 +89,30 @@ T = {
            "e404_none": "Tài khoản của bạn chưa gắn với xã nào; hãy hỏi quản trị viên.",
            "e404_admin": "Thêm mã xã (5 chữ số) vào địa chỉ, ví dụ /commune?code=17254.",
            "province": "tỉnh",
+           "inv_upload": "Nhập số liệu khảo sát nguồn lực (tệp CSV)",
+           "inv_help": "Tệp CSV (UTF-8), mỗi dòng một xã và một nguồn lực, dòng đầu là commune,resource,quantity. "
+                       "Tệp có lỗi thì không nhập dòng nào.",
+           "inv_file": "Tệp CSV", "inv_send": "Nhập tệp", "inv_choose": "Chọn một tệp CSV để nhập.",
+           "inv_done": "Đã nhập {communes} xã, {rows} dòng: {changed} giá trị thay đổi, {communes_changed} xã được cập nhật "
+                       "(không còn là dữ liệu mẫu).",
+           "inv_replayed": "Tệp này đã được nhập từ lần gửi trước; không nhập lại lần nữa.",
+           "inv_bad": "Tệp có {n} lỗi, chưa nhập dòng nào:", "inv_more": "… và {n} lỗi nữa.",
+           "inv_outside": "Các xã sau ngoài địa bàn của bạn, chưa nhập dòng nào: {communes}.",
+           "inv_reserved": "Số lượng thấp hơn số đã hứa trong các đề nghị hỗ trợ đang mở, chưa nhập dòng nào:",
+           "inv_reserved_row": "{commune}, {resource}: {quantity} < {reserved} đã hứa",
+           "inv_line": "dòng {n}: {problems}",
+           "inv_errors": [  # the import's English messages (geo.resources), said in Vietnamese
+               (r"^file line (\d+): header must be commune,resource,quantity, got (.*)$",
+                "dòng {0}: dòng tiêu đề phải là commune,resource,quantity, nhận được {1}"),
+               (r"^file: empty inventory.*$", "tệp trống (cần dòng tiêu đề commune,resource,quantity)"),
+               (r"^file: not UTF-8 text \(byte (\d+)\)$", "tệp không phải văn bản UTF-8 (byte {0})"),
+               (r"^unknown commune (.*)$", "không có xã mã {0}"),
+               (r"^unknown resource (.*)$", "không có nguồn lực {0} trong danh mục"),
+               (r"^quantity must be a non-negative integer, got (.*)$", "số lượng phải là số nguyên không âm, nhận được {0}"),
+               (r"^quantity (\d+) is over the largest storable, (\d+)$", "số lượng {0} vượt quá mức lớn nhất lưu được ({1})"),
+               (r"^duplicate row for (\S+)/(\S+) \(first on line (\d+)\)$", "trùng dòng {0}/{1} (lần đầu ở dòng {2})"),
+               (r"^expected 3 fields, got (\d+)$", "cần 3 cột, có {0}"),
+           ],
            "already_sent": "Biểu mẫu này đã được gửi trước đó với nội dung khác, nên lần này không có gì được "
                            "thực hiện. Trang đã được tải lại: xem lại danh sách rồi gửi lại nếu cần.",
            "queue": {"waiting_one": "Mất kết nối: 1 biểu mẫu đang chờ gửi, sẽ tự gửi khi có mạng",
@@ -133,6 +161,18 @@ T = {
            "e404_none": "Your account is bound to no commune; ask the administrator.",
            "e404_admin": "Add a commune's 5-digit code to the address, e.g. /commune?code=17254.",
            "province": "province",
+           "inv_upload": "Import an inventory survey (CSV file)",
+           "inv_help": "A CSV file (UTF-8), one row per commune and resource, with the header commune,resource,quantity. "
+                       "Nothing is imported from a file with errors.",
+           "inv_file": "CSV file", "inv_send": "Import file", "inv_choose": "Choose a CSV file to import.",
+           "inv_done": "Imported {communes} communes, {rows} rows: {changed} values changed, {communes_changed} communes "
+                       "updated (no longer sample data).",
+           "inv_replayed": "This file was already imported by an earlier send; it was not imported again.",
+           "inv_bad": "The file has {n} error(s); nothing was imported:", "inv_more": "… and {n} more.",
+           "inv_outside": "These communes are outside your area; nothing was imported: {communes}.",
+           "inv_reserved": "Quantities below what open support offers have promised; nothing was imported:",
+           "inv_reserved_row": "{commune}, {resource}: {quantity} < {reserved} promised",
+           "inv_line": "line {n}: {problems}", "inv_errors": [],
            "already_sent": "This form was already sent with other content, so nothing was done this time. "
                            "The page has been reloaded: check the lists and send again if needed.",
            "queue": {"waiting_one": "No connection: 1 form is waiting to be sent; it will be sent automatically "
@@ -651,14 +691,101 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
     }
 
 
+def command_context(request: Request, p: Principal, incident: int | None = None) -> dict[str, Any]:
+    data = feed(request, p)
+    chosen = incident or (data["incidents"][0]["id"] if data["incidents"] else None)
+    return {"user": p, "feed": data, "incident_id": chosen, "upload": {}}
+
+
 @router.get("/command", response_class=HTMLResponse)
 def command_home(request: Request, incident: int | None = None) -> Response:
     p = _need(request, "defence_command", "admin")
     if isinstance(p, Response):
         return p
-    data = feed(request, p)
-    chosen = incident or (data["incidents"][0]["id"] if data["incidents"] else None)
-    return render(request, "command.html", {"user": p, "feed": data, "incident_id": chosen})
+    return render(request, "command.html", command_context(request, p, incident))
+
+
+def inventory_error_lines(errors: list[str], lang: str) -> list[str]:
+    """The import's problems (English, each naming its line) in the page language."""
+    t = T[lang]
+    patterns = [(re.compile(rx), out) for rx, out in t["inv_errors"]]
+
+    def say(text: str) -> str:
+        for rx, out in patterns:
+            m = rx.match(text)
+            if m:
+                return out.format(*m.groups())
+        return text  # a message without a translation is shown as it is
+
+    def line(text: str) -> str:
+        m = re.match(r"line (\d+): (.*)$", text, re.DOTALL)
+        if m is None:
+            return say(text)
+        return t["inv_line"].format(n=m.group(1), problems="; ".join(say(part) for part in m.group(2).split("; ")))
+
+    return [line(e) for e in errors]
+
+
+def inventory_upload_error(request: Request, exc: ServiceError) -> dict[str, Any]:
+    """What the upload form shows for a refused file: a heading and the lines, in the page language."""
+    lang = lang_of(request)
+    t = T[lang]
+    detail = exc.detail if isinstance(exc.detail, dict) else {"message": str(exc.detail)}
+    G = request.app.state.graph
+    name = lambda c: f"{G.nodes[c].get('full_name', c)} ({c})" if c in G else c
+    if "errors" in detail:
+        n = len(detail["errors"]) + detail.get("more", 0)
+        return {"heading": t["inv_bad"].format(n=n), "lines": inventory_error_lines(detail["errors"], lang),
+                "more": t["inv_more"].format(n=detail["more"]) if detail.get("more") else ""}
+    if "communes" in detail:
+        shown = detail["communes"][:50]
+        more = len(detail["communes"]) - len(shown)
+        return {"heading": t["inv_outside"].format(communes=", ".join(name(c) for c in shown)), "lines": [],
+                "more": t["inv_more"].format(n=more) if more > 0 else ""}
+    if "conflicts" in detail:
+        labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in load_catalogue().items()}
+        lines = [t["inv_reserved_row"].format(commune=name(x["commune"]), resource=labels.get(x["resource"], x["resource"]),
+                                              quantity=number(x["quantity"], lang), reserved=number(x["reserved"], lang))
+                 for x in detail["conflicts"]]
+        return {"heading": t["inv_reserved"], "lines": lines,
+                "more": t["inv_more"].format(n=detail["more"]) if detail.get("more") else ""}
+    return {"heading": _error_message(exc), "lines": [], "more": ""}
+
+
+@router.post("/command/inventory")
+async def command_inventory(request: Request) -> Response:
+    """The defence command's upload of an inventory survey (the API's ``POST /inventory/import``),
+    with the result or the refused file's errors shown next to the form."""
+    if request.cookies.get(SESSION_COOKIE) and request.headers.get("content-type", "").startswith("multipart/"):
+        await request.form(max_files=1, max_fields=5)  # parsed (and kept) with an upload's limits
+    checked = await _form_and_user(request, "defence_command", "admin")
+    if isinstance(checked, Response):
+        return checked
+    fields, p = checked
+    t = T[lang_of(request)]
+    upload = (await request.form()).get("file")
+    raw = await upload.read() if isinstance(upload, UploadFile) else b""
+    # the one-time token stands for this file: another file sent with it is another submission
+    form = {k: v for k, v in fields.items() if k != "file"} | {"file_sha256": hashlib.sha256(raw).hexdigest()}
+    result: dict[str, Any] = {}
+    if not raw:
+        result["error"] = {"heading": t["inv_choose"], "lines": [], "more": ""}
+    else:
+        def save(s):
+            out = import_inventory(s, p, inventory)
+            result["done"] = out
+            return out
+
+        try:
+            inventory = await run_in_threadpool(parse_inventory_csv, raw, communes=request.app.state.graph)
+            if await run_in_threadpool(run_once, request, p, form, save):
+                result["replayed"] = True
+        except _AlreadySent:
+            result["error"] = {"heading": t["already_sent"], "lines": [], "more": ""}
+        except ServiceError as exc:
+            result["error"] = inventory_upload_error(request, exc)
+    ctx = command_context(request, p) | {"upload": result}
+    return render(request, "command.html", ctx, status=422 if "error" in result else 200)
 
 
 @router.get("/command/feed")
