@@ -36,10 +36,10 @@ def browser():
 
 
 @contextmanager
-def site_with_incident(tmp: Path, users: tuple[str, ...] = ("bchqs",)) -> Iterator[dict]:
-    """A real server on a fresh SQLite database with the seeded users, and the shared Nghệ An
-    scenario as an incident with a plan, as the defence command would make it. Yields ``{"url",
-    "incident", "tokens"}`` (bearer tokens of ``users``)."""
+def site_with_incident(tmp: Path, users: tuple[str, ...] = ("bchqs",), *, incident: bool = True) -> Iterator[dict]:
+    """A real server on a fresh SQLite database with the seeded users and (unless ``incident``
+    is false) the shared Nghệ An scenario as an incident with a plan, as the defence command
+    would make it. Yields ``{"url", "incident", "tokens"}`` (bearer tokens of ``users``)."""
     import json
 
     import httpx
@@ -58,8 +58,10 @@ def site_with_incident(tmp: Path, users: tuple[str, ...] = ("bchqs",)) -> Iterat
         tokens = {u: httpx.post(url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD})
                   .json()["access_token"] for u in dict.fromkeys(("bchqs", *users))}
         h = {"Authorization": f"Bearer {tokens['bchqs']}"}
-        incident = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()
-        httpx.post(url + f"/api/v1/incidents/{incident['id']}/plan", headers=h, json={}, timeout=60)
-        yield {"url": url, "incident": incident["id"], "tokens": tokens}
+        made = None
+        if incident:
+            made = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()["id"]
+            httpx.post(url + f"/api/v1/incidents/{made}/plan", headers=h, json={}, timeout=60)
+        yield {"url": url, "incident": made, "tokens": tokens}
     finally:
         stop_server(proc)

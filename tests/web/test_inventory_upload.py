@@ -5,28 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, create_database, seed, start_server, stop_server
-from tests.conftest import NGHE_AN, require_file
-from tests.web.conftest import require_browser
+from tests.web.conftest import site_with_incident
 from tests.web.test_browser import Watch
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    require_browser()
-    require_file(NGHE_AN)
-    tmp = tmp_path_factory.mktemp("upload")
-    db_url, _ = create_database("sqlite", tmp)
-    seed(db_url)
-    proc, url, _ = start_server(db_url, tmp, "sqlite")
-    if proc.poll() is not None:
-        pytest.fail("server exited: " + stop_server(proc))
-    try:
-        token = httpx.post(url + "/api/v1/auth/token", data={"username": "bchqs", "password": PASSWORD}).json()
-        yield {"url": url, "api": httpx.Client(base_url=url + "/api/v1", timeout=30,
-                                                headers={"Authorization": f"Bearer {token['access_token']}"})}
-    finally:
-        stop_server(proc)
+    with site_with_incident(tmp_path_factory.mktemp("upload"), incident=False) as s, \
+            httpx.Client(base_url=s["url"] + "/api/v1", timeout=30,
+                         headers={"Authorization": f"Bearer {s['tokens']['bchqs']}"}) as api:
+        yield {**s, "api": api}
 
 
 def upload(w: Watch, name: str, content: bytes) -> None:
