@@ -397,7 +397,7 @@ def _assemble(P: _Problem, scenario: Scenario, transfers_by_resource: dict[str, 
         "parameters": {"max_hops": params.max_hops,
                        "reserve_share": check_reserve_share(params.reserve_share, catalogue=load_catalogue()),
                        "agreement_factor": params.agreement_factor, "speed_kmh": params.speed_kmh,
-                       "at": (params.at or _day(None)).isoformat(),
+                       "at": params.at.isoformat(),  # make_plan settles it before solving
                        "risk_level": scenario.risk_level, "duration_days": scenario.duration_days},
         "transfers": transfers,
         "ledger": ledger,

@@ -41,8 +41,9 @@ async def import_inventory_file(request: Request, state: StateDep, user: Current
 
     For a defence command (communes of its area) or an admin. The body is the CSV itself
     (``text/csv``) or a multipart upload in the field ``file``, up to the service's upload
-    limit (413 beyond). Each listed value replaces the stored one; the communes listed are no
-    longer flagged ``sample``; one audit entry per commune changed. Nothing is written when:
+    limit (413 beyond). Each listed value replaces the stored one and is no longer flagged
+    ``sample`` (values the file does not list keep their flag, see ``sample_resources``); one
+    audit entry per commune changed. Nothing is written when:
 
     - a line is bad (unknown commune or resource, negative, non-integer or too large quantity,
       duplicate row; or no header): 422, ``detail.errors`` naming the lines (the first 50,

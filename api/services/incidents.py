@@ -16,7 +16,7 @@ from api.errors import Conflict, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
 from api.services.rules import current_rules
-from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request
+from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
 from geo.needs import Scenario, compute_needs, parse_scenario
 from geo.planning import PlanParameters, make_plan
 
@@ -85,6 +85,18 @@ def _minus_offers(session: Session, incident_id: int, scenario: Scenario) -> tup
     return replace(scenario, affected=affected), covered
 
 
+def plan_wants(plan: dict[str, Any], *, commune: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """What a plan brings to each receiving commune (only ``commune``, if given), per resource:
+    ``{(commune, resource): {"quantity": total, "to": {givers}}}``, the requests it suggests."""
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for t in plan["transfers"]:
+        if commune is None or t["to"] == commune:
+            w = wanted.setdefault((t["to"], t["resource"]), {"quantity": 0, "to": set()})
+            w["quantity"] += t["quantity"]
+            w["to"].add(t["from"])
+    return wanted
+
+
 def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str, str], int]:
     """What open requests of the incident still ask for and no offer covers yet, per (commune,
     resource): a request every addressee has declined asks nobody any more and counts nothing."""
@@ -92,16 +104,11 @@ def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str,
                                                                  SupportRequest.status == "open")))
     if not requests:
         return {}
-    offered: dict[int, int] = {}
-    rows = session.execute(select(Offer.request_id, Offer.quantity)
-                           .where(Offer.request_id.in_([r.id for r in requests]), Offer.status.in_(ACTIVE_OFFER)))
-    for request_id, q in rows:
-        offered[request_id] = offered.get(request_id, 0) + q
     out: dict[tuple[str, str], int] = {}
-    for r in requests:
+    for r, offers in zip(requests, offers_of(session, requests)):
         if set(r.to_communes or []) <= set(r.declined_by or []):
             continue
-        left = max(0, r.quantity - offered.get(r.id, 0))
+        left = max(0, r.quantity - sum(o.quantity for o in offers if o.status in ACTIVE_OFFER))
         if left:
             out[(r.commune_code, r.resource)] = out.get((r.commune_code, r.resource), 0) + left
     return out
@@ -136,11 +143,7 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
     already: list[dict[str, Any]] = []
     if create_requests:
         outstanding = _outstanding_requests(session, i.id)
-        wanted: dict[tuple[str, str], dict[str, Any]] = {}
-        for t in plan["transfers"]:
-            w = wanted.setdefault((t["to"], t["resource"]), {"quantity": 0, "to": set()})
-            w["quantity"] += t["quantity"]
-            w["to"].add(t["from"])
+        wanted = plan_wants(plan)
         known = set(gdf.index)
         for (commune, resource), w in sorted(wanted.items()):
             if not principal.may_act_for(commune):  # requests are made for communes of one's area

@@ -332,10 +332,10 @@ def list_requests(session: Session, principal: Principal, *, commune: str | None
     elif commune and direction != "outgoing":
         rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
     rows = [r for r in rows if may_read_request(principal, r)]
-    return [request_dict(session, r, offers) for r, offers in zip(rows, _offers_of(session, rows))]
+    return [request_dict(session, r, offers) for r, offers in zip(rows, offers_of(session, rows))]
 
 
-def _offers_of(session: Session, rows: list[SupportRequest]) -> list[list[Offer]]:
+def offers_of(session: Session, rows: list[SupportRequest]) -> list[list[Offer]]:
     """The offers of each request, in a few queries instead of one per request."""
     by_request: dict[int, list[Offer]] = {r.id: [] for r in rows}
     ids = list(by_request)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -28,7 +29,7 @@ from api.db import session_scope
 from api.deps import Writer, request_fingerprint
 from api.errors import ServiceError
 from api.models import Incident, Offer, SupportRequest, as_utc
-from api.services.incidents import latest_plan
+from api.services.incidents import latest_plan, plan_wants
 from api.services.rules import create_rule, current_rules, retire_rule, update_rule, version_dict
 from api.services.workflow import (
     create_offer,
@@ -37,14 +38,13 @@ from api.services.workflow import (
     import_inventory,
     inventory_of,
     list_requests,
+    may_read_offer,
     parse_inventory_csv,
     set_inventory,
     transition_offer,
 )
 from geo.errors import LienXaError
 from geo.resources import PILLARS, load_catalogue
-from jinja2 import pass_context
-
 from maps.builders import STATUS_LABELS, UNITS_EN, amount, number, per_resource, vn_day, vn_number
 
 router = APIRouter(include_in_schema=False)
@@ -494,16 +494,11 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
         for i in incidents:
             plan = latest_plan(s, i.id)
             if plan:
-                want: dict[str, dict[str, Any]] = {}
-                for t in plan["transfers"]:
-                    if t["to"] == code:
-                        w = want.setdefault(t["resource"], {"incident_id": i.id, "resource": t["resource"], "quantity": 0, "to": set()})
-                        w["quantity"] += t["quantity"]
-                        w["to"].add(t["from"])
-                for w in want.values():
-                    w["quantity"] -= asked.get((i.id, w["resource"]), 0)
-                    if w["quantity"] > 0:
-                        suggestions.append({**w, "to": ", ".join(sorted(w["to"]))})
+                for (_, resource), w in plan_wants(plan, commune=code).items():
+                    left = w["quantity"] - asked.get((i.id, resource), 0)
+                    if left > 0:
+                        suggestions.append({"incident_id": i.id, "resource": resource, "quantity": left,
+                                            "to": ", ".join(sorted(w["to"]))})
         ctx = {
             "user": p, "code": code, "node": request.app.state.graph.nodes[code],
             "inventory": inventory_of(s, code),
@@ -653,9 +648,7 @@ def offers_in_progress(s, p: Principal, *, limit: int = 200) -> list[tuple[Offer
     offer is still on the road). One query, where ``list_requests`` would read every request."""
     rows = s.execute(select(Offer, SupportRequest).join(SupportRequest, Offer.request_id == SupportRequest.id)
                      .where(Offer.status.in_(IN_PROGRESS)).order_by(Offer.updated_at.desc(), Offer.id.desc())).all()
-    if p.role in ("commune_leader", "defence_command"):
-        rows = [(o, r) for o, r in rows if p.in_area(o.commune_code) or p.in_area(r.commune_code)]
-    return [(o, r) for o, r in rows[:limit]]
+    return [(o, r) for o, r in rows if may_read_offer(p, o, r)][:limit]
 
 
 def feed(request: Request, p: Principal) -> dict[str, Any]:
