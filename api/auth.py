@@ -62,10 +62,13 @@ class Principal:
     def may_act_for(self, commune: str) -> bool:
         """Leaders act for their own commune; a defence command for any commune of its area."""
         return (self.role == "commune_leader" and commune == self.commune) or (
-            self.role == "defence_command" and commune in self.area)
+            self.role == "defence_command" and commune in self.area
+        )
 
     def describe(self) -> str:
-        where = self.commune or self.region or (f"province {self.province}" if self.province else "")
+        where = (
+            self.commune or self.region or (f"province {self.province}" if self.province else "")
+        )
         return f"{self.username} ({self.role}{', ' + where if where else ''})"
 
     def describe_for(self, commune: str) -> str:
@@ -100,7 +103,13 @@ class Tokens:
         return hmac.new(self._secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
 
 
-def principal_for(session: Session, user: User, communes_by_province: dict[str, set[str]], *, via_cookie: bool = False) -> Principal:
+def principal_for(
+    session: Session,
+    user: User,
+    communes_by_province: dict[str, set[str]],
+    *,
+    via_cookie: bool = False,
+) -> Principal:
     """Resolve a user's area: a region's communes, or a province's."""
     region_name, area = None, set()
     if user.region_id is not None:
@@ -109,8 +118,16 @@ def principal_for(session: Session, user: User, communes_by_province: dict[str, 
             region_name, area = region.name, set(region.communes)
     if user.province_code:
         area |= communes_by_province.get(user.province_code, set())
-    return Principal(user.id, user.username, user.role, user.commune_code, region_name, user.province_code,
-                     frozenset(area), via_cookie)
+    return Principal(
+        user.id,
+        user.username,
+        user.role,
+        user.commune_code,
+        region_name,
+        user.province_code,
+        frozenset(area),
+        via_cookie,
+    )
 
 
 def authenticate(request: Request, session: Session) -> Principal:
@@ -132,16 +149,22 @@ def authenticate(request: Request, session: Session) -> Principal:
         token = request.cookies[SESSION_COOKIE]
         via_cookie = True
     else:
-        raise NotAuthenticated("not authenticated: log in (POST /api/v1/auth/token) and send the bearer token")
+        raise NotAuthenticated(
+            "not authenticated: log in (POST /api/v1/auth/token) and send the bearer token"
+        )
     uid = tokens.read(token)
     user = session.get(User, uid)
     if user is None or not user.active:
         raise NotAuthenticated("unknown or disabled user")
     if via_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
-        sent = request.headers.get("x-csrf-token") or getattr(request.state, "csrf_form_token", None)
+        sent = request.headers.get("x-csrf-token") or getattr(
+            request.state, "csrf_form_token", None
+        )
         if not sent or not hmac.compare_digest(sent, tokens.csrf_for(token)):
             raise Forbidden("missing or wrong CSRF token for a form or cookie request")
-    return principal_for(session, user, request.app.state.communes_by_province, via_cookie=via_cookie)
+    return principal_for(
+        session, user, request.app.state.communes_by_province, via_cookie=via_cookie
+    )
 
 
 def require_role(principal: Principal, *roles: str, action: str) -> None:
@@ -158,19 +181,29 @@ def require_act_for(principal: Principal, commune: str, *, action: str) -> None:
             raise Forbidden(f"{action}: you lead commune {principal.commune}, not {commune}")
         if principal.role == "defence_command":
             raise Forbidden(f"{action}: commune {commune} is outside your area")
-        raise Forbidden(f"{action} needs the role commune_leader (of {commune}) or defence_command; "
-                        f"you are {principal.role}")
+        raise Forbidden(
+            f"{action} needs the role commune_leader (of {commune}) or defence_command; "
+            f"you are {principal.role}"
+        )
 
 
-def check_login_rate(session: Session, username: str, ip: str, *, max_failures: int, window_minutes: int) -> None:
+def check_login_rate(
+    session: Session, username: str, ip: str, *, max_failures: int, window_minutes: int
+) -> None:
     """Refuse (429) after ``max_failures`` failed logins for the user or from the IP in the
     window. Failures are stored in the database, so all workers agree."""
     since = utcnow() - dt.timedelta(minutes=window_minutes)
-    n_user = session.scalar(select(func.count()).where(LoginFailure.username == username, LoginFailure.at >= since))
-    n_ip = session.scalar(select(func.count()).where(LoginFailure.ip == ip, LoginFailure.at >= since))
+    n_user = session.scalar(
+        select(func.count()).where(LoginFailure.username == username, LoginFailure.at >= since)
+    )
+    n_ip = session.scalar(
+        select(func.count()).where(LoginFailure.ip == ip, LoginFailure.at >= since)
+    )
     if (n_user or 0) >= max_failures or (n_ip or 0) >= max_failures * 4:
-        raise TooManyAttempts(f"too many failed logins; try again in {window_minutes} minutes",
-                              headers={"Retry-After": str(window_minutes * 60)})
+        raise TooManyAttempts(
+            f"too many failed logins; try again in {window_minutes} minutes",
+            headers={"Retry-After": str(window_minutes * 60)},
+        )
 
 
 def record_login_failure(session: Session, username: str, ip: str) -> None:
@@ -181,11 +214,15 @@ def clear_login_failures(session: Session, username: str) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.username == username))
 
 
-def validate_role_binding(role: str, commune: str | None, region: str | None, province: str | None) -> None:
+def validate_role_binding(
+    role: str, commune: str | None, region: str | None, province: str | None
+) -> None:
     """A role's binding: leaders to one commune, defence commands to a region or a province."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if role == "commune_leader" and not commune:
         raise ValueError("a commune_leader is bound to one commune: give --commune CODE")
     if role == "defence_command" and not (region or province):
-        raise ValueError("a defence_command is bound to a region or a province: give --region NAME or --province CODE")
+        raise ValueError(
+            "a defence_command is bound to a region or a province: give --region NAME or --province CODE"
+        )

@@ -32,7 +32,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+            conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
+            )
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

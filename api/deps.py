@@ -43,14 +43,20 @@ def get_current_user(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def request_fingerprint(method: str, path: str, query: str, content_type: str, body: bytes) -> str | None:
+def request_fingerprint(
+    method: str, path: str, query: str, content_type: str, body: bytes
+) -> str | None:
     """A SHA-256 of what a request asks for: method, path, query and body (JSON compared by
     value, so key order and spacing do not matter). ``None`` for multipart uploads, whose
     boundaries change on every retry: those keys are matched on method and path only."""
     if content_type.startswith("multipart/"):
         return None
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
+        canonical = (
+            json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+            if body
+            else b""
+        )
     except (ValueError, UnicodeDecodeError):
         canonical = body
     h = hashlib.sha256()
@@ -65,7 +71,9 @@ class Writer:
     the key reused for a different request is refused (422, as the IETF Idempotency-Key
     draft says) rather than answered with the first request's result."""
 
-    def __init__(self, request: Request, principal: Principal, fingerprint: str | None = None) -> None:
+    def __init__(
+        self, request: Request, principal: Principal, fingerprint: str | None = None
+    ) -> None:
         self.request = request
         self.principal = principal
         self.fingerprint = fingerprint
@@ -81,9 +89,13 @@ class Writer:
             if (rec.method, rec.path) != (self.request.method, self.request.url.path):
                 raise Conflict(f"Idempotency-Key {self.key!r} was used for {rec.method} {rec.path}")
             if rec.fingerprint and self.fingerprint and rec.fingerprint != self.fingerprint:
-                raise BadInput(f"Idempotency-Key {self.key!r} was already used for a different request body "
-                               f"to {rec.method} {rec.path}; use a new key for a new request")
-            return JSONResponse(rec.response, status_code=rec.status_code, headers={"Idempotent-Replay": "true"})
+                raise BadInput(
+                    f"Idempotency-Key {self.key!r} was already used for a different request body "
+                    f"to {rec.method} {rec.path}; use a new key for a new request"
+                )
+            return JSONResponse(
+                rec.response, status_code=rec.status_code, headers={"Idempotent-Replay": "true"}
+            )
 
     def run(self, fn: Callable[[Session], Any], *, status_code: int = 200) -> Any:
         if self.key is None:
@@ -95,9 +107,17 @@ class Writer:
         try:
             with session_scope(self.request.app.state.write_session) as s:
                 body = jsonable_encoder(fn(s))
-                s.add(IdempotencyRecord(user_id=self.principal.id, key=self.key, method=self.request.method,
-                                        path=self.request.url.path, fingerprint=self.fingerprint,
-                                        status_code=status_code, response=body))
+                s.add(
+                    IdempotencyRecord(
+                        user_id=self.principal.id,
+                        key=self.key,
+                        method=self.request.method,
+                        path=self.request.url.path,
+                        fingerprint=self.fingerprint,
+                        status_code=status_code,
+                        response=body,
+                    )
+                )
                 s.flush()
         except IntegrityError:  # the same key, committed meanwhile by a concurrent retry
             replay = self._stored()
@@ -111,8 +131,13 @@ async def get_writer(request: Request, principal: CurrentUser) -> Writer:
     fingerprint = None
     if request.headers.get("idempotency-key") is not None:
         body = await request.body()  # already read (and cached) for routes with a JSON body
-        fingerprint = request_fingerprint(request.method, request.url.path, request.url.query,
-                                          request.headers.get("content-type", ""), body)
+        fingerprint = request_fingerprint(
+            request.method,
+            request.url.path,
+            request.url.query,
+            request.headers.get("content-type", ""),
+            body,
+        )
     return Writer(request, principal, fingerprint)
 
 

@@ -41,7 +41,11 @@ class BodyLimit:
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await _json(send, 413, f"body of {int(length):,} bytes is over the limit of {self.limit:,} bytes")
+            await _json(
+                send,
+                413,
+                f"body of {int(length):,} bytes is over the limit of {self.limit:,} bytes",
+            )
             return
         seen = 0
 
@@ -63,9 +67,17 @@ async def _json(send: Send, status: int, detail: str) -> None:
     import json
 
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -76,7 +88,8 @@ def check_migrated(engine: Engine) -> None:
         raise NotMigrated(
             f"the database {engine.url.render_as_string(hide_password=True)} is "
             f"{'not created' if current is None else f'at migration {current}'}, the code needs {head}: "
-            "run `lienxa db upgrade` first")
+            "run `lienxa db upgrade` first"
+        )
 
 
 def load_geodata(settings: Settings) -> dict[str, Any]:
@@ -92,10 +105,18 @@ def load_geodata(settings: Settings) -> dict[str, Any]:
     display = DisplayCache(gdf)
     # warm the display geometry of the whole area in the background (seconds nationwide)
     threading.Thread(target=display.get, name="warm-display", daemon=True).start()
-    return {"gdf": gdf, "graph": G, "display": display, "communes_by_province": by_province, "geojson_cache": {}}
+    return {
+        "gdf": gdf,
+        "graph": G,
+        "display": display,
+        "communes_by_province": by_province,
+        "geojson_cache": {},
+    }
 
 
-def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, geodata: dict[str, Any] | None = None
+) -> FastAPI:
     """The application. It refuses to start on a database that is not migrated to head."""
     settings = settings or get_settings()
 
@@ -112,8 +133,11 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
         app.state.tokens = Tokens(settings.resolved_secret(), settings.token_minutes)
         for key, value in (geodata or load_geodata(settings)).items():
             setattr(app.state, key, value)
-        log.info("Liên Xã ready: %d communes, %d links", app.state.graph.number_of_nodes(),
-                 app.state.graph.number_of_edges())
+        log.info(
+            "Liên Xã ready: %d communes, %d links",
+            app.state.graph.number_of_nodes(),
+            app.state.graph.number_of_edges(),
+        )
         yield
         engine.dispose()
 
@@ -126,7 +150,6 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
         redoc_url=None,
     )
     app.state.settings = settings
-    install_handlers(app)
     from api.routes import (
         admin,
         auth,
@@ -141,7 +164,9 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (auth, communes, inventory, incidents, requests, offers, rules, admin, exports):
-        for route in module.router.routes:  # each handler's one-line docstring is its OpenAPI summary
+        for (
+            route
+        ) in module.router.routes:  # each handler's one-line docstring is its OpenAPI summary
             if isinstance(route, APIRoute) and route.summary is None and route.description:
                 route.summary = route.description.strip().splitlines()[0].rstrip(".")
         v1.include_router(module.router)
@@ -154,10 +179,13 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
 
         from maps.offline import SWAGGER_URL
 
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="Liên Xã API",
-                                   swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
-                                   swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Liên Xã API",
+            swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png",
+        )
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, Any]:
@@ -166,11 +194,14 @@ def create_app(settings: Settings | None = None, *, geodata: dict[str, Any] | No
 
     try:  # the maps and web pages, when that part is installed
         from api.routes import maps as maps_routes
+        from api.web import page_not_found
         from api.web import router as web_router
         from api.web.static import mount_static
     except ImportError:  # a service without the web part
         log.info("maps and web pages not installed")
+        install_handlers(app)
     else:
+        install_handlers(app, not_found_page=page_not_found)
         app.include_router(maps_routes.router)
         app.include_router(web_router)
         mount_static(app)

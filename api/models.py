@@ -151,7 +151,10 @@ class RuleVersion(Base):
     """One version of an adjacency rule; every change adds a row (nothing is overwritten)."""
 
     __tablename__ = "rule_versions"
-    __table_args__ = (UniqueConstraint("rule_id", "version"), Index("ix_rule_versions_rule", "rule_id"))
+    __table_args__ = (
+        UniqueConstraint("rule_id", "version"),
+        Index("ix_rule_versions_rule", "rule_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rule_id: Mapped[int] = mapped_column(Integer)

@@ -34,7 +34,9 @@ class InventoryOut(Open):
     commune: str
     items: dict[str, int]
     sample: bool
-    sample_resources: list[str] = Field(default=[], description="resources whose quantity is still a generated estimate")
+    sample_resources: list[str] = Field(
+        default=[], description="resources whose quantity is still a generated estimate"
+    )
     updated_at: dt.datetime | None = None
     reserved: dict[str, int] = {}
     available: dict[str, int] = {}
@@ -113,10 +115,11 @@ class PlanIn(BaseModel):
     reserve_share: Share | dict[str, Share] = Field(
         0.3,
         description="The share of its stock a commune keeps and never sends: one share for every resource, "
-                    'or per resource, `{"default": 0.3, "boats": 0.5}` (keys from the resource catalogue; '
-                    '`default`, 0.3 when absent, for the resources not named). The plan\'s '
-                    "`parameters.reserve_share` shows the shares used.",
-        examples=[0.3, {"default": 0.3, "boats": 0.5, "militia": 0.2}])
+        'or per resource, `{"default": 0.3, "boats": 0.5}` (keys from the resource catalogue; '
+        "`default`, 0.3 when absent, for the resources not named). The plan's "
+        "`parameters.reserve_share` shows the shares used.",
+        examples=[0.3, {"default": 0.3, "boats": 0.5, "militia": 0.2}],
+    )
     agreement_factor: float = Field(0.8, gt=0, le=1)
     create_requests: bool = False
 
@@ -135,7 +138,9 @@ class PlanIn(BaseModel):
 
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    reason: str = Field(min_length=1, max_length=2000, description="why: kept in the rule's history")
+    reason: str = Field(
+        min_length=1, max_length=2000, description="why: kept in the rule's history"
+    )
     rule: dict[str, Any] = Field(description="the rule: type, a, b, and its fields (see geo.rules)")
 
 
@@ -215,5 +220,7 @@ class InventoryImportOut(BaseModel):
     communes: int = Field(description="communes listed in the file")
     rows: int = Field(description="rows (commune, resource) in the file")
     changed: int = Field(description="values that differ from what was stored")
-    communes_changed: int = Field(description="communes whose values or sample flag changed (one audit entry each)")
+    communes_changed: int = Field(
+        description="communes whose values or sample flag changed (one audit entry each)"
+    )
     changed_communes: list[str] = Field(description="their codes")

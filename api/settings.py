@@ -20,15 +20,21 @@ class Settings(BaseSettings):
     boundaries: Path | None = Field(None, description="boundaries file (default: data/boundaries/)")
     boundaries_layer: str | None = None
     data_dir: Path = Field(Path("var"), description="where the SQLite database and secret live")
-    database_url: str | None = Field(None, description="default: SQLite in data_dir; postgresql+psycopg://...")
-    secret_key: str | None = Field(None, description="signs tokens and cookies (default: generated in data_dir)")
+    database_url: str | None = Field(
+        None, description="default: SQLite in data_dir; postgresql+psycopg://..."
+    )
+    secret_key: str | None = Field(
+        None, description="signs tokens and cookies (default: generated in data_dir)"
+    )
     token_minutes: int = 12 * 60
     max_upload_bytes: int = 2 * 1024 * 1024
     max_affected: int = 5000
     login_max_failures: int = 5
     login_window_minutes: int = 15
     cookie_secure: bool = False
-    tile_url: str | None = Field(None, description="optional base map tiles, e.g. a provincial tile server")
+    tile_url: str | None = Field(
+        None, description="optional base map tiles, e.g. a provincial tile server"
+    )
     tile_attribution: str | None = None
 
     def resolved_database_url(self) -> str:

@@ -53,9 +53,13 @@ def drive(fn, n: int, concurrency: int) -> dict:
         list(pool.map(one, range(n)))
     wall = time.perf_counter() - t0
     lat = sorted(latencies)
-    return {"requests": n, "errors": errors, "throughput_rps": round(n / wall, 1),
-            "p50_ms": round(statistics.median(lat) * 1000, 1),
-            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)}
+    return {
+        "requests": n,
+        "errors": errors,
+        "throughput_rps": round(n / wall, 1),
+        "p50_ms": round(statistics.median(lat) * 1000, 1),
+        "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1),
+    }
 
 
 def main() -> int:
@@ -71,36 +75,84 @@ def main() -> int:
         seed(db_url)
         proc, url, _ = start_server(db_url, tmp, backend)
         try:
-            tokens = {u: httpx.post(url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD}).json()["access_token"]
-                      for u in ("conc", "chaukhe", "bchqs")}
+            tokens = {
+                u: httpx.post(
+                    url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
+                ).json()["access_token"]
+                for u in ("conc", "chaukhe", "bchqs")
+            }
             local = __import__("threading").local()
 
             def client(user: str) -> httpx.Client:
                 key = f"c_{user}"
                 if not hasattr(local, key):
-                    setattr(local, key, httpx.Client(base_url=url + "/api/v1", timeout=60,
-                                                     headers={"Authorization": f"Bearer {tokens[user]}"}))
+                    setattr(
+                        local,
+                        key,
+                        httpx.Client(
+                            base_url=url + "/api/v1",
+                            timeout=60,
+                            headers={"Authorization": f"Bearer {tokens[user]}"},
+                        ),
+                    )
                 return getattr(local, key)
 
-            scenario = json.loads((ROOT.parent / "shared/data/scenarios/nghe-an-western-floods.json").read_text())
+            scenario = json.loads(
+                (ROOT.parent / "shared/data/scenarios/nghe-an-western-floods.json").read_text()
+            )
             incident = client("bchqs").post("/incidents", json=scenario).json()
-            client("chaukhe").put("/communes/17248/inventory", json={"life_jackets": 10 ** 6})
-            req = client("conc").post("/requests", json={"incident_id": incident["id"], "commune": "17254",
-                                                         "resource": "life_jackets", "quantity": 10 ** 6,
-                                                         "to": ["17248"]}).json()
+            client("chaukhe").put("/communes/17248/inventory", json={"life_jackets": 10**6})
+            req = (
+                client("conc")
+                .post(
+                    "/requests",
+                    json={
+                        "incident_id": incident["id"],
+                        "commune": "17254",
+                        "resource": "life_jackets",
+                        "quantity": 10**6,
+                        "to": ["17248"],
+                    },
+                )
+                .json()
+            )
             for _ in range(3):  # a few requests to read back
-                client("conc").post("/requests", json={"incident_id": incident["id"], "commune": "17254",
-                                                       "resource": "boats", "quantity": 1, "to": ["17248"]})
+                client("conc").post(
+                    "/requests",
+                    json={
+                        "incident_id": incident["id"],
+                        "commune": "17254",
+                        "resource": "boats",
+                        "quantity": 1,
+                        "to": ["17248"],
+                    },
+                )
             scenarios = {
-                "GET /communes?province=40 (GeoJSON)": lambda i: client("conc").get("/communes", params={"province": "40"}).status_code == 200,
-                "GET /communes/{code}/inventory": lambda i: client("conc").get("/communes/17254/inventory").status_code == 200,
-                "GET /requests?direction=incoming": lambda i: client("chaukhe").get(
-                    "/requests", params={"commune": "17248", "direction": "incoming"}).status_code == 200,
-                "POST /requests/{id}/offers": lambda i: client("chaukhe").post(
-                    f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}).status_code == 201,
+                "GET /communes?province=40 (GeoJSON)": lambda i: (
+                    client("conc").get("/communes", params={"province": "40"}).status_code == 200
+                ),
+                "GET /communes/{code}/inventory": lambda i: (
+                    client("conc").get("/communes/17254/inventory").status_code == 200
+                ),
+                "GET /requests?direction=incoming": lambda i: (
+                    client("chaukhe")
+                    .get("/requests", params={"commune": "17248", "direction": "incoming"})
+                    .status_code
+                    == 200
+                ),
+                "POST /requests/{id}/offers": lambda i: (
+                    client("chaukhe")
+                    .post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1})
+                    .status_code
+                    == 201
+                ),
             }
-            results = {"backend": backend, "concurrency": args.concurrency, "server": "uvicorn, 1 worker",
-                       "scenarios": {}}
+            results = {
+                "backend": backend,
+                "concurrency": args.concurrency,
+                "server": "uvicorn, 1 worker",
+                "scenarios": {},
+            }
             for name, fn in scenarios.items():
                 fn(0)  # warm up
                 results["scenarios"][name] = drive(fn, args.requests, args.concurrency)
@@ -112,8 +164,10 @@ def main() -> int:
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"{backend}, {args.concurrency} concurrent clients, {args.requests} requests each:")
     for name, r in results["scenarios"].items():
-        print(f"  {name:40s} {r['throughput_rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
-              f"  errors {r['errors']}")
+        print(
+            f"  {name:40s} {r['throughput_rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+            f"  errors {r['errors']}"
+        )
     print(f"written to {out}")
     return 0
 

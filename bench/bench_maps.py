@@ -36,8 +36,11 @@ def weigh(build, repeat: int = 3) -> dict:
         t = time.perf_counter()
         html = build().get_root().render()
         times.append(time.perf_counter() - t)
-    return {"build_s": round(statistics.median(times), 3), "html_kb": round(len(html.encode()) / 1024, 1),
-            "gzip_kb": round(len(gzip.compress(html.encode(), 6)) / 1024, 1)}, html
+    return {
+        "build_s": round(statistics.median(times), 3),
+        "html_kb": round(len(html.encode()) / 1024, 1),
+        "gzip_kb": round(len(gzip.compress(html.encode(), 6)) / 1024, 1),
+    }, html
 
 
 def first_render(url_html: dict[str, str]) -> dict[str, float]:
@@ -68,19 +71,35 @@ def first_render(url_html: dict[str, str]) -> dict[str, float]:
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     out = {}
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                              args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         for name in url_html:
             runs = []
             for _ in range(3):
                 page = b.new_page(viewport={"width": 1280, "height": 900})
-                page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
+                page.route(
+                    "**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort()
+                )
                 t = time.perf_counter()
                 page.goto(f"{base}/{name}.html", wait_until="commit")
-                page.wait_for_selector(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg path", state="attached",
-                                       timeout=120000)
-                page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+                page.wait_for_selector(
+                    ".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg path",
+                    state="attached",
+                    timeout=120000,
+                )
+                page.evaluate(
+                    "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+                )
                 runs.append((time.perf_counter() - t) * 1000)
                 page.close()
             out[name] = round(statistics.median(runs), 1)
@@ -104,15 +123,27 @@ def main() -> int:
     plan = make_plan(G, sc, sample_inventory(gdf))
     t = time.perf_counter()
     base = gdf.explore().get_root().render()
-    results["explore_baseline_nghe_an"] = {"build_s": round(time.perf_counter() - t, 3),
-                                           "html_kb": round(len(base.encode()) / 1024, 1),
-                                           "gzip_kb": round(len(gzip.compress(base.encode(), 6)) / 1024, 1)}
+    results["explore_baseline_nghe_an"] = {
+        "build_s": round(time.perf_counter() - t, 3),
+        "html_kb": round(len(base.encode()) / 1024, 1),
+        "gzip_kb": round(len(gzip.compress(base.encode(), 6)) / 1024, 1),
+    }
     builds = {
-        "overview-nghe-an": lambda: overview_map(communes, provinces, risk={a.commune: 3 for a in sc.affected}),
-        "incident-nghe-an": lambda: incident_map(communes, provinces, G, scenario=sc.to_dict(), plan=plan),
-        "commune-17254": lambda: commune_map(communes, G, "17254", inventory={"items": {"boats": 6}}),
-        "rules-nghe-an": lambda: rules_map(communes, provinces, G, [
-            {"type": "agreement", "a": "17248", "b": "17254", "document": "15/QC-UBND"}]),
+        "overview-nghe-an": lambda: overview_map(
+            communes, provinces, risk={a.commune: 3 for a in sc.affected}
+        ),
+        "incident-nghe-an": lambda: incident_map(
+            communes, provinces, G, scenario=sc.to_dict(), plan=plan
+        ),
+        "commune-17254": lambda: commune_map(
+            communes, G, "17254", inventory={"items": {"boats": 6}}
+        ),
+        "rules-nghe-an": lambda: rules_map(
+            communes,
+            provinces,
+            G,
+            [{"type": "agreement", "a": "17248", "b": "17254", "document": "15/QC-UBND"}],
+        ),
     }
     for name, build in builds.items():
         results["maps"][name], pages[name] = weigh(build)
@@ -121,10 +152,15 @@ def main() -> int:
     t = time.perf_counter()
     c_vn, p_vn = cache_vn.get()
     results["nationwide_display_geometry_s"] = round(time.perf_counter() - t, 2)
-    results["maps"]["overview-vietnam"], pages["overview-vietnam"] = weigh(lambda: overview_map(c_vn, p_vn), repeat=1)
+    results["maps"]["overview-vietnam"], pages["overview-vietnam"] = weigh(
+        lambda: overview_map(c_vn, p_vn), repeat=1
+    )
     results["targets"] = {"overview-nghe-an_gzip_kb_max": 400, "overview-vietnam_gzip_kb_max": 3072}
     results["ratio_explore_to_overview_nghe_an"] = round(
-        results["explore_baseline_nghe_an"]["gzip_kb"] / results["maps"]["overview-nghe-an"]["gzip_kb"], 1)
+        results["explore_baseline_nghe_an"]["gzip_kb"]
+        / results["maps"]["overview-nghe-an"]["gzip_kb"],
+        1,
+    )
     if not args.no_browser:
         results["first_render_ms"] = first_render(pages)
     out = ROOT / "bench/results/maps.json"

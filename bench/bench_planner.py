@@ -59,21 +59,33 @@ def generated_scenario(G, *, n=500, clusters=12, seed=7):
         if rng.random() < 0.33:
             entry["needs"] = {"boats": rng.randint(2, 30)}
         affected.append(entry)
-    return {"name": f"generated nationwide ({n} communes, seed {seed})", "risk_level": 3, "duration_days": 3,
-            "affected": affected}
+    return {
+        "name": f"generated nationwide ({n} communes, seed {seed})",
+        "risk_level": 3,
+        "duration_days": 3,
+        "affected": affected,
+    }
 
 
 def lp_highs(G, scenario, inventory, params):
     """The same problem as LPs solved by HiGHS (two phases per resource: least unmet, then
     least cost), built from the same cheapest hop-limited paths."""
-    H = apply_rules(G, (), closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
-                    agreement_factor=params.agreement_factor)
+    H = apply_rules(
+        G,
+        (),
+        closed_links=scenario.closed_links,
+        speed_kmh=params.speed_kmh,
+        agreement_factor=params.agreement_factor,
+    )
     needs = compute_needs(scenario)
     receivers_all = sorted(needs)
     paths = {c: hop_limited_paths(H, c, params.max_hops) for c in receivers_all}
     unmet_total, cost_total = 0.0, 0.0
     for r in load_catalogue():
-        gaps = {c: needs[c].get(r, 0) - min(needs[c].get(r, 0), inventory.get(c, {}).get(r, 0)) for c in receivers_all}
+        gaps = {
+            c: needs[c].get(r, 0) - min(needs[c].get(r, 0), inventory.get(c, {}).get(r, 0))
+            for c in receivers_all
+        }
         gaps = {c: g for c, g in gaps.items() if g > 0}
         spare = {}
         for c, items in inventory.items():
@@ -84,7 +96,9 @@ def lp_highs(G, scenario, inventory, params):
                     spare[c] = s
         if not gaps:
             continue
-        arcs = [(g, rc, paths[rc][g][0]) for rc in gaps for g in spare if g != rc and g in paths[rc]]
+        arcs = [
+            (g, rc, paths[rc][g][0]) for rc in gaps for g in spare if g != rc and g in paths[rc]
+        ]
         nx_, nu = len(arcs), len(gaps)
         if nx_ == 0:
             unmet_total += sum(gaps.values())
@@ -92,16 +106,32 @@ def lp_highs(G, scenario, inventory, params):
         ri = {c: i for i, c in enumerate(gaps)}
         gi = {c: i for i, c in enumerate(spare)}
         k = np.arange(nx_)
-        A_eq = coo_matrix((np.ones(nx_ + nu), (np.r_[[ri[rc] for _, rc, _ in arcs], np.arange(nu)],
-                                              np.r_[k, nx_ + np.arange(nu)])), shape=(nu, nx_ + nu)).tocsr()
-        A_ub = coo_matrix((np.ones(nx_), ([gi[g] for g, _, _ in arcs], k)), shape=(len(spare), nx_ + nu)).tocsr()
+        A_eq = coo_matrix(
+            (
+                np.ones(nx_ + nu),
+                (
+                    np.r_[[ri[rc] for _, rc, _ in arcs], np.arange(nu)],
+                    np.r_[k, nx_ + np.arange(nu)],
+                ),
+            ),
+            shape=(nu, nx_ + nu),
+        ).tocsr()
+        A_ub = coo_matrix(
+            (np.ones(nx_), ([gi[g] for g, _, _ in arcs], k)), shape=(len(spare), nx_ + nu)
+        ).tocsr()
         b_eq = np.array(list(gaps.values()), float)
         b_ub = np.array(list(spare.values()), float)
         c1 = np.r_[np.zeros(nx_), np.ones(nu)]
         r1 = linprog(c1, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, method="highs")
         c2 = np.r_[[c for *_, c in arcs], np.zeros(nu)]
-        r2 = linprog(c2, A_ub=vstack([A_ub, coo_matrix(c1)]).tocsr(), b_ub=np.r_[b_ub, r1.fun + 1e-6],
-                     A_eq=A_eq, b_eq=b_eq, method="highs")
+        r2 = linprog(
+            c2,
+            A_ub=vstack([A_ub, coo_matrix(c1)]).tocsr(),
+            b_ub=np.r_[b_ub, r1.fun + 1e-6],
+            A_eq=A_eq,
+            b_eq=b_eq,
+            method="highs",
+        )
         unmet_total += r1.fun
         cost_total += r2.fun / 1000
     return {"unmet_units": round(unmet_total), "transport": round(cost_total, 3)}
@@ -128,7 +158,10 @@ def measure(name, G, scenario, inventory, params, repeat):
         "affected": len(scenario.affected),
         "resources": len({row["resource"] for row in plan["ledger"]}),
         "max_hops": params.max_hops,
-        "optimal_ms": {"median": round(statistics.median(runs) * 1000, 1), "runs": [round(x * 1000, 1) for x in runs]},
+        "optimal_ms": {
+            "median": round(statistics.median(runs) * 1000, 1),
+            "runs": [round(x * 1000, 1) for x in runs],
+        },
         "greedy_ms": round(t_greedy * 1000, 1),
         "lp_highs_ms": {"median": round(statistics.median(lp_runs) * 1000, 1)},
         "optimal": plan["cost"],
@@ -152,23 +185,51 @@ def main() -> int:
     gdf = load_boundaries(SHARED / "boundaries/nghe-an-2025.geojson")
     G = build_graph(gdf)
     sc = load_scenario(SHARED / "scenarios/nghe-an-western-floods.json", gdf=gdf)
-    results.append(measure("Nghệ An western floods (sample inventory, seed 0)", G, sc,
-                           sample_inventory(gdf, seed=0), PlanParameters(), args.repeat))
+    results.append(
+        measure(
+            "Nghệ An western floods (sample inventory, seed 0)",
+            G,
+            sc,
+            sample_inventory(gdf, seed=0),
+            PlanParameters(),
+            args.repeat,
+        )
+    )
 
     gdf = load_boundaries(SHARED / "boundaries/vietnam-2025.gpkg")
     G = build_graph(gdf)
     sc = parse_scenario(generated_scenario(G), gdf=gdf)
-    results.append(measure("nationwide generated (500 communes, all resources)", G, sc,
-                           sample_inventory(gdf, seed=0), PlanParameters(max_hops=3), args.repeat))
+    results.append(
+        measure(
+            "nationwide generated (500 communes, all resources)",
+            G,
+            sc,
+            sample_inventory(gdf, seed=0),
+            PlanParameters(max_hops=3),
+            args.repeat,
+        )
+    )
 
-    Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(args.out).write_text(
+        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     for r in results:
-        print(f"{r['instance']}: {r['affected']} affected, {r['resources']} resources, max_hops {r['max_hops']}")
-        print(f"  optimal {r['optimal_ms']['median']} ms  unmet {r['optimal']['unmet_units']}  cost {r['optimal']['transport']}")
-        print(f"  greedy  {r['greedy_ms']} ms  unmet {r['greedy']['unmet_units']}  cost {r['greedy']['transport']}")
-        print(f"  HiGHS LP {r['lp_highs_ms']['median']} ms  unmet {r['lp_highs']['unmet_units']}  cost {r['lp_highs']['transport']}")
-        print(f"  equal to LP optimum: {r['equal_to_lp_optimum']}; never worse than greedy: "
-              f"{r['never_worse_than_greedy']}; validator violations: {r['validator_violations']}")
+        print(
+            f"{r['instance']}: {r['affected']} affected, {r['resources']} resources, max_hops {r['max_hops']}"
+        )
+        print(
+            f"  optimal {r['optimal_ms']['median']} ms  unmet {r['optimal']['unmet_units']}  cost {r['optimal']['transport']}"
+        )
+        print(
+            f"  greedy  {r['greedy_ms']} ms  unmet {r['greedy']['unmet_units']}  cost {r['greedy']['transport']}"
+        )
+        print(
+            f"  HiGHS LP {r['lp_highs_ms']['median']} ms  unmet {r['lp_highs']['unmet_units']}  cost {r['lp_highs']['transport']}"
+        )
+        print(
+            f"  equal to LP optimum: {r['equal_to_lp_optimum']}; never worse than greedy: "
+            f"{r['never_worse_than_greedy']}; validator violations: {r['validator_violations']}"
+        )
     print(f"written to {args.out}")
     return 0
 

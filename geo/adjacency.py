@@ -177,20 +177,33 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
         if n_units * n_units <= 50_000_000 and len(pair) * 4 >= n_units * n_units:
             total = np.bincount(pair, weights=lengths[mask], minlength=n_units * n_units)
             keys_ = np.flatnonzero(total)
-            return pd.DataFrame({"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total[keys_]})
-        df = pd.DataFrame({"k": pair, "length_m": lengths[mask]}).groupby("k", sort=True)["length_m"].sum()
+            return pd.DataFrame(
+                {"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total[keys_]}
+            )
+        df = (
+            pd.DataFrame({"k": pair, "length_m": lengths[mask]})
+            .groupby("k", sort=True)["length_m"]
+            .sum()
+        )
         k_ = df.index.to_numpy()
         return pd.DataFrame({"i": k_ // n_units, "j": k_ % n_units, "length_m": df.to_numpy()})
 
     return per_pair(opposite), per_pair(~opposite), unmatched
 
 
-def measure_pair(a: shapely.Geometry, b: shapely.Geometry, *, tolerance_m: float, pad_deg: float) -> dict:
+def measure_pair(
+    a: shapely.Geometry, b: shapely.Geometry, *, tolerance_m: float, pad_deg: float
+) -> dict:
     """Measure two units that share no exact edge: gap, common line, length within tolerance
     and overlap area, in metres, on both clipped to where they can interact."""
     ax0, ay0, ax1, ay1 = a.bounds
     bx0, by0, bx1, by1 = b.bounds
-    box = (max(ax0, bx0) - pad_deg, max(ay0, by0) - pad_deg, min(ax1, bx1) + pad_deg, min(ay1, by1) + pad_deg)
+    box = (
+        max(ax0, bx0) - pad_deg,
+        max(ay0, by0) - pad_deg,
+        min(ax1, bx1) + pad_deg,
+        min(ay1, by1) + pad_deg,
+    )
     ca, cb = shapely.clip_by_rect(a, *box), shapely.clip_by_rect(b, *box)
     if ca.is_empty or cb.is_empty:
         return {"gap_m": float("inf")}
@@ -267,7 +280,9 @@ def build_graph(
     """
     started = time.perf_counter()
     if gdf.crs is None or not gdf.crs.equals("EPSG:4326"):
-        raise GraphError("build_graph needs boundaries in EPSG:4326 (use geo.boundaries.load_boundaries)")
+        raise GraphError(
+            "build_graph needs boundaries in EPSG:4326 (use geo.boundaries.load_boundaries)"
+        )
     if not gdf.index.is_unique:
         raise GraphError("build_graph needs unique commune codes as the index")
     if tolerance_m < 0:
@@ -285,7 +300,9 @@ def build_graph(
     max_lat = float(np.nanmax(np.abs(bounds[:, [1, 3]]))) if len(bounds) else 0.0
     kx, ky = metres_per_degree(min(max_lat, 89.0))
     pad = tolerance_m / min(float(kx), float(ky)) * 1.01
-    boxes = shapely.box(bounds[:, 0] - pad, bounds[:, 1] - pad, bounds[:, 2] + pad, bounds[:, 3] + pad)
+    boxes = shapely.box(
+        bounds[:, 0] - pad, bounds[:, 1] - pad, bounds[:, 2] + pad, bounds[:, 3] + pad
+    )
     tree = shapely.STRtree(boxes)
     qi, qj = tree.query(boxes, predicate="intersects")
     sel = qi < qj
@@ -296,7 +313,9 @@ def build_graph(
     rest = [
         (i, j)
         for i, j in zip(cand["i"].tolist(), cand["j"].tolist())
-        if (i, j) not in exact or (i, j) in overlap_pairs or (check_overlaps and rough[i] and rough[j])
+        if (i, j) not in exact
+        or (i, j) in overlap_pairs
+        or (check_overlaps and rough[i] and rough[j])
     ]
     # quick screen in degrees before measuring in metres: both units clipped to the box where
     # they can come within the tolerance (their padded bounding boxes' intersection)
@@ -317,8 +336,17 @@ def build_graph(
     G = nx.Graph(tolerance_m=float(tolerance_m), crs="EPSG:4326")
     reps = shapely.point_on_surface(geoms)
     rx, ry = shapely.get_x(reps), shapely.get_y(reps)
-    cols = ["name", "full_name", "name_ascii", "unit_type", "province_code", "province_name",
-            "population", "population_suspect", "area_km2"]
+    cols = [
+        "name",
+        "full_name",
+        "name_ascii",
+        "unit_type",
+        "province_code",
+        "province_name",
+        "population",
+        "population_suspect",
+        "area_km2",
+    ]
     present = [c for c in cols if c in gdf.columns]
     records = gdf[present].to_dict("records")
     for k, (code, rec) in enumerate(zip(codes, records)):
@@ -360,8 +388,13 @@ def build_graph(
             sorted({c for a, b, _ in overlaps for c in (a, b)}),
             f"{len(overlaps)} pair(s) of units overlap by more than {overlap_warn_m2:g} m²: {desc}",
         )
-    log.info("graph: %d nodes, %d edges, %d islands in %.2fs", G.number_of_nodes(),
-             G.number_of_edges(), len(islands), G.graph["seconds"])
+    log.info(
+        "graph: %d nodes, %d edges, %d islands in %.2fs",
+        G.number_of_nodes(),
+        G.number_of_edges(),
+        len(islands),
+        G.graph["seconds"],
+    )
     return G
 
 
@@ -395,7 +428,16 @@ def edges_frame(G: nx.Graph) -> pd.DataFrame:
     rows = []
     for u, v, d in G.edges(data=True):
         a, b = (u, v) if u < v else (v, u)
-        rows.append((a, b, round(d["shared_border_m"], 2), round(d["gap_m"], 3), d["kind"], d.get("distance_km")))
+        rows.append(
+            (
+                a,
+                b,
+                round(d["shared_border_m"], 2),
+                round(d["gap_m"], 3),
+                d["kind"],
+                d.get("distance_km"),
+            )
+        )
     df = pd.DataFrame(rows, columns=["a", "b", "shared_border_m", "gap_m", "kind", "distance_km"])
     return df.sort_values(["a", "b"], ignore_index=True)
 

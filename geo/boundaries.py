@@ -95,11 +95,16 @@ def find_boundaries_file(path: str | os.PathLike[str] | None = None) -> Path:
     BoundariesNotFoundError
         If the file named does not exist, or none is found, with how to get one.
     """
-    for label, candidate in (("--boundaries", path), ("LIENXA_BOUNDARIES", os.environ.get("LIENXA_BOUNDARIES"))):
+    for label, candidate in (
+        ("--boundaries", path),
+        ("LIENXA_BOUNDARIES", os.environ.get("LIENXA_BOUNDARIES")),
+    ):
         if candidate:
             p = Path(candidate).expanduser()
             if not p.exists():
-                raise BoundariesNotFoundError(f"boundaries file {str(p)!r} (from {label}) does not exist")
+                raise BoundariesNotFoundError(
+                    f"boundaries file {str(p)!r} (from {label}) does not exist"
+                )
             return p
     project_dir = Path(__file__).resolve().parent.parent / "data" / "boundaries"
     for folder in dict.fromkeys([Path("data/boundaries").resolve(), project_dir]):
@@ -261,7 +266,9 @@ def normalise_boundaries(
     missing = codes.isna()
     if missing.any():
         rows = _describe([str(i + 1) for i in np.flatnonzero(missing.to_numpy())])
-        raise BoundaryError(f"{source}: {int(missing.sum())} feature(s) without a commune code (feature #{rows})")
+        raise BoundaryError(
+            f"{source}: {int(missing.sum())} feature(s) without a commune code (feature #{rows})"
+        )
     malformed = ~codes.str.fullmatch(r"\d{5}")
     if malformed.any():
         raise BoundaryError(
@@ -275,19 +282,25 @@ def normalise_boundaries(
     geom.index = pd.Index(codes, name="code")
     empty = geom.isna() | geom.is_empty
     if empty.any():
-        raise BoundaryError(f"{source}: empty or missing geometry for {_describe(geom.index[empty])}")
+        raise BoundaryError(
+            f"{source}: empty or missing geometry for {_describe(geom.index[empty])}"
+        )
     polygonal = geom.geom_type.isin(["Polygon", "MultiPolygon"])
     if not polygonal.all():
         bad = geom[~polygonal]
         kinds = ", ".join(f"{c} ({t})" for c, t in zip(bad.index[:10], bad.geom_type[:10]))
-        raise BoundaryError(f"{source}: non-polygon geometries for {kinds}; communes must be polygons")
+        raise BoundaryError(
+            f"{source}: non-polygon geometries for {kinds}; communes must be polygons"
+        )
     invalid = ~geom.is_valid
     if invalid.any():
         bad_codes = list(geom.index[invalid])
         reasons = shapely.is_valid_reason(geom[invalid].values)
         detail = "; ".join(f"{c}: {r}" for c, r in list(zip(bad_codes, reasons))[:5])
         if strict:
-            raise BoundaryError(f"{source}: invalid geometries ({detail}); repair them or load without --strict")
+            raise BoundaryError(
+                f"{source}: invalid geometries ({detail}); repair them or load without --strict"
+            )
         fixed = shapely.make_valid(geom[invalid].values)
         fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
         geom[invalid] = fixed
@@ -297,7 +310,9 @@ def normalise_boundaries(
         log.warning("repaired %d invalid geometries (%s)", len(bad_codes), detail)
         still_empty = geom.is_empty
         if still_empty.any():
-            raise BoundaryError(f"{source}: geometry of {_describe(geom.index[still_empty])} is empty after repair")
+            raise BoundaryError(
+                f"{source}: geometry of {_describe(geom.index[still_empty])} is empty after repair"
+            )
 
     gdf = gpd.GeoDataFrame(index=geom.index, geometry=geom.values, crs=raw.crs)
     if not gdf.crs.equals("EPSG:4326"):
@@ -315,7 +330,9 @@ def normalise_boundaries(
     full_name = col("full_name")
     unit_type = col("unit_type")
     if name is None and full_name is None:
-        raise BoundaryError(f"{source} has no commune name column; map one with columns={{'name': ...}}")
+        raise BoundaryError(
+            f"{source} has no commune name column; map one with columns={{'name': ...}}"
+        )
     if unit_type is None:
         unit_type = pd.Series("Xã", index=gdf.index)
     unit_type = unit_type.fillna("").astype(str).str.strip()
@@ -328,7 +345,9 @@ def normalise_boundaries(
     gdf["name"] = name
     gdf["full_name"] = full_name.fillna("").astype(str)
     ascii_ = col("name_ascii")
-    gdf["name_ascii"] = ascii_.fillna("").astype(str) if ascii_ is not None else name.map(strip_diacritics)
+    gdf["name_ascii"] = (
+        ascii_.fillna("").astype(str) if ascii_ is not None else name.map(strip_diacritics)
+    )
     gdf["name_folded"] = name.map(fold)
     gdf["unit_type"] = unit_type
     prov = col("province_code")
@@ -336,7 +355,9 @@ def normalise_boundaries(
     pname = col("province_name")
     gdf["province_name"] = pname.fillna("").astype(str) if pname is not None else ""
     pop = col("population")
-    gdf["population"] = pd.to_numeric(pop, errors="coerce").astype(float) if pop is not None else np.nan
+    gdf["population"] = (
+        pd.to_numeric(pop, errors="coerce").astype(float) if pop is not None else np.nan
+    )
     area = col("area_km2")
     if area is not None:
         gdf["area_km2"] = pd.to_numeric(area, errors="coerce").astype(float)
@@ -346,7 +367,11 @@ def normalise_boundaries(
     if no_area.any():
         gdf.loc[no_area, "area_km2"] = gdf.geometry[no_area].to_crs("EPSG:6933").area / 1e6
     flagged = col("population_suspect")
-    flagged = flagged.fillna(False).astype(bool) if flagged is not None else pd.Series(False, index=gdf.index)
+    flagged = (
+        flagged.fillna(False).astype(bool)
+        if flagged is not None
+        else pd.Series(False, index=gdf.index)
+    )
     gdf["population_suspect"] = flagged | suspicious_population(gdf)
     gdf = gdf[[*SCHEMA, "geometry"]]
 
@@ -454,12 +479,22 @@ def search_communes(gdf: gpd.GeoDataFrame, query: str, *, limit: int = 20) -> gp
     if not words:
         return gdf.iloc[0:0]
     haystack = (
-        gdf["name_folded"] + " " + gdf["full_name"].map(fold) + " " + gdf["province_name"].map(fold)
-        + " " + gdf.index.to_series()
+        gdf["name_folded"]
+        + " "
+        + gdf["full_name"].map(fold)
+        + " "
+        + gdf["province_name"].map(fold)
+        + " "
+        + gdf.index.to_series()
     )
     mask = pd.Series(True, index=gdf.index)
     for w in words:
         mask &= haystack.str.contains(w, regex=False)
     hits = gdf[mask]
     rank = (hits["name_folded"] != " ".join(words)).astype(int)
-    return hits.assign(_rank=rank).sort_values(["_rank", "name_folded"]).drop(columns="_rank").head(limit)
+    return (
+        hits.assign(_rank=rank)
+        .sort_values(["_rank", "name_folded"])
+        .drop(columns="_rank")
+        .head(limit)
+    )

@@ -57,8 +57,12 @@ DEFAULT_PROFILE: dict[str, dict[str, float]] = {
 class NeedsProfile:
     """Ratios turning displaced people into needs (see :data:`DEFAULT_PROFILE`)."""
 
-    per_person_day: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROFILE["per_person_day"]))
-    per_person: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROFILE["per_person"]))
+    per_person_day: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_PROFILE["per_person_day"])
+    )
+    per_person: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_PROFILE["per_person"])
+    )
     name: str = "default"
 
     def needs_for(self, displaced: int, days: int) -> dict[str, int]:
@@ -98,7 +102,9 @@ def load_needs_profile(
 
         try:
             text = p.read_text(encoding="utf-8")
-            data = yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+            data = (
+                yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+            )
         except (OSError, ValueError, yaml.YAMLError) as exc:
             raise NeedsProfileError(f"cannot read needs profile {p}: {exc}") from exc
         if not isinstance(data, dict):
@@ -115,13 +121,17 @@ def load_needs_profile(
             name = f"province {code}"
         for layer in layers:
             if not isinstance(layer, dict):
-                raise NeedsProfileError(f"{p}: a profile is a mapping with per_person_day and per_person")
+                raise NeedsProfileError(
+                    f"{p}: a profile is a mapping with per_person_day and per_person"
+                )
             for section, target in (("per_person_day", day), ("per_person", once)):
                 for key, value in (layer.get(section) or {}).items():
                     if key not in catalogue:
                         raise NeedsProfileError(f"{p}: {section}.{key}: unknown resource")
                     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                        raise NeedsProfileError(f"{p}: {section}.{key}: ratio must be a number >= 0")
+                        raise NeedsProfileError(
+                            f"{p}: {section}.{key}: ratio must be a number >= 0"
+                        )
                     # a resource lives in one section only
                     day.pop(key, None)
                     once.pop(key, None)
@@ -164,7 +174,11 @@ class Scenario:
             "risk_level": self.risk_level,
             "duration_days": self.duration_days,
             "affected": [
-                {"commune": a.commune, "displaced": a.displaced, **({"needs": dict(a.needs)} if a.needs else {})}
+                {
+                    "commune": a.commune,
+                    "displaced": a.displaced,
+                    **({"needs": dict(a.needs)} if a.needs else {}),
+                }
                 for a in self.affected
             ],
             "closed_links": [list(p) for p in self.closed_links],
@@ -172,7 +186,11 @@ class Scenario:
 
 
 def _int(value: Any, what: str, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not value.is_integer())
+    ):
         raise ScenarioError(f"{what} must be an integer, got {value!r}")
     if value < minimum:
         raise ScenarioError(f"{what} must be >= {minimum}, got {value!r}")
@@ -225,7 +243,9 @@ def parse_scenario(
     if not isinstance(raw_affected, list):
         raise ScenarioError("affected must be a list")
     if len(raw_affected) > max_affected:
-        raise ScenarioError(f"affected has {len(raw_affected)} entries; at most {max_affected} are accepted")
+        raise ScenarioError(
+            f"affected has {len(raw_affected)} entries; at most {max_affected} are accepted"
+        )
     affected: list[AffectedCommune] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw_affected):
@@ -258,7 +278,11 @@ def parse_scenario(
     if not isinstance(raw_closed, list):
         raise ScenarioError("closed_links must be a list of [a, b] pairs")
     for i, pair in enumerate(raw_closed):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(c, str) for c in pair):
+        if (
+            not isinstance(pair, (list, tuple))
+            or len(pair) != 2
+            or not all(isinstance(c, str) for c in pair)
+        ):
             raise ScenarioError(f"closed_links[{i}] must be a pair of commune codes, got {pair!r}")
         a, b = pair
         if a == b:
@@ -271,18 +295,24 @@ def parse_scenario(
     if extent is not None:
         if gdf is None:
             raise ScenarioError("flood_extent needs the boundaries to find the communes it covers")
-        for entry in extent_affected(extent, gdf, displaced_rate=displaced_rate, min_share=min_covered_share):
+        for entry in extent_affected(
+            extent, gdf, displaced_rate=displaced_rate, min_share=min_covered_share
+        ):
             if entry.commune not in seen:
                 affected.append(entry)
                 seen.add(entry.commune)
         if len(affected) > max_affected:
-            raise ScenarioError(f"flood_extent covers {len(affected)} communes; at most {max_affected} are accepted")
+            raise ScenarioError(
+                f"flood_extent covers {len(affected)} communes; at most {max_affected} are accepted"
+            )
     if not affected:
         raise ScenarioError("no affected commune: give affected entries or a flood_extent")
     return Scenario(name.strip(), hazard, risk, days, tuple(affected), tuple(closed), extent)
 
 
-def extent_affected(extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_share: float = 0.01) -> list[AffectedCommune]:
+def extent_affected(
+    extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_share: float = 0.01
+) -> list[AffectedCommune]:
     """Communes covered by a flood extent (GeoJSON geometry, Feature or FeatureCollection in
     EPSG:4326), with displaced people from the covered share of their population.
 
@@ -312,13 +342,17 @@ def extent_affected(extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_s
         else:
             geoms = [shape(extent)]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ScenarioError(f"flood_extent is not a GeoJSON geometry or FeatureCollection ({exc})") from exc
+        raise ScenarioError(
+            f"flood_extent is not a GeoJSON geometry or FeatureCollection ({exc})"
+        ) from exc
     geoms = [g for g in geoms if not g.is_empty]
     if not geoms or not all(g.geom_type in ("Polygon", "MultiPolygon") for g in geoms):
         raise ScenarioError("flood_extent must hold polygons")
     area = shapely.make_valid(shapely.union_all(geoms))
     minx, miny, maxx, maxy = area.bounds
-    if not (-180 <= minx <= 180 and -90 <= miny <= 90 and -180 <= maxx <= 180 and -90 <= maxy <= 90):
+    if not (
+        -180 <= minx <= 180 and -90 <= miny <= 90 and -180 <= maxx <= 180 and -90 <= maxy <= 90
+    ):
         raise ScenarioError("flood_extent coordinates must be lon/lat (EPSG:4326)")
     hits = gdf.iloc[gdf.sindex.query(area, predicate="intersects")]
     if hits.empty:
@@ -333,8 +367,14 @@ def extent_affected(extent: Any, gdf: Any, *, displaced_rate: float = 1.0, min_s
         if share < min_share:
             continue
         pop = hits.at[code, "population"]
-        pop = 0.0 if pop is None or math.isnan(pop) else float(pop)  # a missing population counts as 0
-        out.append(AffectedCommune(str(code), int(round(share * pop * displaced_rate)), {}, round(share, 4)))
+        pop = (
+            0.0 if pop is None or math.isnan(pop) else float(pop)
+        )  # a missing population counts as 0
+        out.append(
+            AffectedCommune(
+                str(code), int(round(share * pop * displaced_rate)), {}, round(share, 4)
+            )
+        )
     return sorted(out, key=lambda a: a.commune)
 
 
@@ -357,7 +397,9 @@ def load_scenario(path: str | os.PathLike[str], **kwargs: Any) -> Scenario:
     return parse_scenario(data, **kwargs)
 
 
-def compute_needs(scenario: Scenario, profile: NeedsProfile | None = None) -> dict[str, dict[str, int]]:
+def compute_needs(
+    scenario: Scenario, profile: NeedsProfile | None = None
+) -> dict[str, dict[str, int]]:
     """Integer needs per affected commune and resource; explicit ``needs`` override."""
     profile = profile or NeedsProfile()
     out = {}

@@ -105,15 +105,21 @@ def check_reserve_share(
     """
     if not isinstance(reserve_share, Mapping):
         return _share(reserve_share, "reserve_share")
-    out = {RESERVE_DEFAULT_KEY: _share(reserve_share.get(RESERVE_DEFAULT_KEY, DEFAULT_RESERVE_SHARE),
-                                       f"reserve_share.{RESERVE_DEFAULT_KEY}")}
+    out = {
+        RESERVE_DEFAULT_KEY: _share(
+            reserve_share.get(RESERVE_DEFAULT_KEY, DEFAULT_RESERVE_SHARE),
+            f"reserve_share.{RESERVE_DEFAULT_KEY}",
+        )
+    }
     keys = [k for k in reserve_share if k != RESERVE_DEFAULT_KEY]
     if catalogue is not None:
         known = list(catalogue)
         unknown = [k for k in keys if k not in known]
         if unknown:
-            raise PlanError(f"reserve_share: unknown resource(s) {', '.join(map(repr, unknown))} "
-                            f"(known: {', '.join(known)}; {RESERVE_DEFAULT_KEY!r} sets the others)")
+            raise PlanError(
+                f"reserve_share: unknown resource(s) {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(known)}; {RESERVE_DEFAULT_KEY!r} sets the others)"
+            )
         keys = [k for k in known if k in reserve_share]
     for key in keys:
         out[str(key)] = _share(reserve_share[key], f"reserve_share.{key}")
@@ -149,8 +155,11 @@ class PlanParameters:
 
     def reserve_for(self, resource: str) -> float:
         if isinstance(self.reserve_share, Mapping):
-            return float(self.reserve_share.get(
-                resource, self.reserve_share.get(RESERVE_DEFAULT_KEY, DEFAULT_RESERVE_SHARE)))
+            return float(
+                self.reserve_share.get(
+                    resource, self.reserve_share.get(RESERVE_DEFAULT_KEY, DEFAULT_RESERVE_SHARE)
+                )
+            )
         return float(self.reserve_share)
 
     def check(self, catalogue: Collection[str] | None = None) -> None:
@@ -163,7 +172,9 @@ class PlanParameters:
             raise PlanError(f"at must be a date or a datetime, got {self.at!r}")
 
 
-def hop_limited_paths(H: nx.Graph, source: str, max_hops: int, *, weight: str = "cost_milli") -> dict[str, tuple[int, list[str]]]:
+def hop_limited_paths(
+    H: nx.Graph, source: str, max_hops: int, *, weight: str = "cost_milli"
+) -> dict[str, tuple[int, list[str]]]:
     """Cheapest paths of at most ``max_hops`` links from ``source`` to every reachable node.
 
     Returns ``{node: (cost, path)}`` (the source excluded). Bellman-Ford limited to
@@ -194,8 +205,14 @@ def hop_limited_paths(H: nx.Graph, source: str, max_hops: int, *, weight: str = 
     return best
 
 
-def _escalate_to(commune: str, H: nx.Graph, regions: Mapping[str, Iterable[str]], params: PlanParameters,
-                 *, start: str = "commune") -> str:
+def _escalate_to(
+    commune: str,
+    H: nx.Graph,
+    regions: Mapping[str, Iterable[str]],
+    params: PlanParameters,
+    *,
+    start: str = "commune",
+) -> str:
     """The next body up the command chain above ``start`` for ``commune``."""
     chain = list(params.command_chain)
     i = chain.index(start) + 1 if start in chain else 0
@@ -205,12 +222,21 @@ def _escalate_to(commune: str, H: nx.Graph, regions: Mapping[str, Iterable[str]]
         if tier == "region" and region is None:
             continue
         return params.tier_names[tier].format(
-            commune=node.get("full_name", commune), region=region, province=node.get("province_name", ""))
+            commune=node.get("full_name", commune),
+            region=region,
+            province=node.get("province_name", ""),
+        )
     return params.tier_names.get("national", "national")
 
 
-def _commander(commune: str, level: int, n_affected: int, H: nx.Graph, regions: Mapping[str, Iterable[str]],
-               params: PlanParameters) -> dict[str, Any]:
+def _commander(
+    commune: str,
+    level: int,
+    n_affected: int,
+    H: nx.Graph,
+    regions: Mapping[str, Iterable[str]],
+    params: PlanParameters,
+) -> dict[str, Any]:
     tier = params.commanders.get(level, "province")
     # Decree 66/2021: an event over two or more communes passes command one tier up
     if tier == "commune" and n_affected > 1:
@@ -219,9 +245,16 @@ def _commander(commune: str, level: int, n_affected: int, H: nx.Graph, regions: 
     if tier == "region" and region is None:
         tier = "province"
     node = H.nodes[commune] if commune in H else {}
-    return {"commune": commune, "risk_level": level, "tier": tier,
-            "commander": params.tier_names[tier].format(commune=node.get("full_name", commune), region=region,
-                                                         province=node.get("province_name", ""))}
+    return {
+        "commune": commune,
+        "risk_level": level,
+        "tier": tier,
+        "commander": params.tier_names[tier].format(
+            commune=node.get("full_name", commune),
+            region=region,
+            province=node.get("province_name", ""),
+        ),
+    }
 
 
 @dataclass
@@ -239,8 +272,14 @@ class _Problem:
     paths: dict[str, dict[str, tuple[int, list[str]]]]
 
 
-def _prepare(G: nx.Graph, scenario: Scenario, inventory: Mapping[str, Mapping[str, int]], rules: Iterable[Rule],
-             params: PlanParameters, needs_profile: NeedsProfile | None) -> _Problem:
+def _prepare(
+    G: nx.Graph,
+    scenario: Scenario,
+    inventory: Mapping[str, Mapping[str, int]],
+    rules: Iterable[Rule],
+    params: PlanParameters,
+    needs_profile: NeedsProfile | None,
+) -> _Problem:
     catalogue = load_catalogue()
     params.check(catalogue)
     for code in scenario.affected_codes:
@@ -254,8 +293,14 @@ def _prepare(G: nx.Graph, scenario: Scenario, inventory: Mapping[str, Mapping[st
                 raise PlanError(f"inventory of {code}: unknown resource {key!r}")
             if not isinstance(q, (int, np.integer)) or q < 0:
                 raise PlanError(f"inventory of {code}: {key} must be an integer >= 0, got {q!r}")
-    H = apply_rules(G, rules, at=_day(params.at), closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
-                    agreement_factor=params.agreement_factor)
+    H = apply_rules(
+        G,
+        rules,
+        at=_day(params.at),
+        closed_links=scenario.closed_links,
+        speed_kmh=params.speed_kmh,
+        agreement_factor=params.agreement_factor,
+    )
     needs = compute_needs(scenario, needs_profile)
     for code, items in needs.items():
         unknown = sorted(set(items) - set(catalogue))
@@ -309,7 +354,9 @@ def _solve_resource(P: _Problem, resource: str) -> list[tuple[str, str, int]]:
             if g == rc or g not in reach:
                 continue
             cap = _cap(P.H, g, rc, resource)
-            limit = min(P.gap[(rc, resource)], P.spare[(g, resource)], cap if cap is not None else 1 << 62)
+            limit = min(
+                P.gap[(rc, resource)], P.spare[(g, resource)], cap if cap is not None else 1 << 62
+            )
             if limit <= 0:
                 continue
             tails.append(gi[g])
@@ -321,9 +368,16 @@ def _solve_resource(P: _Problem, resource: str) -> list[tuple[str, str, int]]:
         return []
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(
-        np.asarray(tails, np.int32), np.asarray(heads, np.int32), np.asarray(caps, np.int64), np.asarray(costs, np.int64))
+        np.asarray(tails, np.int32),
+        np.asarray(heads, np.int32),
+        np.asarray(caps, np.int64),
+        np.asarray(costs, np.int64),
+    )
     nodes = np.arange(len(givers) + len(receivers), dtype=np.int32)
-    supplies = np.array([P.spare[(g, resource)] for g in givers] + [-P.gap[(r, resource)] for r in receivers], np.int64)
+    supplies = np.array(
+        [P.spare[(g, resource)] for g in givers] + [-P.gap[(r, resource)] for r in receivers],
+        np.int64,
+    )
     smcf.set_nodes_supplies(nodes, supplies)
     status = smcf.solve_max_flow_with_min_cost()
     if status != smcf.OPTIMAL:
@@ -336,7 +390,9 @@ def _greedy_resource(P: _Problem, resource: str) -> list[tuple[str, str, int]]:
     """Greedy baseline: receivers by largest gap first, each from its nearest suppliers."""
     left = {c: q for (c, r), q in P.spare.items() if r == resource}
     out = []
-    receivers = sorted((c for (c, r) in P.gap if r == resource), key=lambda c: (-P.gap[(c, resource)], c))
+    receivers = sorted(
+        (c for (c, r) in P.gap if r == resource), key=lambda c: (-P.gap[(c, resource)], c)
+    )
     for rc in receivers:
         want = P.gap[(rc, resource)]
         for g, (cost, _) in sorted(P.paths[rc].items(), key=lambda kv: (kv[1][0], kv[0])):
@@ -351,8 +407,14 @@ def _greedy_resource(P: _Problem, resource: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def _assemble(P: _Problem, scenario: Scenario, transfers_by_resource: dict[str, list[tuple[str, str, int]]],
-              params: PlanParameters, regions: Mapping[str, Iterable[str]], method: str) -> dict[str, Any]:
+def _assemble(
+    P: _Problem,
+    scenario: Scenario,
+    transfers_by_resource: dict[str, list[tuple[str, str, int]]],
+    params: PlanParameters,
+    regions: Mapping[str, Iterable[str]],
+    method: str,
+) -> dict[str, Any]:
     transfers = []
     received: dict[tuple[str, str], int] = {}
     sent: dict[tuple[str, str], int] = {}
@@ -363,13 +425,25 @@ def _assemble(P: _Problem, scenario: Scenario, transfers_by_resource: dict[str, 
             path = list(reversed(path))  # giver -> receiver
             edges = list(pairwise(path))
             minutes = round(sum(P.H.edges[a, b]["travel_minutes"] for a, b in edges), 1)
-            transfers.append({
-                "from": g, "to": rc, "resource": resource, "quantity": q, "path": path,
-                "travel_minutes": minutes, "cost": cost_milli / 1000,
-                "agreement": any(P.H.edges[a, b]["agreement"] for a, b in edges),
-                "agreement_rules": sorted({str(P.H.edges[a, b]["agreement_rule"]) for a, b in edges
-                                           if P.H.edges[a, b]["agreement"]}),
-            })
+            transfers.append(
+                {
+                    "from": g,
+                    "to": rc,
+                    "resource": resource,
+                    "quantity": q,
+                    "path": path,
+                    "travel_minutes": minutes,
+                    "cost": cost_milli / 1000,
+                    "agreement": any(P.H.edges[a, b]["agreement"] for a, b in edges),
+                    "agreement_rules": sorted(
+                        {
+                            str(P.H.edges[a, b]["agreement_rule"])
+                            for a, b in edges
+                            if P.H.edges[a, b]["agreement"]
+                        }
+                    ),
+                }
+            )
             received[(rc, resource)] = received.get((rc, resource), 0) + q
             sent[(g, resource)] = sent.get((g, resource), 0) + q
             transport += q * cost_milli / 1000
@@ -384,26 +458,52 @@ def _assemble(P: _Problem, scenario: Scenario, transfers_by_resource: dict[str, 
             on = P.on_site.get((c, resource), 0)
             rec = received.get((c, resource), 0)
             short = need - on - rec
-            ledger.append({"commune": c, "resource": resource, "need": need, "on_site": on, "received": rec,
-                           "sent": s, "unmet": short, "stock": P.stock.get(c, {}).get(resource, 0),
-                           "reserve": P.reserve.get((c, resource), 0)})
+            ledger.append(
+                {
+                    "commune": c,
+                    "resource": resource,
+                    "need": need,
+                    "on_site": on,
+                    "received": rec,
+                    "sent": s,
+                    "unmet": short,
+                    "stock": P.stock.get(c, {}).get(resource, 0),
+                    "reserve": P.reserve.get((c, resource), 0),
+                }
+            )
             if short > 0:
-                unmet.append({"commune": c, "resource": resource, "quantity": short,
-                              "escalate_to": _escalate_to(c, P.H, regions, params)})
+                unmet.append(
+                    {
+                        "commune": c,
+                        "resource": resource,
+                        "quantity": short,
+                        "escalate_to": _escalate_to(c, P.H, regions, params),
+                    }
+                )
     n = len(scenario.affected)
     return {
         "scenario": scenario.name,
         "method": method,
-        "parameters": {"max_hops": params.max_hops,
-                       "reserve_share": check_reserve_share(params.reserve_share, catalogue=load_catalogue()),
-                       "agreement_factor": params.agreement_factor, "speed_kmh": params.speed_kmh,
-                       "at": params.at.isoformat(),  # make_plan settles it before solving
-                       "risk_level": scenario.risk_level, "duration_days": scenario.duration_days},
+        "parameters": {
+            "max_hops": params.max_hops,
+            "reserve_share": check_reserve_share(params.reserve_share, catalogue=load_catalogue()),
+            "agreement_factor": params.agreement_factor,
+            "speed_kmh": params.speed_kmh,
+            "at": params.at.isoformat(),  # make_plan settles it before solving
+            "risk_level": scenario.risk_level,
+            "duration_days": scenario.duration_days,
+        },
         "transfers": transfers,
         "ledger": ledger,
         "unmet": unmet,
-        "command": [_commander(a.commune, scenario.risk_level, n, P.H, regions, params) for a in scenario.affected],
-        "cost": {"unmet_units": sum(u["quantity"] for u in unmet), "transport": round(transport, 3)},
+        "command": [
+            _commander(a.commune, scenario.risk_level, n, P.H, regions, params)
+            for a in scenario.affected
+        ],
+        "cost": {
+            "unmet_units": sum(u["quantity"] for u in unmet),
+            "transport": round(transport, 3),
+        },
     }
 
 
@@ -447,8 +547,10 @@ def make_plan(
     RuleError
         A rule that does not fit the graph.
     """
-    solvers = {"optimal": (_solve_resource, "optimal (min-cost max-flow)"),
-               "greedy": (_greedy_resource, "greedy (nearest first)")}
+    solvers = {
+        "optimal": (_solve_resource, "optimal (min-cost max-flow)"),
+        "greedy": (_greedy_resource, "greedy (nearest first)"),
+    }
     if method not in solvers:
         raise PlanError(f"method must be one of {', '.join(solvers)}, got {method!r}")
     solve, label = solvers[method]
@@ -478,8 +580,16 @@ def greedy_plan(
     PlanError, RuleError
         As :func:`make_plan`.
     """
-    return make_plan(G, scenario, inventory, rules=rules, params=params, needs_profile=needs_profile,
-                     regions=regions, method="greedy")
+    return make_plan(
+        G,
+        scenario,
+        inventory,
+        rules=rules,
+        params=params,
+        needs_profile=needs_profile,
+        regions=regions,
+        method="greedy",
+    )
 
 
 def validate_plan(
@@ -505,8 +615,14 @@ def validate_plan(
     """
     params = params or PlanParameters()
     errs: list[str] = []
-    H = apply_rules(G, rules, at=_day(params.at), closed_links=scenario.closed_links, speed_kmh=params.speed_kmh,
-                    agreement_factor=params.agreement_factor)
+    H = apply_rules(
+        G,
+        rules,
+        at=_day(params.at),
+        closed_links=scenario.closed_links,
+        speed_kmh=params.speed_kmh,
+        agreement_factor=params.agreement_factor,
+    )
     needs = compute_needs(scenario, needs_profile)
     stock = {c: dict(v) for c, v in inventory.items()}
     received: dict[tuple[str, str], int] = {}
@@ -533,12 +649,16 @@ def validate_plan(
             minutes += H.edges[a, b]["travel_minutes"]
         else:
             if abs(minutes - t["travel_minutes"]) > 0.11:
-                errs.append(f"{tag}: travel_minutes {t['travel_minutes']} but the path takes {minutes:.1f}")
+                errs.append(
+                    f"{tag}: travel_minutes {t['travel_minutes']} but the path takes {minutes:.1f}"
+                )
             if rc not in reach_cache:
                 reach_cache[rc] = hop_limited_paths(H, rc, params.max_hops)
             best = reach_cache[rc].get(g)
             if best is None or cost > best[0]:
-                errs.append(f"rule 4: {tag}: path cost {cost} is not the cheapest within {params.max_hops} links")
+                errs.append(
+                    f"rule 4: {tag}: path cost {cost} is not the cheapest within {params.max_hops} links"
+                )
         transport += q * cost / 1000
         received[(rc, r)] = received.get((rc, r), 0) + q
         sent[(g, r)] = sent.get((g, r), 0) + q
@@ -556,7 +676,9 @@ def validate_plan(
             allowed = 0 if need > q else q - keep
             s = sent.get((c, r), 0)
             if s > allowed:
-                errs.append(f"rule 2: {c} sends {s} {r} but may send only {allowed} (stock {q}, need {need})")
+                errs.append(
+                    f"rule 2: {c} sends {s} {r} but may send only {allowed} (stock {q}, need {need})"
+                )
             spare[(c, r)] = allowed - s
     ledger = {(row["commune"], row["resource"]): row for row in plan["ledger"]}
     unmet_total = 0
@@ -572,17 +694,28 @@ def validate_plan(
             if row is None:
                 errs.append(f"ledger: no row for {c}/{r}")
                 continue
-            if (row["need"], row["on_site"], row["received"], row["unmet"]) != (need, on, rec, short):
-                errs.append(f"rule 1: ledger {c}/{r} {row} != need {need}, on_site {on}, received {rec}, unmet {short}")
+            if (row["need"], row["on_site"], row["received"], row["unmet"]) != (
+                need,
+                on,
+                rec,
+                short,
+            ):
+                errs.append(
+                    f"rule 1: ledger {c}/{r} {row} != need {need}, on_site {on}, received {rec}, unmet {short}"
+                )
             if short > 0:
                 unmet_total += short
                 if c not in reach_cache:
                     reach_cache[c] = hop_limited_paths(H, c, params.max_hops)
                 for g, (_, path) in reach_cache[c].items():
                     cap = _cap(H, g, c, r)
-                    if spare.get((g, r), 0) > 0 and (cap is None or pair_sent.get((g, c, r), 0) < cap):
-                        errs.append(f"rule 5: {c} lacks {short} {r} while {g}, {len(path) - 1} link(s) away, "
-                                    f"has {spare[(g, r)]} to spare")
+                    if spare.get((g, r), 0) > 0 and (
+                        cap is None or pair_sent.get((g, c, r), 0) < cap
+                    ):
+                        errs.append(
+                            f"rule 5: {c} lacks {short} {r} while {g}, {len(path) - 1} link(s) away, "
+                            f"has {spare[(g, r)]} to spare"
+                        )
                         break
     listed = {(u["commune"], u["resource"]): u["quantity"] for u in plan["unmet"]}
     for (c, r), row in ledger.items():
@@ -608,9 +741,11 @@ def summarise_plan(plan: Mapping[str, Any], G: nx.Graph) -> list[str]:
     """
     catalogue = load_catalogue()
     name = {c: f"{d.get('full_name', c)} ({c})" for c, d in G.nodes(data=True)}
-    lines = [f"Kế hoạch / plan: {plan['scenario']} — {plan['method']}",
-             f"max_hops {plan['parameters']['max_hops']}, reserve {plan['parameters']['reserve_share']}"
-             + (f", rules as of {plan['parameters']['at']}" if plan["parameters"].get("at") else "")]
+    lines = [
+        f"Kế hoạch / plan: {plan['scenario']} — {plan['method']}",
+        f"max_hops {plan['parameters']['max_hops']}, reserve {plan['parameters']['reserve_share']}"
+        + (f", rules as of {plan['parameters']['at']}" if plan["parameters"].get("at") else ""),
+    ]
     by_receiver: dict[str, list[dict]] = {}
     for t in plan["transfers"]:
         by_receiver.setdefault(t["to"], []).append(t)
@@ -625,13 +760,17 @@ def summarise_plan(plan: Mapping[str, Any], G: nx.Graph) -> list[str]:
             res = catalogue[t["resource"]]
             via = " → ".join(t["path"])
             ag = " [thỏa thuận / agreement]" if t["agreement"] else ""
-            lines.append(f"  nhận {quantity_vi(t['quantity'], res)} từ {name.get(t['from'], t['from'])}, "
-                         f"{format_count_vi(round(t['travel_minutes']))} phút ({via}){ag}")
+            lines.append(
+                f"  nhận {quantity_vi(t['quantity'], res)} từ {name.get(t['from'], t['from'])}, "
+                f"{format_count_vi(round(t['travel_minutes']))} phút ({via}){ag}"
+            )
         for u in unmet_by.get(c, []):
             res = catalogue[u["resource"]]
             lines.append(f"  THIẾU {quantity_vi(u['quantity'], res)} → {u['escalate_to']}")
         if not by_receiver.get(c) and not unmet_by.get(c):
             lines.append("  tự đáp ứng tại chỗ / covered on site")
     lines.append("")
-    lines.append(f"unmet units: {plan['cost']['unmet_units']}, transport cost: {plan['cost']['transport']:.1f}")
+    lines.append(
+        f"unmet units: {plan['cost']['unmet_units']}, transport cost: {plan['cost']['transport']:.1f}"
+    )
     return lines

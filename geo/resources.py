@@ -153,9 +153,12 @@ def _read_catalogue(path: Path) -> Catalogue:
         base = resources.get(key)
         pillar = item.get("pillar", base.pillar if base else None)
         if pillar not in PILLARS:
-            raise CatalogueError(f"{path}: resource {key!r} has pillar {pillar!r}; use one of {', '.join(PILLARS)}")
+            raise CatalogueError(
+                f"{path}: resource {key!r} has pillar {pillar!r}; use one of {', '.join(PILLARS)}"
+            )
         resources[key] = Resource(
-            key, pillar,
+            key,
+            pillar,
             item.get("label_vi", base.label_vi if base else key),
             item.get("label_en", base.label_en if base else key),
             item.get("unit", base.unit if base else ""),
@@ -200,14 +203,20 @@ def quantity_vi(quantity: int, resource: Resource) -> str:
     """
     n = format_count_vi(quantity)
     label, unit = resource.label_vi.strip(), resource.unit.strip()
-    if not unit or label.casefold() == unit.casefold() or label.casefold().startswith(unit.casefold() + " "):
+    if (
+        not unit
+        or label.casefold() == unit.casefold()
+        or label.casefold().startswith(unit.casefold() + " ")
+    ):
         return f"{n} {label}"
     if unit == "người" and resource.pillar != "forces":
         return f"{label} cho {n} {unit}"
     return f"{n} {unit} {label}"
 
 
-def validate_inventory_items(items: Mapping[str, Any], *, catalogue: Mapping[str, Resource] | None = None) -> dict[str, int]:
+def validate_inventory_items(
+    items: Mapping[str, Any], *, catalogue: Mapping[str, Resource] | None = None
+) -> dict[str, int]:
     """Check a ``{resource: quantity}`` mapping (an API body) and return it with int values.
 
     Raises
@@ -283,14 +292,19 @@ def read_inventory_csv(
         except UnicodeDecodeError as exc:
             raise InventoryError(f"{path}: not UTF-8 text ({exc})") from exc
         name = path.name
-    lines = [(n, line) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)
-             if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        (n, line)
+        for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         raise InventoryError(f"{name}: empty inventory (header commune,resource,quantity expected)")
     header_no, header = lines[0]
     cols = [c.strip().lower() for c in next(csv.reader([header]))]
     if cols[:3] != ["commune", "resource", "quantity"]:
-        raise InventoryError(f"{name} line {header_no}: header must be commune,resource,quantity, got {header!r}")
+        raise InventoryError(
+            f"{name} line {header_no}: header must be commune,resource,quantity, got {header!r}"
+        )
     errors: list[str] = []
     seen: dict[tuple[str, str], int] = {}
     out: dict[str, dict[str, int]] = {}
@@ -313,15 +327,21 @@ def read_inventory_csv(
         elif q > MAX_QUANTITY:
             problems.append(f"quantity {q} is over the largest storable, {MAX_QUANTITY}")
         if (commune, resource) in seen:
-            problems.append(f"duplicate row for {commune}/{resource} (first on line {seen[(commune, resource)]})")
+            problems.append(
+                f"duplicate row for {commune}/{resource} (first on line {seen[(commune, resource)]})"
+            )
         seen.setdefault((commune, resource), n)
         if problems:
             errors.append(f"line {n}: " + "; ".join(problems))
         elif q is not None:
             out.setdefault(commune, {})[resource] = q
     if errors:
-        shown = "\n  ".join(errors[:20]) + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise InventoryError(f"{name}: {len(errors)} bad line(s), nothing imported:\n  {shown}", errors)
+        shown = "\n  ".join(errors[:20]) + (
+            f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        )
+        raise InventoryError(
+            f"{name}: {len(errors)} bad line(s), nothing imported:\n  {shown}", errors
+        )
     return out
 
 

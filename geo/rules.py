@@ -72,7 +72,9 @@ class Rule:
         """Whether the rule applies on ``at`` (always, when ``at`` is None and the rule has
         no end date in the past of today)."""
         day = at or dt.date.today()
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
     def overlaps(self, other: Rule) -> bool:
         lo = max(self.valid_from or dt.date.min, other.valid_from or dt.date.min)
@@ -95,7 +97,9 @@ def _date(value: Any, what: str) -> dt.date | None:
     raise RuleError(f"{what} must be a date YYYY-MM-DD, got {value!r}")
 
 
-def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None = None, index: int | None = None) -> Rule:
+def rule_from_dict(
+    data: Mapping[str, Any], *, communes: Collection[str] | None = None, index: int | None = None
+) -> Rule:
     """Validate one rule mapping.
 
     Raises
@@ -103,7 +107,11 @@ def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None 
     RuleError
         Naming the rule (its id, or its index) and the field.
     """
-    label = f"rule {data.get('id')}" if isinstance(data, Mapping) and data.get("id") is not None else f"rule #{index if index is not None else '?'}"
+    label = (
+        f"rule {data.get('id')}"
+        if isinstance(data, Mapping) and data.get("id") is not None
+        else f"rule #{index if index is not None else '?'}"
+    )
     if not isinstance(data, Mapping):
         raise RuleError(f"{label}: a rule is an object")
     kind = data.get("type")
@@ -111,8 +119,10 @@ def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None 
         raise RuleError(f"{label}: type must be one of {', '.join(RULE_TYPES)}, got {kind!r}")
     a, b = data.get("a"), data.get("b")
     if not isinstance(a, str) or not isinstance(b, str):
-        raise RuleError(f"{label}: a and b must be commune codes as strings, got {a!r} and {b!r} "
-                        "(in YAML, quote them: a: '17248')")
+        raise RuleError(
+            f"{label}: a and b must be commune codes as strings, got {a!r} and {b!r} "
+            "(in YAML, quote them: a: '17248')"
+        )
     if a == b:
         raise RuleError(f"{label}: a link from {a} to itself")
     known = set(communes) if communes is not None else None
@@ -125,7 +135,12 @@ def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None 
         raise RuleError(f"{label}: valid_to {valid_to} is before valid_from {valid_from}")
     minutes = data.get("travel_minutes", data.get("minutes"))
     if kind in ("add_link", "travel_minutes"):
-        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes) or minutes <= 0:
+        if (
+            isinstance(minutes, bool)
+            or not isinstance(minutes, (int, float))
+            or not math.isfinite(minutes)
+            or minutes <= 0
+        ):
             raise RuleError(f"{label}: travel_minutes must be a positive number, got {minutes!r}")
         minutes = float(minutes)
     else:
@@ -139,32 +154,54 @@ def rule_from_dict(data: Mapping[str, Any], *, communes: Collection[str] | None 
             raise RuleError(f"{label}: commitments must map a commune to {{resource: quantity}}")
         for side, items in raw.items():
             if not isinstance(side, str):
-                raise RuleError(f"{label}: commitments name {side!r}: commune codes must be strings "
-                                "(in YAML, quote them: '17248': {boats: 4})")
+                raise RuleError(
+                    f"{label}: commitments name {side!r}: commune codes must be strings "
+                    "(in YAML, quote them: '17248': {boats: 4})"
+                )
             if side not in (a, b):
-                raise RuleError(f"{label}: commitments name {side!r}, which is not a party ({a}, {b})")
+                raise RuleError(
+                    f"{label}: commitments name {side!r}, which is not a party ({a}, {b})"
+                )
             if not isinstance(items, Mapping):
                 raise RuleError(f"{label}: commitments of {side} must be {{resource: quantity}}")
             for key, q in items.items():
                 if key not in catalogue:
                     raise RuleError(f"{label}: commitments of {side}: unknown resource {key!r}")
                 if isinstance(q, bool) or not isinstance(q, int) or q < 0:
-                    raise RuleError(f"{label}: commitments of {side}.{key} must be an integer >= 0, got {q!r}")
+                    raise RuleError(
+                        f"{label}: commitments of {side}.{key} must be an integer >= 0, got {q!r}"
+                    )
             commitments[side] = {k: int(v) for k, v in items.items()}
-        if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1):
+        if factor is not None and (
+            isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1
+        ):
             raise RuleError(f"{label}: factor must be in (0, 1], got {factor!r}")
     return Rule(
-        type=kind, a=a, b=b, id=None if data.get("id") is None else str(data["id"]),
-        valid_from=valid_from, valid_to=valid_to, document=data.get("document"),
-        date=_date(data.get("date"), f"{label}: date"), reason=data.get("reason"), via=data.get("via"),
-        travel_minutes=minutes, commitments=commitments, cap=bool(data.get("cap", False)),
-        factor=None if factor is None else float(factor), note=data.get("note"),
+        type=kind,
+        a=a,
+        b=b,
+        id=None if data.get("id") is None else str(data["id"]),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        document=data.get("document"),
+        date=_date(data.get("date"), f"{label}: date"),
+        reason=data.get("reason"),
+        via=data.get("via"),
+        travel_minutes=minutes,
+        commitments=commitments,
+        cap=bool(data.get("cap", False)),
+        factor=None if factor is None else float(factor),
+        note=data.get("note"),
     )
 
 
 def rule_to_dict(rule: Rule) -> dict[str, Any]:
     """A rule as a JSON-ready mapping (round-trips through :func:`rule_from_dict`)."""
-    out = {k: v for k, v in asdict(rule).items() if v not in (None, {}, False) or k in ("type", "a", "b")}
+    out = {
+        k: v
+        for k, v in asdict(rule).items()
+        if v not in (None, {}, False) or k in ("type", "a", "b")
+    }
     for k in ("valid_from", "valid_to", "date"):
         if out.get(k) is not None:
             out[k] = out[k].isoformat()
@@ -188,7 +225,9 @@ def parse_rules(data: Any, *, communes: Collection[str] | None = None) -> list[R
         items = []
     if not isinstance(items, list):
         raise RuleError("rules must be a list")
-    rules = [rule_from_dict(item, communes=communes, index=i) for i, item in enumerate(items, 1)]  # counted as people count
+    rules = [
+        rule_from_dict(item, communes=communes, index=i) for i, item in enumerate(items, 1)
+    ]  # counted as people count
     ids: dict[str, int] = {}
     for i, r in enumerate(rules, 1):
         if r.id is not None:
@@ -198,18 +237,26 @@ def parse_rules(data: Any, *, communes: Collection[str] | None = None) -> list[R
     by_pair: dict[tuple[str, str], list[Rule]] = {}
     for r in rules:
         by_pair.setdefault(r.pair, []).append(r)
-    clash = {("add_link", "close_link"), ("travel_minutes", "travel_minutes"), ("agreement", "agreement"),
-             ("add_link", "add_link")}
+    clash = {
+        ("add_link", "close_link"),
+        ("travel_minutes", "travel_minutes"),
+        ("agreement", "agreement"),
+        ("add_link", "add_link"),
+    }
     for pair, group in by_pair.items():
         for i, r in enumerate(group):
-            for s in group[i + 1:]:
+            for s in group[i + 1 :]:
                 if tuple(sorted((r.type, s.type))) in clash and r.overlaps(s):
-                    raise RuleError(f"{r.label} and {s.label} contradict each other on {pair[0]}-{pair[1]} "
-                                    "over overlapping periods")
+                    raise RuleError(
+                        f"{r.label} and {s.label} contradict each other on {pair[0]}-{pair[1]} "
+                        "over overlapping periods"
+                    )
     return rules
 
 
-def load_rules(path: str | os.PathLike[str], *, communes: Collection[str] | None = None) -> list[Rule]:
+def load_rules(
+    path: str | os.PathLike[str], *, communes: Collection[str] | None = None
+) -> list[Rule]:
     """Read rules from a JSON or YAML file (``.yaml``/``.yml``; see :func:`parse_rules`).
 
     Parameters
@@ -246,7 +293,9 @@ def load_rules(path: str | os.PathLike[str], *, communes: Collection[str] | None
     return parse_rules(data, communes=communes)
 
 
-def default_travel_minutes(distance_km: float, *, speed_kmh: float = DEFAULT_SPEED_KMH, detour: float = DEFAULT_DETOUR) -> float:
+def default_travel_minutes(
+    distance_km: float, *, speed_kmh: float = DEFAULT_SPEED_KMH, detour: float = DEFAULT_DETOUR
+) -> float:
     """Travel minutes from the distance between representative points."""
     return round(distance_km * detour / speed_kmh * 60.0, 1)
 
@@ -302,9 +351,18 @@ def apply_rules(
         if d.get("kind") == "point_touch":
             continue
         km = d.get("distance_km", 0.0) or 0.0
-        H.add_edge(u, v, travel_minutes=default_travel_minutes(km, speed_kmh=speed_kmh, detour=detour),
-                   link="near_gap" if d.get("kind") == "near_gap" else "adjacent", agreement=False,
-                   agreement_rule=None, factor=1.0, caps={}, rule_ids=[], distance_km=km)
+        H.add_edge(
+            u,
+            v,
+            travel_minutes=default_travel_minutes(km, speed_kmh=speed_kmh, detour=detour),
+            link="near_gap" if d.get("kind") == "near_gap" else "adjacent",
+            agreement=False,
+            agreement_rule=None,
+            factor=1.0,
+            caps={},
+            rule_ids=[],
+            distance_km=km,
+        )
     active = [r for r in rules if r.active(day)]
     for r in active:
         for c in (r.a, r.b):
@@ -312,18 +370,33 @@ def apply_rules(
                 raise RuleError(f"{r.label}: unknown commune {c!r}")
     for r in (r for r in active if r.type == "add_link"):
         km = G.edges[r.a, r.b].get("distance_km", 0.0) if G.has_edge(r.a, r.b) else None
-        H.add_edge(r.a, r.b, travel_minutes=float(r.travel_minutes or 0), link=r.via or "added", agreement=False,
-                   agreement_rule=None, factor=1.0, caps={}, rule_ids=[r.id], distance_km=km)
+        H.add_edge(
+            r.a,
+            r.b,
+            travel_minutes=float(r.travel_minutes or 0),
+            link=r.via or "added",
+            agreement=False,
+            agreement_rule=None,
+            factor=1.0,
+            caps={},
+            rule_ids=[r.id],
+            distance_km=km,
+        )
     for r in (r for r in active if r.type == "travel_minutes"):
         if not H.has_edge(r.a, r.b):
-            raise RuleError(f"{r.label}: {r.a}-{r.b} is not a usable link; add it with add_link first")
+            raise RuleError(
+                f"{r.label}: {r.a}-{r.b} is not a usable link; add it with add_link first"
+            )
         H.edges[r.a, r.b]["travel_minutes"] = float(r.travel_minutes or 0)
         H.edges[r.a, r.b]["rule_ids"].append(r.id)
     for r in (r for r in active if r.type == "agreement"):
         if H.has_edge(r.a, r.b):
             e = H.edges[r.a, r.b]
-            e.update(agreement=True, agreement_rule=r.id or r.document,
-                     factor=r.factor if r.factor is not None else agreement_factor)
+            e.update(
+                agreement=True,
+                agreement_rule=r.id or r.document,
+                factor=r.factor if r.factor is not None else agreement_factor,
+            )
             if r.cap:
                 e["caps"] = {side: dict(items) for side, items in r.commitments.items()}
             e["rule_ids"].append(r.id)

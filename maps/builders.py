@@ -25,40 +25,123 @@ from maps.offline import ATTRIBUTION, LOCAL_CSS, LOCAL_JS
 #: 4 red, 5 purple; unaffected communes neutral.
 RISK_COLOURS = {0: "#e8e8e3", 1: "#9fd3f5", 2: "#fff3a0", 3: "#ff9f1c", 4: "#e63946", 5: "#7b2cbf"}
 RISK_LABELS = {
-    "vi": {0: "Không bị ảnh hưởng", 1: "Cấp 1 – nhỏ", 2: "Cấp 2 – trung bình", 3: "Cấp 3 – lớn",
-           4: "Cấp 4 – rất lớn", 5: "Cấp 5 – thảm họa"},
-    "en": {0: "Not affected", 1: "Level 1 – low", 2: "Level 2 – medium", 3: "Level 3 – high",
-           4: "Level 4 – very high", 5: "Level 5 – catastrophic"},
+    "vi": {
+        0: "Không bị ảnh hưởng",
+        1: "Cấp 1 – nhỏ",
+        2: "Cấp 2 – trung bình",
+        3: "Cấp 3 – lớn",
+        4: "Cấp 4 – rất lớn",
+        5: "Cấp 5 – thảm họa",
+    },
+    "en": {
+        0: "Not affected",
+        1: "Level 1 – low",
+        2: "Level 2 – medium",
+        3: "Level 3 – high",
+        4: "Level 4 – very high",
+        5: "Level 5 – catastrophic",
+    },
 }
 PILLAR_LABELS = {
-    "vi": {"forces": "Lực lượng", "means": "Phương tiện", "materials": "Vật tư", "logistics": "Hậu cần"},
-    "en": {"forces": "Forces", "means": "Means", "materials": "Materials", "logistics": "Logistics"},
+    "vi": {
+        "forces": "Lực lượng",
+        "means": "Phương tiện",
+        "materials": "Vật tư",
+        "logistics": "Hậu cần",
+    },
+    "en": {
+        "forces": "Forces",
+        "means": "Means",
+        "materials": "Materials",
+        "logistics": "Logistics",
+    },
 }
 #: Request and offer statuses as a reader sees them.
 STATUS_LABELS = {
-    "vi": {"open": "đang mở", "fulfilled": "đã đáp ứng", "cancelled": "đã hủy", "offered": "đã đề nghị",
-           "accepted": "đã chấp nhận", "declined": "bị từ chối", "dispatched": "đang vận chuyển", "arrived": "đã đến"},
-    "en": {"open": "open", "fulfilled": "fulfilled", "cancelled": "cancelled", "offered": "offered",
-           "accepted": "accepted", "declined": "declined", "dispatched": "on its way", "arrived": "arrived"},
+    "vi": {
+        "open": "đang mở",
+        "fulfilled": "đã đáp ứng",
+        "cancelled": "đã hủy",
+        "offered": "đã đề nghị",
+        "accepted": "đã chấp nhận",
+        "declined": "bị từ chối",
+        "dispatched": "đang vận chuyển",
+        "arrived": "đã đến",
+    },
+    "en": {
+        "open": "open",
+        "fulfilled": "fulfilled",
+        "cancelled": "cancelled",
+        "offered": "offered",
+        "accepted": "accepted",
+        "declined": "declined",
+        "dispatched": "on its way",
+        "arrived": "arrived",
+    },
 }
-RULE_COLOURS = {"agreement": "#2a9d8f", "added": "#1d4ed8", "closed": "#d00000", "default": "#9aa0a6"}
+RULE_COLOURS = {
+    "agreement": "#2a9d8f",
+    "added": "#1d4ed8",
+    "closed": "#d00000",
+    "default": "#9aa0a6",
+}
 TEXT = {
-    "vi": {"population": "Dân số", "suspect": "nghi ngờ", "open_requests": "Yêu cầu đang mở", "code": "Mã",
-           "search": "Tìm xã (có hoặc không dấu)…", "legend": "Chú giải", "unmet": "Chưa đáp ứng",
-           "escalations": "Chuyển lên cấp trên", "transfer": "Chi viện", "from": "từ", "to": "đến",
-           "minutes": "phút", "agreement": "theo thỏa thuận", "inventory": "Nguồn lực tại chỗ",
-           "incoming": "Yêu cầu đến", "outgoing": "Yêu cầu đi", "neighbours": "Xã liền kề",
-           "link": "Liên kết", "rule": "Quy tắc", "valid": "Hiệu lực", "document": "Văn bản",
-           "default": "mặc định", "added": "liên kết bổ sung", "closed": "đóng", "sample": "DỮ LIỆU MẪU",
-           "agreement_link": "thỏa thuận phối hợp"},
-    "en": {"population": "Population", "suspect": "suspect", "open_requests": "Open requests", "code": "Code",
-           "search": "Find a commune (with or without diacritics)…", "legend": "Legend", "unmet": "Unmet",
-           "escalations": "Escalations", "transfer": "Aid", "from": "from", "to": "to", "minutes": "min",
-           "agreement": "under agreement", "inventory": "On-site resources", "incoming": "Incoming requests",
-           "outgoing": "Outgoing requests", "neighbours": "Neighbours", "link": "Link", "rule": "Rule",
-           "valid": "Valid", "document": "Document", "default": "default", "added": "added link",
-           "closed": "closed", "sample": "SAMPLE DATA",
-           "agreement_link": "coordination agreement"},
+    "vi": {
+        "population": "Dân số",
+        "suspect": "nghi ngờ",
+        "open_requests": "Yêu cầu đang mở",
+        "code": "Mã",
+        "search": "Tìm xã (có hoặc không dấu)…",
+        "legend": "Chú giải",
+        "unmet": "Chưa đáp ứng",
+        "escalations": "Chuyển lên cấp trên",
+        "transfer": "Chi viện",
+        "from": "từ",
+        "to": "đến",
+        "minutes": "phút",
+        "agreement": "theo thỏa thuận",
+        "inventory": "Nguồn lực tại chỗ",
+        "incoming": "Yêu cầu đến",
+        "outgoing": "Yêu cầu đi",
+        "neighbours": "Xã liền kề",
+        "link": "Liên kết",
+        "rule": "Quy tắc",
+        "valid": "Hiệu lực",
+        "document": "Văn bản",
+        "default": "mặc định",
+        "added": "liên kết bổ sung",
+        "closed": "đóng",
+        "sample": "DỮ LIỆU MẪU",
+        "agreement_link": "thỏa thuận phối hợp",
+    },
+    "en": {
+        "population": "Population",
+        "suspect": "suspect",
+        "open_requests": "Open requests",
+        "code": "Code",
+        "search": "Find a commune (with or without diacritics)…",
+        "legend": "Legend",
+        "unmet": "Unmet",
+        "escalations": "Escalations",
+        "transfer": "Aid",
+        "from": "from",
+        "to": "to",
+        "minutes": "min",
+        "agreement": "under agreement",
+        "inventory": "On-site resources",
+        "incoming": "Incoming requests",
+        "outgoing": "Outgoing requests",
+        "neighbours": "Neighbours",
+        "link": "Link",
+        "rule": "Rule",
+        "valid": "Valid",
+        "document": "Document",
+        "default": "default",
+        "added": "added link",
+        "closed": "closed",
+        "sample": "SAMPLE DATA",
+        "agreement_link": "coordination agreement",
+    },
 }
 
 
@@ -79,8 +162,16 @@ def number(x: float | None, lang: str = "vi") -> str:
 
 
 #: Catalogue units (written in Vietnamese) in English; a count of things needs no unit there.
-UNITS_EN = {"người": "people", "lít": "L", "kg": "kg", "bao": "bags", "tấm": "sheets", "bộ": "kits",
-            "chiếc": "", "cái": ""}
+UNITS_EN = {
+    "người": "people",
+    "lít": "L",
+    "kg": "kg",
+    "bao": "bags",
+    "tấm": "sheets",
+    "bộ": "kits",
+    "chiếc": "",
+    "cái": "",
+}
 
 
 def amount(quantity: float, unit: str | None, lang: str = "vi") -> str:
@@ -90,10 +181,16 @@ def amount(quantity: float, unit: str | None, lang: str = "vi") -> str:
     return f"{number(quantity, lang)} {unit}".strip()
 
 
-def per_resource(quantities: Mapping[str, float], labels: Mapping[str, str], units: Mapping[str, str],
-                 lang: str = "vi") -> str:
+def per_resource(
+    quantities: Mapping[str, float],
+    labels: Mapping[str, str],
+    units: Mapping[str, str],
+    lang: str = "vi",
+) -> str:
     """Quantities of different resources, never added together: ``nước uống: 30.680 lít; bạt: 168 tấm``."""
-    return "; ".join(f"{labels.get(k, k)}: {amount(q, units.get(k), lang)}" for k, q in quantities.items())
+    return "; ".join(
+        f"{labels.get(k, k)}: {amount(q, units.get(k), lang)}" for k, q in quantities.items()
+    )
 
 
 def vn_day(value: Any) -> str:
@@ -104,8 +201,12 @@ def vn_day(value: Any) -> str:
     return f"{m.group(3)}/{m.group(2)}/{m.group(1)}" if m else text
 
 
-def base_map(bounds: tuple[float, float, float, float], *, tile_url: str | None = None,
-             tile_attribution: str | None = None) -> folium.Map:
+def base_map(
+    bounds: tuple[float, float, float, float],
+    *,
+    tile_url: str | None = None,
+    tile_attribution: str | None = None,
+) -> folium.Map:
     """An empty map over ``bounds`` (minx, miny, maxx, maxy) with local Leaflet only."""
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
     m.default_js = list(LOCAL_JS)
@@ -114,18 +215,21 @@ def base_map(bounds: tuple[float, float, float, float], *, tile_url: str | None 
         folium.TileLayer(tiles=tile_url, attr=tile_attribution or "tiles", name="base").add_to(m)
     minx, miny, maxx, maxy = bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    m.get_root().header.add_child(Element(
-        "<style>html .leaflet-container{background:#cfe3ef;font:13px/1.35 system-ui,sans-serif}"
-        ".lx-box{background:#fff;padding:6px 8px;border-radius:4px;box-shadow:0 1px 4px #0004;max-width:320px}"
-        ".lx-box h4{margin:0 0 4px;font-size:13px}.lx-sw{display:inline-block;width:12px;height:12px;"
-        "margin-right:5px;border:1px solid #555;vertical-align:-2px}.lx-search input{width:230px;padding:4px}"
-        ".lx-search ul{list-style:none;margin:2px 0 0;padding:0;max-height:180px;overflow:auto}"
-        ".lx-search li{cursor:pointer;padding:2px 4px}.lx-search li:hover{background:#eef}"
-        ".lx-panel{max-height:60vh;overflow:auto}.lx-panel h4{cursor:pointer}.lx-panel h4:after{content:' \\25BE'}"
-        ".lx-closed>:not(h4){display:none}.lx-closed h4{margin:0}.lx-closed h4:after{content:' \\25B8'}"
-        "@media (max-width:600px){html .leaflet-container{font-size:11px}.lx-box{max-width:62vw}"
-        ".lx-search input{width:150px}.leaflet-control-attribution{font-size:9px;line-height:1.2}}"
-        "@media print{.lx-search{display:none}.lx-closed>:not(h4){display:block}}</style>"))
+    m.get_root().header.add_child(
+        Element(
+            "<style>html .leaflet-container{background:#cfe3ef;font:13px/1.35 system-ui,sans-serif}"
+            ".lx-box{background:#fff;padding:6px 8px;border-radius:4px;box-shadow:0 1px 4px #0004;max-width:320px}"
+            ".lx-box h4{margin:0 0 4px;font-size:13px}.lx-sw{display:inline-block;width:12px;height:12px;"
+            "margin-right:5px;border:1px solid #555;vertical-align:-2px}.lx-search input{width:230px;padding:4px}"
+            ".lx-search ul{list-style:none;margin:2px 0 0;padding:0;max-height:180px;overflow:auto}"
+            ".lx-search li{cursor:pointer;padding:2px 4px}.lx-search li:hover{background:#eef}"
+            ".lx-panel{max-height:60vh;overflow:auto}.lx-panel h4{cursor:pointer}.lx-panel h4:after{content:' \\25BE'}"
+            ".lx-closed>:not(h4){display:none}.lx-closed h4{margin:0}.lx-closed h4:after{content:' \\25B8'}"
+            "@media (max-width:600px){html .leaflet-container{font-size:11px}.lx-box{max-width:62vw}"
+            ".lx-search input{width:150px}.leaflet-control-attribution{font-size:9px;line-height:1.2}}"
+            "@media print{.lx-search{display:none}.lx-closed>:not(h4){display:block}}</style>"
+        )
+    )
     m.get_root().html.add_child(Element(f'<div id="lx-attrib" hidden>{ATTRIBUTION}</div>'))
     _Attribution(ATTRIBUTION).add_to(m)
     return m
@@ -165,8 +269,11 @@ class ColouredGeoJson(MacroElement):
         super().__init__()
         self._name = "ColouredGeoJson"
         self.layer_name = name
-        self.data = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
-                               separators=(",", ":")).replace("</", "<\\/")
+        self.data = json.dumps(
+            {"type": "FeatureCollection", "features": features},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).replace("</", "<\\/")
 
 
 class SearchBox(MacroElement):
@@ -205,8 +312,16 @@ class SearchBox(MacroElement):
         self._name = "SearchBox"
         self.placeholder = placeholder
         pts = gdf.geometry.representative_point()
-        entries = [[code, row["full_name"], fold(f"{row['name']} {row['full_name']}"), round(p.x, 4), round(p.y, 4)]
-                   for (code, row), p in zip(gdf.iterrows(), pts)]
+        entries = [
+            [
+                code,
+                row["full_name"],
+                fold(f"{row['name']} {row['full_name']}"),
+                round(p.x, 4),
+                round(p.y, 4),
+            ]
+            for (code, row), p in zip(gdf.iterrows(), pts)
+        ]
         self.index = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -239,19 +354,35 @@ def script_json(value: Any) -> str:
 
 
 def _esc(s: Any) -> str:
-    return (str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"))
+    return (
+        str(s)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
 
 
 def _rounded(geom: Any, digits: int = 5) -> dict[str, Any]:
     def rnd(c: Any) -> Any:
-        return [round(c[0], digits), round(c[1], digits)] if isinstance(c[0], float) else [rnd(x) for x in c]
+        return (
+            [round(c[0], digits), round(c[1], digits)]
+            if isinstance(c[0], float)
+            else [rnd(x) for x in c]
+        )
 
     g = geom.__geo_interface__
     return {"type": g["type"], "coordinates": rnd(g["coordinates"])}
 
 
-def commune_features(gdf: gpd.GeoDataFrame, *, colours: Mapping[str, str], lang: str = "vi",
-                     extra: Mapping[str, str] | None = None, digits: int = 5) -> list[dict[str, Any]]:
+def commune_features(
+    gdf: gpd.GeoDataFrame,
+    *,
+    colours: Mapping[str, str],
+    lang: str = "vi",
+    extra: Mapping[str, str] | None = None,
+    digits: int = 5,
+) -> list[dict[str, Any]]:
     """Commune polygons with colour and tooltip (name, code, population flagged when suspect)."""
     t = TEXT[lang]
     feats = []
@@ -262,18 +393,33 @@ def commune_features(gdf: gpd.GeoDataFrame, *, colours: Mapping[str, str], lang:
         tip = f"<b>{_esc(row['full_name'])}</b><br>{t['code']} {code} · {_esc(row['province_name'])}<br>{t['population']}: {pop}"
         if extra and code in extra:
             tip += "<br>" + extra[code]
-        feats.append({"type": "Feature", "geometry": _rounded(row.geometry, digits),
-                      "properties": {"code": code, "c": colours.get(code, RISK_COLOURS[0]), "t": tip}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": _rounded(row.geometry, digits),
+                "properties": {"code": code, "c": colours.get(code, RISK_COLOURS[0]), "t": tip},
+            }
+        )
     return feats
 
 
 def _province_lines(provinces: gpd.GeoDataFrame, digits: int) -> list[dict[str, Any]]:
-    return [{"type": "Feature", "geometry": _rounded(g, digits), "properties": {"lc": "#222", "w": 2.2, "o": 0}}
-            for g in provinces.geometry if not g.is_empty]
+    return [
+        {
+            "type": "Feature",
+            "geometry": _rounded(g, digits),
+            "properties": {"lc": "#222", "w": 2.2, "o": 0},
+        }
+        for g in provinces.geometry
+        if not g.is_empty
+    ]
 
 
 def _legend(entries: Iterable[tuple[str, str]], title: str) -> str:
-    rows = "".join(f'<div><span class="lx-sw" style="background:{c}"></span>{_esc(label)}</div>' for c, label in entries)
+    rows = "".join(
+        f'<div><span class="lx-sw" style="background:{c}"></span>{_esc(label)}</div>'
+        for c, label in entries
+    )
     return f"<h4>{_esc(title)}</h4>{rows}"
 
 
@@ -295,11 +441,15 @@ def overview_map(
     colours = {c: RISK_COLOURS[lvl] for c, lvl in risk.items()}
     extra = {c: f"{t['open_requests']}: {n}" for c, n in (open_requests or {}).items() if n}
     m = base_map(tuple(communes.total_bounds), tile_url=tile_url, tile_attribution=tile_attribution)
-    ColouredGeoJson(commune_features(communes, colours=colours, lang=lang, extra=extra, digits=digits),
-                    name="communes").add_to(m)
+    ColouredGeoJson(
+        commune_features(communes, colours=colours, lang=lang, extra=extra, digits=digits),
+        name="communes",
+    ).add_to(m)
     ColouredGeoJson(_province_lines(provinces, digits), name="provinces").add_to(m)
     SearchBox(communes, t["search"]).add_to(m)
-    Panel(_legend(((RISK_COLOURS[k], v) for k, v in RISK_LABELS[lang].items()), t["legend"])).add_to(m)
+    Panel(
+        _legend(((RISK_COLOURS[k], v) for k, v in RISK_LABELS[lang].items()), t["legend"])
+    ).add_to(m)
     return m
 
 
@@ -347,9 +497,15 @@ def incident_map(
     focus = communes[communes.index.isin(involved)] if involved else communes
     minx, miny, maxx, maxy = focus.total_bounds
     pad = max(maxx - minx, maxy - miny) * 0.15 + 0.02
-    m = base_map((minx - pad, miny - pad, maxx + pad, maxy + pad), tile_url=tile_url, tile_attribution=tile_attribution)
+    m = base_map(
+        (minx - pad, miny - pad, maxx + pad, maxy + pad),
+        tile_url=tile_url,
+        tile_attribution=tile_attribution,
+    )
     colours = {c: RISK_COLOURS[level] for c in affected}
-    ColouredGeoJson(commune_features(communes, colours=colours, lang=lang), name="communes").add_to(m)
+    ColouredGeoJson(commune_features(communes, colours=colours, lang=lang), name="communes").add_to(
+        m
+    )
     ColouredGeoJson(_province_lines(provinces, 5), name="provinces").add_to(m)
     feats: list[dict[str, Any]] = []
     size = max(maxx - minx, maxy - miny, 0.05) * 0.02
@@ -361,42 +517,93 @@ def incident_map(
         for path, trs in grouped.items():
             coords = [[round(pos[c][0], 5), round(pos[c][1], 5)] for c in path]
             total = sum(x["quantity"] for x in trs)
-            what = "".join(f"<li>{_esc(per_resource({x['resource']: x['quantity']}, labels, units, lang))}</li>"
-                           for x in trs)
+            what = "".join(
+                f"<li>{_esc(per_resource({x['resource']: x['quantity']}, labels, units, lang))}</li>"
+                for x in trs
+            )
             ag = f" ({t['agreement']})" if any(x["agreement"] for x in trs) else ""
-            popup = (f"<b>{t['transfer']}</b> {t['from']} {_esc(G.nodes[path[0]].get('full_name', path[0]))} "
-                     f"{t['to']} {_esc(G.nodes[path[-1]].get('full_name', path[-1]))}{ag}<br>"
-                     f"{number(trs[0]['travel_minutes'], lang)} {t['minutes']}<ul>{what}</ul>")
+            popup = (
+                f"<b>{t['transfer']}</b> {t['from']} {_esc(G.nodes[path[0]].get('full_name', path[0]))} "
+                f"{t['to']} {_esc(G.nodes[path[-1]].get('full_name', path[-1]))}{ag}<br>"
+                f"{number(trs[0]['travel_minutes'], lang)} {t['minutes']}<ul>{what}</ul>"
+            )
             width = 2 + min(6, math.log10(total + 1))
             colour = RULE_COLOURS["agreement"] if ag else "#1d3557"
-            feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
-                          "properties": {"lc": colour, "w": width, "p": popup, "t": popup}})
-            feats.append({"type": "Feature", "geometry": {"type": "Polygon",
-                                                          "coordinates": [_arrow_head(pos[path[-2]], pos[path[-1]], size)]},
-                          "properties": {"lc": colour, "c": colour, "o": 1, "w": 1, "p": popup}})
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": coords},
+                    "properties": {"lc": colour, "w": width, "p": popup, "t": popup},
+                }
+            )
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [_arrow_head(pos[path[-2]], pos[path[-1]], size)],
+                    },
+                    "properties": {"lc": colour, "c": colour, "o": 1, "w": 1, "p": popup},
+                }
+            )
         unmet: dict[str, list[dict[str, Any]]] = {}
         for u in plan.get("unmet", []):
             unmet.setdefault(u["commune"], []).append(u)
         for c, items in unmet.items():
-            html = f"<b>{t['unmet']}: {_esc(G.nodes[c].get('full_name', c))}</b><ul>" + "".join(
-                f"<li>{_esc(per_resource({u['resource']: u['quantity']}, labels, units, lang))} → "
-                f"{_esc(u['escalate_to'])}</li>" for u in items) + "</ul>"
-            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(pos[c][0], 5), round(pos[c][1], 5)]},
-                          "properties": {"lc": "#d00000", "c": "#d00000", "o": 0.9, "w": 2, "r": 9, "p": html, "t": html}})
+            html = (
+                f"<b>{t['unmet']}: {_esc(G.nodes[c].get('full_name', c))}</b><ul>"
+                + "".join(
+                    f"<li>{_esc(per_resource({u['resource']: u['quantity']}, labels, units, lang))} → "
+                    f"{_esc(u['escalate_to'])}</li>"
+                    for u in items
+                )
+                + "</ul>"
+            )
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [round(pos[c][0], 5), round(pos[c][1], 5)],
+                    },
+                    "properties": {
+                        "lc": "#d00000",
+                        "c": "#d00000",
+                        "o": 0.9,
+                        "w": 2,
+                        "r": 9,
+                        "p": html,
+                        "t": html,
+                    },
+                }
+            )
         # per body, per resource, as the command page lists them: litres and boats are never added
         by_body: dict[str, dict[str, float]] = {}
         for u in plan.get("unmet", []):
             res = by_body.setdefault(u["escalate_to"], {})
             res[u["resource"]] = res.get(u["resource"], 0) + u["quantity"]
-        esc = "".join(f"<li><b>{_esc(body)}</b><ul style='margin:0;padding-left:14px'>" + "".join(
-            f"<li>{_esc(per_resource({k: q}, labels, units, lang))}</li>" for k, q in items.items()) + "</ul></li>"
-            for body, items in sorted(by_body.items()))
+        esc = "".join(
+            f"<li><b>{_esc(body)}</b><ul style='margin:0;padding-left:14px'>"
+            + "".join(
+                f"<li>{_esc(per_resource({k: q}, labels, units, lang))}</li>"
+                for k, q in items.items()
+            )
+            + "</ul></li>"
+            for body, items in sorted(by_body.items())
+        )
         if esc:
-            Panel(f"<h4>{t['escalations']}</h4><ul style='margin:0;padding-left:16px'>{esc}</ul>",
-                  position="topleft", css="lx-escalations").add_to(m)
+            Panel(
+                f"<h4>{t['escalations']}</h4><ul style='margin:0;padding-left:16px'>{esc}</ul>",
+                position="topleft",
+                css="lx-escalations",
+            ).add_to(m)
     ColouredGeoJson(feats, name="plan").add_to(m)
-    legend = [(RISK_COLOURS[level], RISK_LABELS[lang][level]), ("#1d3557", t["transfer"]),
-              (RULE_COLOURS["agreement"], f"{t['transfer']} {t['agreement']}"), ("#d00000", t["unmet"])]
+    legend = [
+        (RISK_COLOURS[level], RISK_LABELS[lang][level]),
+        ("#1d3557", t["transfer"]),
+        (RULE_COLOURS["agreement"], f"{t['transfer']} {t['agreement']}"),
+        ("#d00000", t["unmet"]),
+    ]
     Panel(_legend(legend, f"{t['legend']}: {scenario.get('name', '')}")).add_to(m)
     SearchBox(communes, t["search"]).add_to(m)
     return m
@@ -433,16 +640,39 @@ def commune_map(
         b = (G.nodes[n]["lon"], G.nodes[n]["lat"])
         kind = e.get("kind")
         closed = link.get("closed", False)
-        colour = RULE_COLOURS["closed"] if closed else RULE_COLOURS["agreement"] if link.get("agreement") else (
-            RULE_COLOURS["default"] if kind != "point_touch" else "#bbbbbb")
+        colour = (
+            RULE_COLOURS["closed"]
+            if closed
+            else RULE_COLOURS["agreement"]
+            if link.get("agreement")
+            else (RULE_COLOURS["default"] if kind != "point_touch" else "#bbbbbb")
+        )
         minutes = link.get("travel_minutes")
-        html = (f"<b>{_esc(G.nodes[n].get('full_name', n))}</b> ({n})<br>{t['link']}: {kind}"
-                f"{', ' + number(minutes, lang) + ' ' + t['minutes'] if minutes else ''}"
-                f"{'<br>' + t['agreement'] + ': ' + _esc(link.get('document') or '') if link.get('agreement') else ''}"
-                f"{'<br>' + t['closed'] if closed else ''}")
-        feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
-            [round(a[0], 5), round(a[1], 5)], [round(b[0], 5), round(b[1], 5)]]},
-            "properties": {"lc": colour, "w": 3, "d": "6 6" if kind != "shared_edge" or closed else None, "t": html, "p": html}})
+        html = (
+            f"<b>{_esc(G.nodes[n].get('full_name', n))}</b> ({n})<br>{t['link']}: {kind}"
+            f"{', ' + number(minutes, lang) + ' ' + t['minutes'] if minutes else ''}"
+            f"{'<br>' + t['agreement'] + ': ' + _esc(link.get('document') or '') if link.get('agreement') else ''}"
+            f"{'<br>' + t['closed'] if closed else ''}"
+        )
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [
+                        [round(a[0], 5), round(a[1], 5)],
+                        [round(b[0], 5), round(b[1], 5)],
+                    ],
+                },
+                "properties": {
+                    "lc": colour,
+                    "w": 3,
+                    "d": "6 6" if kind != "shared_edge" or closed else None,
+                    "t": html,
+                    "p": html,
+                },
+            }
+        )
     ColouredGeoJson(feats, name="links").add_to(m)
     if inventory is not None:
         sample = f" <b style='color:#b00'>[{t['sample']}]</b>" if inventory.get("sample") else ""
@@ -455,8 +685,13 @@ def commune_map(
             unit = res.unit if res else ""
             by_pillar.setdefault(pillar, []).append(f"{_esc(label)}: {_esc(amount(q, unit, lang))}")
         for pillar, items in by_pillar.items():
-            rows.append(f"<div><i>{_esc(PILLAR_LABELS[lang].get(pillar, pillar))}</i>: " + "; ".join(items) + "</div>")
+            rows.append(
+                f"<div><i>{_esc(PILLAR_LABELS[lang].get(pillar, pillar))}</i>: "
+                + "; ".join(items)
+                + "</div>"
+            )
         Panel(f"<h4>{t['inventory']}{sample}</h4>" + "".join(rows), position="bottomleft").add_to(m)
+
     def name(c: str) -> str:
         return _esc(G.nodes[c].get("full_name", c)) if c in G else _esc(c)
 
@@ -467,11 +702,16 @@ def commune_map(
         return f"{number(r['quantity'], lang)} {_esc(label)} ({_esc(status)})"
 
     req_html = ""
-    for title, reqs, who in ((t["incoming"], list(incoming), lambda r: f"{t['from']} {name(r['commune'])}"),
-                             (t["outgoing"], list(outgoing), lambda r: f"{t['to']} " + ", ".join(map(name, r["to"])))):
+    for title, reqs, who in (
+        (t["incoming"], list(incoming), lambda r: f"{t['from']} {name(r['commune'])}"),
+        (t["outgoing"], list(outgoing), lambda r: f"{t['to']} " + ", ".join(map(name, r["to"]))),
+    ):
         if reqs:
-            req_html += f"<h4>{title}</h4><ul style='margin:0;padding-left:16px'>" + "".join(
-                f"<li>#{r['id']} {who(r)}: {what(r)}</li>" for r in reqs[:12]) + "</ul>"
+            req_html += (
+                f"<h4>{title}</h4><ul style='margin:0;padding-left:16px'>"
+                + "".join(f"<li>#{r['id']} {who(r)}: {what(r)}</li>" for r in reqs[:12])
+                + "</ul>"
+            )
     if req_html:
         Panel(req_html, position="topright").add_to(m)
     return m
@@ -499,32 +739,69 @@ def rules_map(
         by_pair.setdefault(tuple(sorted((r["a"], r["b"]))), []).append(r)
     feats = []
     for u, v, e in G.edges(data=True):
-        if u not in shown or v not in shown or (u, v) in by_pair or (v, u) in by_pair or e.get("kind") == "point_touch":
+        if (
+            u not in shown
+            or v not in shown
+            or (u, v) in by_pair
+            or (v, u) in by_pair
+            or e.get("kind") == "point_touch"
+        ):
             continue
-        feats.append(_link_feature(G, u, v, RULE_COLOURS["default"], 1.2, None,
-                                   f"{_esc(G.nodes[u].get('full_name'))} – {_esc(G.nodes[v].get('full_name'))}: {t['default']}"))
+        feats.append(
+            _link_feature(
+                G,
+                u,
+                v,
+                RULE_COLOURS["default"],
+                1.2,
+                None,
+                f"{_esc(G.nodes[u].get('full_name'))} – {_esc(G.nodes[v].get('full_name'))}: {t['default']}",
+            )
+        )
     for (u, v), rs in by_pair.items():
         if u not in G or v not in G:
             continue
         kinds = {r["type"] for r in rs}
-        colour = (RULE_COLOURS["closed"] if "close_link" in kinds else RULE_COLOURS["agreement"] if "agreement" in kinds
-                  else RULE_COLOURS["added"] if "add_link" in kinds else RULE_COLOURS["default"])
-        html = f"<b>{_esc(G.nodes[u].get('full_name'))} – {_esc(G.nodes[v].get('full_name'))}</b>" + "".join(
-            f"<br>{t['rule']} {_esc(r.get('id', ''))}: {_esc(r['type'])}"
-            f"{' · ' + t['document'] + ' ' + _esc(r['document']) if r.get('document') else ''}"
-            f"{' · ' + t['valid'] + ' ' + _esc(vn_day(r.get('valid_from')) or '…') + ' – ' + _esc(vn_day(r.get('valid_to')) or '…') if r.get('valid_from') or r.get('valid_to') else ''}"
-            f"{' · ' + number(r['travel_minutes'], lang) + ' ' + t['minutes'] if r.get('travel_minutes') else ''}"
-            for r in rs)
-        feats.append(_link_feature(G, u, v, colour, 4, "8 6" if "close_link" in kinds else None, html))
+        colour = (
+            RULE_COLOURS["closed"]
+            if "close_link" in kinds
+            else RULE_COLOURS["agreement"]
+            if "agreement" in kinds
+            else RULE_COLOURS["added"]
+            if "add_link" in kinds
+            else RULE_COLOURS["default"]
+        )
+        html = (
+            f"<b>{_esc(G.nodes[u].get('full_name'))} – {_esc(G.nodes[v].get('full_name'))}</b>"
+            + "".join(
+                f"<br>{t['rule']} {_esc(r.get('id', ''))}: {_esc(r['type'])}"
+                f"{' · ' + t['document'] + ' ' + _esc(r['document']) if r.get('document') else ''}"
+                f"{' · ' + t['valid'] + ' ' + _esc(vn_day(r.get('valid_from')) or '…') + ' – ' + _esc(vn_day(r.get('valid_to')) or '…') if r.get('valid_from') or r.get('valid_to') else ''}"
+                f"{' · ' + number(r['travel_minutes'], lang) + ' ' + t['minutes'] if r.get('travel_minutes') else ''}"
+                for r in rs
+            )
+        )
+        feats.append(
+            _link_feature(G, u, v, colour, 4, "8 6" if "close_link" in kinds else None, html)
+        )
     ColouredGeoJson(feats, name="rules").add_to(m)
-    legend = [(RULE_COLOURS["agreement"], t["agreement_link"]), (RULE_COLOURS["added"], t["added"]),
-              (RULE_COLOURS["closed"], t["closed"]), (RULE_COLOURS["default"], t["default"])]
+    legend = [
+        (RULE_COLOURS["agreement"], t["agreement_link"]),
+        (RULE_COLOURS["added"], t["added"]),
+        (RULE_COLOURS["closed"], t["closed"]),
+        (RULE_COLOURS["default"], t["default"]),
+    ]
     Panel(_legend(legend, t["legend"])).add_to(m)
     SearchBox(communes, t["search"]).add_to(m)
     return m
 
 
-def _link_feature(G: nx.Graph, u: str, v: str, colour: str, width: float, dash: str | None, html: str) -> dict[str, Any]:
+def _link_feature(
+    G: nx.Graph, u: str, v: str, colour: str, width: float, dash: str | None, html: str
+) -> dict[str, Any]:
     coords = [[round(G.nodes[c]["lon"], 5), round(G.nodes[c]["lat"], 5)] for c in (u, v)]
-    return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
-            "properties": {"lc": colour, "w": width, "d": dash, "t": html, "p": html}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coords},
+        "properties": {"lc": colour, "w": width, "d": dash, "t": html, "p": html},
+    }

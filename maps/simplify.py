@@ -58,16 +58,26 @@ class DisplayCache:
         with lock:
             return self._cached(province, level)
 
-    def _compute(self, province: str | None, level: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    def _compute(
+        self, province: str | None, level: str
+    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         self.computed += 1
         src = self.gdf if province is None else self.gdf[self.gdf["province_code"] == province]
         shown = display_geometry(src, level=level)
-        provinces = shown[["province_code", "province_name", "geometry"]].dissolve("province_code", as_index=False)
+        provinces = shown[["province_code", "province_name", "geometry"]].dissolve(
+            "province_code", as_index=False
+        )
         provinces["geometry"] = provinces.geometry.boundary
         return shown, provinces
 
-    def get(self, province: str | None = None, level: str | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    def get(
+        self, province: str | None = None, level: str | None = None
+    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         """``(communes, province borders)`` for ``province`` (None: all) at ``level``
         (default: by the number of communes)."""
-        n = len(self.gdf) if province is None else int((self.gdf["province_code"] == province).sum())
+        n = (
+            len(self.gdf)
+            if province is None
+            else int((self.gdf["province_code"] == province).sum())
+        )
         return self._get(province, level or level_for(n))

@@ -17,7 +17,9 @@ from geo.errors import BoundaryError
 BROKEN_PIPE_STATUS = 141
 
 
-def quiet_broken_pipe(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+def quiet_broken_pipe(
+    run: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
     """Wrap a command so that a reader closing its output (``lienxa plan ... | head``) ends it
     quietly, with status :data:`BROKEN_PIPE_STATUS` and no traceback."""
 
@@ -41,13 +43,22 @@ def quiet_broken_pipe(run: Callable[[argparse.Namespace], int]) -> Callable[[arg
 
 def add_boundaries_options(p: argparse.ArgumentParser) -> None:
     """The options every command that reads boundaries shares."""
-    p.add_argument("--boundaries", metavar="FILE",
-                   help="boundaries file (default: $LIENXA_BOUNDARIES, then data/boundaries/)")
+    p.add_argument(
+        "--boundaries",
+        metavar="FILE",
+        help="boundaries file (default: $LIENXA_BOUNDARIES, then data/boundaries/)",
+    )
     p.add_argument("--layer", help="layer of a multi-layer file (GeoPackage)")
-    p.add_argument("--column", action="append", default=[], metavar="FIELD=SOURCE",
-                   help="map a source column onto a field, e.g. --column code=MA_XA (repeatable)")
-    p.add_argument("--strict", action="store_true",
-                   help="refuse invalid geometries instead of repairing them")
+    p.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=SOURCE",
+        help="map a source column onto a field, e.g. --column code=MA_XA (repeatable)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="refuse invalid geometries instead of repairing them"
+    )
 
 
 def column_map(pairs: list[str]) -> dict[str, str]:
@@ -80,7 +91,9 @@ def load_from_args(args: argparse.Namespace, progress: Progress | None = None):
     progress = progress or Progress(quiet=True)
     path = find_boundaries_file(args.boundaries)
     progress(f"reading and validating {path}")
-    gdf = load_boundaries(path, layer=args.layer, columns=column_map(args.column), strict=args.strict)
+    gdf = load_boundaries(
+        path, layer=args.layer, columns=column_map(args.column), strict=args.strict
+    )
     progress(f"{len(gdf)} units loaded")
     return gdf
 
@@ -102,13 +115,17 @@ def run_graph(args: argparse.Namespace) -> int:
     kinds = s["edges_by_kind"]
     print(f"units:                 {s['units']}")
     print(f"provinces:             {s['provinces']}")
-    print(f"edges:                 {s['edges']} (shared_edge {kinds['shared_edge']}, "
-          f"point_touch {kinds['point_touch']}, near_gap {kinds['near_gap']}; tolerance {args.tolerance:g} m)")
+    print(
+        f"edges:                 {s['edges']} (shared_edge {kinds['shared_edge']}, "
+        f"point_touch {kinds['point_touch']}, near_gap {kinds['near_gap']}; tolerance {args.tolerance:g} m)"
+    )
     print(f"cross-province links:  {s['cross_province_links']}")
     islands = s["islands"]
     names = ", ".join(f"{G.nodes[c]['full_name']} {c}" for c in islands[:10])
-    print(f"islands (no neighbour): {len(islands)}{': ' + names if islands else ''}"
-          f"{' ...' if len(islands) > 10 else ''}")
+    print(
+        f"islands (no neighbour): {len(islands)}{': ' + names if islands else ''}"
+        f"{' ...' if len(islands) > 10 else ''}"
+    )
     for line in gdf.attrs["report"].lines():
         print(line)
     print(f"time: {elapsed:.2f} s (graph {s['seconds']:.2f} s)")
@@ -125,12 +142,18 @@ def run_communes(args: argparse.Namespace) -> int:
     gdf = load_from_args(args)
     if args.province:
         gdf = gdf[gdf["province_code"] == args.province.zfill(2)]
-    hits = search_communes(gdf, args.search, limit=args.limit) if args.search else gdf.head(args.limit)
+    hits = (
+        search_communes(gdf, args.search, limit=args.limit) if args.search else gdf.head(args.limit)
+    )
     if hits.empty:
         print(f"no commune matches {args.search!r}", file=sys.stderr)
         return 1
     for code, row in hits.iterrows():
-        pop = "?" if row["population"] != row["population"] else f"{row['population']:,.0f}".replace(",", ".")
+        pop = (
+            "?"
+            if row["population"] != row["population"]
+            else f"{row['population']:,.0f}".replace(",", ".")
+        )
         flag = " (dân số nghi ngờ / suspect)" if row["population_suspect"] else ""
         print(f"{code}  {row['full_name']:<28} {row['province_name']:<16} dân số {pop}{flag}")
     return 0
@@ -140,11 +163,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``graph`` and ``communes`` to the CLI."""
     p = sub.add_parser("graph", help="build the adjacency graph of a boundaries file and report it")
     add_boundaries_options(p)
-    p.add_argument("--out", metavar="EDGES.csv", help="write the edges as CSV (a,b,shared_border_m,gap_m,kind)")
-    p.add_argument("--tolerance", type=float, default=10.0, metavar="METRES",
-                   help="units closer than this are neighbours even if they do not touch (default 10)")
-    p.add_argument("--check-overlaps", action="store_true",
-                   help="also measure overlaps between units that share exact edges (slower)")
+    p.add_argument(
+        "--out", metavar="EDGES.csv", help="write the edges as CSV (a,b,shared_border_m,gap_m,kind)"
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=10.0,
+        metavar="METRES",
+        help="units closer than this are neighbours even if they do not touch (default 10)",
+    )
+    p.add_argument(
+        "--check-overlaps",
+        action="store_true",
+        help="also measure overlaps between units that share exact edges (slower)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run_graph)
 

@@ -55,12 +55,16 @@ def load_regions(path: str, communes: Collection[str]) -> dict[str, list[str]]:
     except (OSError, ValueError) as exc:
         raise LienXaError(f"cannot read regions file {p}: {exc}") from exc
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise LienXaError(f"{p.name}: regions must be an object {{\"region name\": [\"commune\", ...]}}")
+        raise LienXaError(
+            f'{p.name}: regions must be an object {{"region name": ["commune", ...]}}'
+        )
     known = set(communes)
     for region, members in data.items():
         unknown = [c for c in members if c not in known]
         if unknown:
-            raise LienXaError(f"{p.name}: region {region!r} names unknown commune(s) {', '.join(map(repr, unknown))}")
+            raise LienXaError(
+                f"{p.name}: region {region!r} names unknown commune(s) {', '.join(map(repr, unknown))}"
+            )
     return {str(k): list(v) for k, v in data.items()}
 
 
@@ -91,9 +95,13 @@ def reserve_from_args(default: float, items: list[str] | None) -> float | dict[s
         if not sep or not key or not value:
             raise LienXaError(f"--reserve takes RESOURCE=SHARE (e.g. boats=0.5), got {item!r}")
         if key == RESERVE_DEFAULT_KEY:
-            raise LienXaError(f"--reserve {item}: set the share of the other resources with --reserve-share")
+            raise LienXaError(
+                f"--reserve {item}: set the share of the other resources with --reserve-share"
+            )
         if key not in catalogue:
-            raise LienXaError(f"--reserve {item}: unknown resource {key!r} (known: {', '.join(catalogue)})")
+            raise LienXaError(
+                f"--reserve {item}: unknown resource {key!r} (known: {', '.join(catalogue)})"
+            )
         if key in shares:
             raise LienXaError(f"--reserve {item}: {key} is given twice")
         try:
@@ -136,7 +144,9 @@ def _run_plan(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, gdf=gdf)
     if args.inventory:
         inventory = read_inventory_csv(args.inventory, communes=gdf.index)
-        sample = Path(args.inventory).read_text(encoding="utf-8-sig").lstrip().startswith("# SAMPLE")
+        sample = (
+            Path(args.inventory).read_text(encoding="utf-8-sig").lstrip().startswith("# SAMPLE")
+        )
     else:
         inventory, sample = sample_inventory(gdf, seed=args.seed), True
     rules = load_rules(args.rules, communes=gdf.index) if args.rules else []
@@ -144,15 +154,26 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.needs_profile and not province:  # the affected communes' province, when they share one
         provinces = {str(gdf.at[c, "province_code"]) for c in scenario.affected_codes}
         province = provinces.pop() if len(provinces) == 1 else None
-    profile = load_needs_profile(args.needs_profile, province=province) if args.needs_profile else None
+    profile = (
+        load_needs_profile(args.needs_profile, province=province) if args.needs_profile else None
+    )
     regions = load_regions(args.regions, gdf.index) if args.regions else {}
-    params = PlanParameters(max_hops=args.max_hops, reserve_share=reserve_share,
-                            agreement_factor=args.agreement_factor, speed_kmh=args.speed, at=args.at)
+    params = PlanParameters(
+        max_hops=args.max_hops,
+        reserve_share=reserve_share,
+        agreement_factor=args.agreement_factor,
+        speed_kmh=args.speed,
+        at=args.at,
+    )
     progress(f"planning {len(scenario.affected)} affected commune(s)")
-    plan = make_plan(G, scenario, inventory, rules=rules, params=params, needs_profile=profile, regions=regions)
+    plan = make_plan(
+        G, scenario, inventory, rules=rules, params=params, needs_profile=profile, regions=regions
+    )
     plan["sample_inventory"] = sample
     if args.out:  # written before the summary, so a closed output (| head) cannot lose it
-        Path(args.out).write_text(json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        Path(args.out).write_text(
+            json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     if sample:
         print(f"!! {SAMPLE_LABEL} — dữ liệu mẫu, không phải số liệu khảo sát")
     print("\n".join(summarise_plan(plan, G)))
@@ -183,28 +204,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``plan`` and ``sample-inventory`` to the CLI."""
     p = sub.add_parser("plan", help="compute a mutual-aid plan offline")
     add_boundaries_options(p)
-    p.add_argument("--inventory", metavar="CSV",
-                   help="inventory CSV commune,resource,quantity (default: a generated SAMPLE inventory)")
+    p.add_argument(
+        "--inventory",
+        metavar="CSV",
+        help="inventory CSV commune,resource,quantity (default: a generated SAMPLE inventory)",
+    )
     p.add_argument("--scenario", metavar="JSON", required=True, help="flood scenario (CONTRACT.md)")
     p.add_argument("--rules", metavar="FILE", help="adjacency rules, JSON or YAML")
-    p.add_argument("--regions", metavar="JSON", help='regional defence commands: {"Khu vực 3": ["16777", ...]}')
+    p.add_argument(
+        "--regions", metavar="JSON", help='regional defence commands: {"Khu vực 3": ["16777", ...]}'
+    )
     p.add_argument("--needs-profile", metavar="FILE", help="needs profile, JSON or YAML")
-    p.add_argument("--province", help="province whose needs profile applies "
-                   "(default: the affected communes' province, when they share one)")
-    p.add_argument("--catalogue", metavar="FILE",
-                   help="resource catalogue extension, JSON or YAML (default: $LIENXA_CATALOGUE)")
+    p.add_argument(
+        "--province",
+        help="province whose needs profile applies "
+        "(default: the affected communes' province, when they share one)",
+    )
+    p.add_argument(
+        "--catalogue",
+        metavar="FILE",
+        help="resource catalogue extension, JSON or YAML (default: $LIENXA_CATALOGUE)",
+    )
     p.add_argument("--out", metavar="PLAN.json", help="write the plan JSON here")
     p.add_argument("--max-hops", type=int, default=2)
-    p.add_argument("--reserve-share", type=float, default=0.3, metavar="SHARE",
-                   help="share of each resource a commune keeps and never sends (default 0.3)")
-    p.add_argument("--reserve", action="append", metavar="RESOURCE=SHARE",
-                   help="the reserve share of one resource, e.g. boats=0.5 (repeatable; "
-                   "the others keep --reserve-share)")
-    p.add_argument("--at", type=iso_date, metavar="YYYY-MM-DD",
-                   help="judge the rules' validity dates on this day, to plan an exercise or replay "
-                   "a past event (default: today)")
+    p.add_argument(
+        "--reserve-share",
+        type=float,
+        default=0.3,
+        metavar="SHARE",
+        help="share of each resource a commune keeps and never sends (default 0.3)",
+    )
+    p.add_argument(
+        "--reserve",
+        action="append",
+        metavar="RESOURCE=SHARE",
+        help="the reserve share of one resource, e.g. boats=0.5 (repeatable; "
+        "the others keep --reserve-share)",
+    )
+    p.add_argument(
+        "--at",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="judge the rules' validity dates on this day, to plan an exercise or replay "
+        "a past event (default: today)",
+    )
     p.add_argument("--agreement-factor", type=float, default=0.8)
-    p.add_argument("--speed", type=float, default=30.0, help="road speed for default travel times, km/h")
+    p.add_argument(
+        "--speed", type=float, default=30.0, help="road speed for default travel times, km/h"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the sample inventory")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run_plan)

@@ -37,7 +37,12 @@ def run_serve(args: argparse.Namespace) -> int:
         return 1
     finally:
         engine.dispose()
-    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "proxy_headers": True}
+    common = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "proxy_headers": True,
+    }
     if args.workers == 1:
         uvicorn.run(create_app(settings), **common)
     else:
@@ -66,7 +71,10 @@ def _session():
     engine = make_engine(_settings().resolved_database_url())
     current, head = migration_state(engine)
     if current != head:  # exit 2, apart from ``audit verify``'s 1 for a broken chain
-        print("lienxa: error: the database is not migrated: run `lienxa db upgrade` first", file=sys.stderr)
+        print(
+            "lienxa: error: the database is not migrated: run `lienxa db upgrade` first",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     return session_scope(make_sessionmaker(engine)[1])
 
@@ -78,7 +86,9 @@ def _known_communes() -> set[str] | None:
 
     settings = _settings()
     try:
-        raw = read_geodata(find_boundaries_file(settings.boundaries), layer=settings.boundaries_layer)
+        raw = read_geodata(
+            find_boundaries_file(settings.boundaries), layer=settings.boundaries_layer
+        )
     except BoundaryError:
         return None
     column = next((c for c in SOURCE_COLUMNS["code"] if c in raw.columns), None)
@@ -96,13 +106,24 @@ def run_users_add(args: argparse.Namespace) -> int:
     if args.commune:
         known = _known_communes()
         if known is not None and args.commune not in known:
-            print(f"lienxa users add: error: unknown commune {args.commune!r} in the boundaries", file=sys.stderr)
+            print(
+                f"lienxa users add: error: unknown commune {args.commune!r} in the boundaries",
+                file=sys.stderr,
+            )
             return 2
     password = sys.stdin.readline().rstrip("\n")
     try:
         with _session() as s:
-            u = add_user(s, args.name, password, args.role, commune=args.commune, region=args.region,
-                         province=args.province, actor="cli")
+            u = add_user(
+                s,
+                args.name,
+                password,
+                args.role,
+                commune=args.commune,
+                region=args.region,
+                province=args.province,
+                actor="cli",
+            )
             print(f"user {u.username} ({u.role}) created")
     except ServiceError as exc:
         print(f"lienxa users add: error: {exc.detail}", file=sys.stderr)
@@ -134,12 +155,31 @@ def run_inventory(args: argparse.Namespace) -> int:
             for key, q in items.items():
                 row = existing.get((commune, key))
                 if row is None:
-                    s.add(InventoryItem(commune_code=commune, resource=key, quantity=q, reserved=0, sample=sample,
-                                        updated_by="cli"))
+                    s.add(
+                        InventoryItem(
+                            commune_code=commune,
+                            resource=key,
+                            quantity=q,
+                            reserved=0,
+                            sample=sample,
+                            updated_by="cli",
+                        )
+                    )
                 elif row.reserved <= q:
-                    row.quantity, row.sample, row.updated_at, row.updated_by = q, sample, utcnow(), "cli"
-        audit.record(s, actor="cli", action=f"inventory.{args.action}", entity="inventory", entity_id="*",
-                     after={"communes": len(inv), "sample": sample})
+                    row.quantity, row.sample, row.updated_at, row.updated_by = (
+                        q,
+                        sample,
+                        utcnow(),
+                        "cli",
+                    )
+        audit.record(
+            s,
+            actor="cli",
+            action=f"inventory.{args.action}",
+            entity="inventory",
+            entity_id="*",
+            after={"communes": len(inv), "sample": sample},
+        )
     print(f"{'SAMPLE ' if sample else ''}inventory of {len(inv)} communes stored")
     return 0
 
@@ -161,14 +201,24 @@ def run_rules_import(args: argparse.Namespace) -> int:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        print(f"lienxa rules import: error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"lienxa rules import: error: cannot read {path}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     actor = "cli" if args.author == "cli" else f"{args.author} (cli)"
     try:
         items = rules_document(raw, name=path.name)
         with _session() as s:
-            created = import_rules(s, items, reason=args.reason, author=args.author, actor=actor,
-                                   communes=communes, dry_run=args.dry_run)
+            created = import_rules(
+                s,
+                items,
+                reason=args.reason,
+                author=args.author,
+                actor=actor,
+                communes=communes,
+                dry_run=args.dry_run,
+            )
     except RuleError as exc:
         for problem in getattr(exc, "errors", None) or [str(exc)]:
             print(f"lienxa rules import: error: {problem}", file=sys.stderr)
@@ -205,9 +255,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--log-level", default="info")
-    p.add_argument("--workers", type=int, default=1,
-                   help="worker processes (default 1); several workers are for PostgreSQL "
-                        "(SQLite serialises every write, so more workers do not write faster)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); several workers are for PostgreSQL "
+        "(SQLite serialises every write, so more workers do not write faster)",
+    )
     p.set_defaults(func=run_serve)
 
     p = sub.add_parser("db", help="database administration")
@@ -219,12 +273,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="add a user")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["commune_leader", "defence_command", "planner", "admin"])
+    add.add_argument(
+        "--role", required=True, choices=["commune_leader", "defence_command", "planner", "admin"]
+    )
     group = add.add_mutually_exclusive_group()
     group.add_argument("--commune", help="5-digit code (commune_leader)")
     group.add_argument("--region", help="region name (defence_command)")
     group.add_argument("--province", help="2-digit code (defence_command)")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     add.set_defaults(func=run_users_add)
 
     p = sub.add_parser("inventory", help="load inventories into the database")
@@ -235,11 +293,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("rules", help="adjacency rules in the database")
     rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
-    imp = rsub.add_parser("import", help="import a JSON or YAML rules file, all or nothing",
-                          description="Validate the rules together with the rules in force and store each as "
-                                      "a new rule; with any error, list them all (rule #1 is the first) and "
-                                      "store nothing (exit 1).")
-    imp.add_argument("file", help="rules file: JSON, or YAML (.yaml/.yml); a list or {\"rules\": [...]}")
+    imp = rsub.add_parser(
+        "import",
+        help="import a JSON or YAML rules file, all or nothing",
+        description="Validate the rules together with the rules in force and store each as "
+        "a new rule; with any error, list them all (rule #1 is the first) and "
+        "store nothing (exit 1).",
+    )
+    imp.add_argument(
+        "file", help='rules file: JSON, or YAML (.yaml/.yml); a list or {"rules": [...]}'
+    )
     imp.add_argument("--reason", required=True, help="why: kept in every imported rule's history")
     imp.add_argument("--author", default="cli", help="recorded as the rules' author (default: cli)")
     imp.add_argument("--dry-run", action="store_true", help="validate and report, store nothing")

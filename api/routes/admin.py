@@ -30,7 +30,10 @@ ERRORS = error_responses(401, 403, 409, 422)
 @router.get("/regions", response_model=list[RegionOut], responses=ERRORS)
 def read_regions(user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
     """Defence regions and their communes."""
-    return [{"id": r.id, "name": r.name, "communes": r.communes} for r in session.scalars(select(Region))]
+    return [
+        {"id": r.id, "name": r.name, "communes": r.communes}
+        for r in session.scalars(select(Region))
+    ]
 
 
 @router.post("/regions", status_code=201, response_model=RegionOut, responses=ERRORS)
@@ -47,8 +50,14 @@ def create_region(body: RegionIn, state: StateDep, user: CurrentUser, writer: Wr
         r = Region(name=body.name, communes=sorted(set(body.communes)))
         s.add(r)
         s.flush()
-        audit.record(s, actor=user.describe(), action="region.create", entity="region", entity_id=r.id,
-                     after={"name": r.name, "communes": r.communes})
+        audit.record(
+            s,
+            actor=user.describe(),
+            action="region.create",
+            entity="region",
+            entity_id=r.id,
+            after={"name": r.name, "communes": r.communes},
+        )
         return {"id": r.id, "name": r.name, "communes": r.communes}
 
     return writer.run(run, status_code=201)
@@ -60,15 +69,31 @@ def create_user(body: UserIn, state: StateDep, user: CurrentUser, writer: Writer
     require_role(user, "admin", action="creating users")
     if body.commune and body.commune not in state.graph:
         raise BadInput(f"commune: unknown commune {body.commune!r}")
-    return writer.run(lambda s: user_dict(s, add_user(s, body.username, body.password, body.role,
-                                                      commune=body.commune, region=body.region,
-                                                      province=body.province, actor=user.describe())),
-                      status_code=201)
+    return writer.run(
+        lambda s: user_dict(
+            s,
+            add_user(
+                s,
+                body.username,
+                body.password,
+                body.role,
+                commune=body.commune,
+                region=body.region,
+                province=body.province,
+                actor=user.describe(),
+            ),
+        ),
+        status_code=201,
+    )
 
 
 @router.get("/audit", response_model=list[AuditOut], responses=ERRORS)
-def read_audit(user: CurrentUser, session: ReadSessionDep, entity: str | None = None,
-               limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
+def read_audit(
+    user: CurrentUser,
+    session: ReadSessionDep,
+    entity: str | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+) -> list[dict[str, Any]]:
     """The audit log, newest first (defence command, planner, admin)."""
     require_role(user, "defence_command", "planner", "admin", action="reading the audit log")
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

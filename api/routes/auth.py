@@ -28,8 +28,13 @@ def login(request: Request, username: str, password: str) -> tuple[User, str]:
     settings = request.app.state.settings
     ip = request.client.host if request.client else "?"
     with session_scope(request.app.state.write_session) as s:
-        check_login_rate(s, username, ip, max_failures=settings.login_max_failures,
-                         window_minutes=settings.login_window_minutes)
+        check_login_rate(
+            s,
+            username,
+            ip,
+            max_failures=settings.login_max_failures,
+            window_minutes=settings.login_window_minutes,
+        )
         user = s.scalars(select(User).where(User.username == username)).first()
         ok = user is not None and user.active and verify_password(user.password_hash, password)
         if not ok:
@@ -41,7 +46,9 @@ def login(request: Request, username: str, password: str) -> tuple[User, str]:
     return user, request.app.state.tokens.issue(user)
 
 
-@router.post("/token", response_model=Token, responses={401: {"model": Detail}, 429: {"model": Detail}})
+@router.post(
+    "/token", response_model=Token, responses={401: {"model": Detail}, 429: {"model": Detail}}
+)
 def create_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """Exchange a username and password for a bearer token."""
     user, token = login(request, form.username, form.password)
@@ -51,6 +58,12 @@ def create_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, De
 @router.get("/me", response_model=UserOut, responses={401: {"model": Detail}})
 def read_me(user: CurrentUser) -> UserOut:
     """Who the token belongs to, with role and area."""
-    return UserOut(id=user.id, username=user.username, role=user.role, commune=user.commune, region=user.region,
-                   province=user.province, area_size=len(user.area))
-
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        commune=user.commune,
+        region=user.region,
+        province=user.province,
+        area_size=len(user.area),
+    )

@@ -22,9 +22,14 @@ def _commune(state: Any, code: str) -> dict[str, Any]:
 
 
 @router.get("", responses={200: {"content": {"application/geo+json": {}}}})
-def read_communes(state: StateDep, province: str | None = Query(None, pattern=r"^\d{2}$"),
-                  q: str | None = Query(None, max_length=100, description="name search, with or without diacritics"),
-                  simplified: bool = True) -> Response:
+def read_communes(
+    state: StateDep,
+    province: str | None = Query(None, pattern=r"^\d{2}$"),
+    q: str | None = Query(
+        None, max_length=100, description="name search, with or without diacritics"
+    ),
+    simplified: bool = True,
+) -> Response:
     """All communes (or one province's, or a name search) as a GeoJSON FeatureCollection.
 
     Boundaries do not change while the service runs: each answer is built once and cached."""
@@ -40,7 +45,12 @@ def read_communes(state: StateDep, province: str | None = Query(None, pattern=r"
             gdf = gdf.loc[search_communes(state.gdf, q, limit=50).index.intersection(gdf.index)]
         if len(cache) > 256:
             cache.clear()
-        cache[key] = gdf.drop(columns=["name_folded"]).reset_index().to_json(na="null", drop_id=True).encode()
+        cache[key] = (
+            gdf.drop(columns=["name_folded"])
+            .reset_index()
+            .to_json(na="null", drop_id=True)
+            .encode()
+        )
     return Response(cache[key], media_type="application/geo+json")
 
 
@@ -55,22 +65,43 @@ def read_neighbours(code: str, state: StateDep) -> list[dict[str, Any]]:
     """Neighbours with the link's kind, border length, gap and distance."""
     _commune(state, code)
     G = state.graph
-    return [{"code": n, "name": G.nodes[n].get("full_name"), **G.edges[code, n]} for n in sorted(G[code])]
+    return [
+        {"code": n, "name": G.nodes[n].get("full_name"), **G.edges[code, n]}
+        for n in sorted(G[code])
+    ]
 
 
-@router.get("/{code}/inventory", response_model=InventoryOut, responses={401: {"model": Detail}, 404: {"model": Detail}})
-def read_inventory(code: str, state: StateDep, user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
+@router.get(
+    "/{code}/inventory",
+    response_model=InventoryOut,
+    responses={401: {"model": Detail}, 404: {"model": Detail}},
+)
+def read_inventory(
+    code: str, state: StateDep, user: CurrentUser, session: ReadSessionDep
+) -> dict[str, Any]:
     """A commune's on-site inventory (``sample`` true when generated, not surveyed)."""
     _commune(state, code)
     return inventory_of(session, code)
 
 
-@router.put("/{code}/inventory", response_model=InventoryOut,
-            responses={401: {"model": Detail}, 403: {"model": Detail}, 404: {"model": Detail},
-                       409: {"model": Detail}, 422: {"model": Detail}})
-def update_inventory(code: str, state: StateDep, user: CurrentUser, writer: WriterDep,
-                     items: dict[str, Any] = Body(..., examples=[{"boats": 6, "militia": 450}])) -> Any:
+@router.put(
+    "/{code}/inventory",
+    response_model=InventoryOut,
+    responses={
+        401: {"model": Detail},
+        403: {"model": Detail},
+        404: {"model": Detail},
+        409: {"model": Detail},
+        422: {"model": Detail},
+    },
+)
+def update_inventory(
+    code: str,
+    state: StateDep,
+    user: CurrentUser,
+    writer: WriterDep,
+    items: dict[str, Any] = Body(..., examples=[{"boats": 6, "militia": 450}]),
+) -> Any:
     """Set the listed resources of a commune's inventory (its leader, or a defence command)."""
     _commune(state, code)
     return writer.run(lambda s: set_inventory(s, user, code, items))
-

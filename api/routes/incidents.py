@@ -46,23 +46,44 @@ async def scenario_from(request: Request) -> dict[str, Any]:
     return data
 
 
-@router.post("", status_code=201, response_model=IncidentOut, responses=ERRORS,
-             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}},
-                                                        "multipart/form-data": {"schema": {"type": "object",
-                                                            "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
-async def create_incident_route(request: Request, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+@router.post(
+    "",
+    status_code=201,
+    response_model=IncidentOut,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            }
+        }
+    },
+)
+async def create_incident_route(
+    request: Request, state: StateDep, user: CurrentUser, writer: WriterDep
+) -> Any:
     """Create an incident from a flood scenario (CONTRACT.md), JSON or an uploaded file."""
     data = await scenario_from(request)
     settings = state.settings
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(
-        writer.run, lambda s: create_incident(s, user, data, state.gdf, max_affected=settings.max_affected),
-        status_code=201)
+        writer.run,
+        lambda s: create_incident(s, user, data, state.gdf, max_affected=settings.max_affected),
+        status_code=201,
+    )
 
 
 @router.get("", response_model=list[IncidentOut], responses=ERRORS)
-def read_incidents(user: CurrentUser, session: ReadSessionDep, status: str | None = None) -> list[dict[str, Any]]:
+def read_incidents(
+    user: CurrentUser, session: ReadSessionDep, status: str | None = None
+) -> list[dict[str, Any]]:
     """Incidents, newest first."""
     from sqlalchemy import select
 
@@ -87,17 +108,34 @@ def close_incident_route(incident_id: int, user: CurrentUser, writer: WriterDep)
 
 
 @router.post("/{incident_id}/plan", response_model=PlanOut, responses=ERRORS)
-def plan_incident_route(incident_id: int, state: StateDep, user: CurrentUser, writer: WriterDep,
-                        body: PlanIn = Body(default_factory=PlanIn)) -> Any:
+def plan_incident_route(
+    incident_id: int,
+    state: StateDep,
+    user: CurrentUser,
+    writer: WriterDep,
+    body: PlanIn = Body(default_factory=PlanIn),
+) -> Any:
     """Plan on the current inventories (minus open offers) and rules, optionally with its requests.
 
     With ``create_requests`` the plan's transfers become requests to the suggested givers in
     the same call. ``reserve_share`` is one share or per resource; the plan's ``parameters``
     record the shares used and ``at``, the instant the rules were judged valid (now)."""
-    params = PlanParameters(max_hops=body.max_hops, reserve_share=body.reserve_share,
-                            agreement_factor=body.agreement_factor)
-    return writer.run(lambda s: plan_incident(s, user, incident_id, state.graph, state.gdf, params=params,
-                                              create_requests=body.create_requests))
+    params = PlanParameters(
+        max_hops=body.max_hops,
+        reserve_share=body.reserve_share,
+        agreement_factor=body.agreement_factor,
+    )
+    return writer.run(
+        lambda s: plan_incident(
+            s,
+            user,
+            incident_id,
+            state.graph,
+            state.gdf,
+            params=params,
+            create_requests=body.create_requests,
+        )
+    )
 
 
 @router.get("/{incident_id}/plan", response_model=PlanOut | None, responses=ERRORS)
@@ -108,7 +146,9 @@ def read_plan(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> A
 
 
 @router.get("/{incident_id}/ledger", response_model=list[LedgerEntryOut], responses=ERRORS)
-def read_ledger(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+def read_ledger(
+    incident_id: int, user: CurrentUser, session: ReadSessionDep
+) -> list[dict[str, Any]]:
     """What has arrived where for this incident."""
     get_incident(session, incident_id)
     return ledger_of(session, incident_id)

@@ -31,12 +31,28 @@ async def csv_from(request: Request) -> bytes:
 
 
 @router.post(
-    "/import", response_model=InventoryImportOut, responses=error_responses(401, 403, 409, 413, 422),
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                           "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
-async def import_inventory_file(request: Request, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+    "/import",
+    response_model=InventoryImportOut,
+    responses=error_responses(401, 403, 409, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
+)
+async def import_inventory_file(
+    request: Request, state: StateDep, user: CurrentUser, writer: WriterDep
+) -> Any:
     """Import a surveyed inventory file (CSV ``commune,resource,quantity``): all of it or nothing.
 
     For a defence command (communes of its area) or an admin. The body is the CSV itself

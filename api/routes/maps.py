@@ -38,21 +38,35 @@ def _tiles(request: Request) -> dict[str, Any]:
 
 
 @router.get("/overview", response_class=HTMLResponse)
-def overview(request: Request, province: str | None = Query(None, pattern=r"^\d{2}$"), lang: str | None = None) -> HTMLResponse:
+def overview(
+    request: Request,
+    province: str | None = Query(None, pattern=r"^\d{2}$"),
+    lang: str | None = None,
+) -> HTMLResponse:
     """Every commune by incident risk level, province borders, search, open requests."""
     state = request.app.state
     with session_scope(state.read_session) as s:
         authenticate(request, s)
         risk: dict[str, int] = {}
-        for i in s.scalars(select(Incident).where(Incident.status == "active").order_by(Incident.id)):
+        for i in s.scalars(
+            select(Incident).where(Incident.status == "active").order_by(Incident.id)
+        ):
             for a in i.scenario.get("affected", []):
                 risk[a["commune"]] = max(risk.get(a["commune"], 0), i.risk_level)
         open_req: dict[str, int] = {}
         for r in s.scalars(select(SupportRequest).where(SupportRequest.status == "open")):
             open_req[r.commune_code] = open_req.get(r.commune_code, 0) + 1
     communes, provinces = state.display.get(province)
-    return _html(overview_map(communes, provinces, risk=risk, open_requests=open_req, lang=_lang(request, lang),
-                              **_tiles(request)))
+    return _html(
+        overview_map(
+            communes,
+            provinces,
+            risk=risk,
+            open_requests=open_req,
+            lang=_lang(request, lang),
+            **_tiles(request),
+        )
+    )
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -71,8 +85,19 @@ def incident(request: Request, incident_id: int, lang: str | None = None) -> HTM
     catalogue = load_catalogue()
     labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in catalogue.items()}
     units = {k: r.unit for k, r in catalogue.items()}
-    return _html(incident_map(communes, provinces, state.graph, scenario=scenario, plan=plan, labels=labels,
-                              units=units, lang=lang, **_tiles(request)))
+    return _html(
+        incident_map(
+            communes,
+            provinces,
+            state.graph,
+            scenario=scenario,
+            plan=plan,
+            labels=labels,
+            units=units,
+            lang=lang,
+            **_tiles(request),
+        )
+    )
 
 
 @router.get("/communes/{code}", response_class=HTMLResponse)
@@ -85,29 +110,56 @@ def commune(request: Request, code: str, lang: str | None = None) -> HTMLRespons
         user = authenticate(request, s)
         rules = [r for _, r in current_rules(s)]
         inv = inventory_of(s, code)
-        incoming = list_requests(s, user, commune=code, direction="incoming", status="open", incident_id=None)
-        outgoing = list_requests(s, user, commune=code, direction="outgoing", status="open", incident_id=None)
+        incoming = list_requests(
+            s, user, commune=code, direction="incoming", status="open", incident_id=None
+        )
+        outgoing = list_requests(
+            s, user, commune=code, direction="outgoing", status="open", incident_id=None
+        )
     H = apply_rules(state.graph, rules)
     links = {}
     for n in state.graph[code]:
         pair = tuple(sorted((code, n)))
         if H.has_edge(code, n):
             e = H.edges[code, n]
-            links[pair] = {"travel_minutes": e["travel_minutes"], "agreement": e["agreement"],
-                           "document": e.get("agreement_rule")}
+            links[pair] = {
+                "travel_minutes": e["travel_minutes"],
+                "agreement": e["agreement"],
+                "document": e.get("agreement_rule"),
+            }
         else:
             links[pair] = {"closed": state.graph.edges[code, n].get("kind") != "point_touch"}
     communes, _ = state.display.get(state.graph.nodes[code]["province_code"])
-    return _html(commune_map(communes, state.graph, code, links=links, inventory=inv, catalogue=load_catalogue(),
-                             incoming=incoming, outgoing=outgoing, lang=_lang(request, lang), **_tiles(request)))
+    return _html(
+        commune_map(
+            communes,
+            state.graph,
+            code,
+            links=links,
+            inventory=inv,
+            catalogue=load_catalogue(),
+            incoming=incoming,
+            outgoing=outgoing,
+            lang=_lang(request, lang),
+            **_tiles(request),
+        )
+    )
 
 
 @router.get("/rules", response_class=HTMLResponse)
-def rules(request: Request, province: str | None = Query(None, pattern=r"^\d{2}$"), lang: str | None = None) -> HTMLResponse:
+def rules(
+    request: Request,
+    province: str | None = Query(None, pattern=r"^\d{2}$"),
+    lang: str | None = None,
+) -> HTMLResponse:
     """Links coloured by rule (agreement, added, closed, default) with documents and validity."""
     state = request.app.state
     with session_scope(state.read_session) as s:
         authenticate(request, s)
         current = [rule_to_dict(r) for _, r in current_rules(s)]
     communes, provinces = state.display.get(province)
-    return _html(rules_map(communes, provinces, state.graph, current, lang=_lang(request, lang), **_tiles(request)))
+    return _html(
+        rules_map(
+            communes, provinces, state.graph, current, lang=_lang(request, lang), **_tiles(request)
+        )
+    )

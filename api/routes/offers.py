@@ -21,8 +21,13 @@ def read_offer(offer_id: int, user: CurrentUser, session: ReadSessionDep) -> dic
 
 
 @router.post("/{offer_id}/{action}", response_model=OfferOut, responses=ERRORS)
-def act_on_offer(offer_id: int, action: Literal["accept", "decline", "dispatch", "arrive", "cancel"],
-                 user: CurrentUser, writer: WriterDep, body: ReasonIn | None = Body(None)) -> Any:
+def act_on_offer(
+    offer_id: int,
+    action: Literal["accept", "decline", "dispatch", "arrive", "cancel"],
+    user: CurrentUser,
+    writer: WriterDep,
+    body: ReasonIn | None = Body(None),
+) -> Any:
     """Move an offer on: accept, decline or arrive (requester), dispatch (giver), cancel (either).
 
     Cancelling needs a reason and frees the reserved stock. An illegal transition is 409 with

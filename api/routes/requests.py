@@ -25,34 +25,57 @@ ERRORS = error_responses(401, 403, 404, 409, 422)
 
 def neighbours_of(state: Any, commune: str) -> list[str]:
     G = state.graph
-    return sorted(n for n in G[commune] if G.edges[commune, n].get("kind") != "point_touch") if commune in G else []
+    return (
+        sorted(n for n in G[commune] if G.edges[commune, n].get("kind") != "point_touch")
+        if commune in G
+        else []
+    )
 
 
 @router.post("", status_code=201, response_model=RequestOut, responses=ERRORS)
-def create_request_route(body: RequestIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+def create_request_route(
+    body: RequestIn, state: StateDep, user: CurrentUser, writer: WriterDep
+) -> Any:
     """Request support for a commune (``to`` defaults to the plan's suggested neighbours).
     With an ``Idempotency-Key`` header a repeat returns the first result."""
     if body.commune not in state.graph:
         raise BadInput(f"commune: unknown commune {body.commune!r}")
-    return writer.run(lambda s: create_request(
-        s, user, incident_id=body.incident_id, commune=body.commune, resource=body.resource,
-        quantity=body.quantity, to=body.to, urgency=body.urgency, note=body.note, known=set(state.graph),
-        neighbours=neighbours_of(state, body.commune)), status_code=201)
+    return writer.run(
+        lambda s: create_request(
+            s,
+            user,
+            incident_id=body.incident_id,
+            commune=body.commune,
+            resource=body.resource,
+            quantity=body.quantity,
+            to=body.to,
+            urgency=body.urgency,
+            note=body.note,
+            known=set(state.graph),
+            neighbours=neighbours_of(state, body.commune),
+        ),
+        status_code=201,
+    )
 
 
 @router.get("", response_model=list[RequestOut], responses=ERRORS)
-def read_requests(user: CurrentUser, session: ReadSessionDep,
-                  commune: str | None = Query(None, pattern=r"^\d{5}$"),
-                  direction: Literal["incoming", "outgoing"] | None = None,
-                  status: Literal["open", "fulfilled", "cancelled"] | None = None,
-                  incident_id: int | None = None) -> list[dict[str, Any]]:
+def read_requests(
+    user: CurrentUser,
+    session: ReadSessionDep,
+    commune: str | None = Query(None, pattern=r"^\d{5}$"),
+    direction: Literal["incoming", "outgoing"] | None = None,
+    status: Literal["open", "fulfilled", "cancelled"] | None = None,
+    incident_id: int | None = None,
+) -> list[dict[str, Any]]:
     """Requests: ``?commune=...&direction=incoming|outgoing`` is a leader's "my tasks"."""
     check_leader_scope(user, commune)
     if direction and commune is None and user.role == "commune_leader":
         commune = user.commune  # a leader's direction is its own commune's
     if direction and commune is None:
         raise BadInput("commune: direction needs the commune it is seen from (?commune=CODE)")
-    return list_requests(session, user, commune=commune, direction=direction, status=status, incident_id=incident_id)
+    return list_requests(
+        session, user, commune=commune, direction=direction, status=status, incident_id=incident_id
+    )
 
 
 @router.get("/{request_id}", response_model=RequestOut, responses=ERRORS)
@@ -62,7 +85,9 @@ def read_request(request_id: int, user: CurrentUser, session: ReadSessionDep) ->
 
 
 @router.post("/{request_id}/cancel", response_model=RequestOut, responses=ERRORS)
-def cancel_request_route(request_id: int, user: CurrentUser, writer: WriterDep, body: ReasonIn = Body(...)) -> Any:
+def cancel_request_route(
+    request_id: int, user: CurrentUser, writer: WriterDep, body: ReasonIn = Body(...)
+) -> Any:
     """Withdraw a request (with a reason); its open offers are cancelled and stock freed."""
     if not body.reason:
         raise BadInput("reason: cancelling needs a reason")
@@ -72,12 +97,23 @@ def cancel_request_route(request_id: int, user: CurrentUser, writer: WriterDep, 
 @router.post("/{request_id}/offers", status_code=201, response_model=OfferOut, responses=ERRORS)
 def create_offer_route(request_id: int, body: OfferIn, user: CurrentUser, writer: WriterDep) -> Any:
     """Offer all or part of a request from a commune it is addressed to (reserves the stock)."""
-    return writer.run(lambda s: create_offer(s, user, request_id, commune=body.commune, quantity=body.quantity,
-                                             note=body.note), status_code=201)
+    return writer.run(
+        lambda s: create_offer(
+            s, user, request_id, commune=body.commune, quantity=body.quantity, note=body.note
+        ),
+        status_code=201,
+    )
 
 
 @router.post("/{request_id}/decline", response_model=RequestOut, responses=ERRORS)
-def decline_request_route(request_id: int, user: CurrentUser, writer: WriterDep,
-                          commune: str = Query(..., pattern=r"^\d{5}$"), body: ReasonIn | None = Body(None)) -> Any:
+def decline_request_route(
+    request_id: int,
+    user: CurrentUser,
+    writer: WriterDep,
+    commune: str = Query(..., pattern=r"^\d{5}$"),
+    body: ReasonIn | None = Body(None),
+) -> Any:
     """A commune the request is addressed to declines it."""
-    return writer.run(lambda s: decline_request(s, user, request_id, commune, body.reason if body else None))
+    return writer.run(
+        lambda s: decline_request(s, user, request_id, commune, body.reason if body else None)
+    )

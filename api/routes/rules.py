@@ -36,8 +36,12 @@ ERRORS = error_responses(401, 403, 404, 409, 422)
 class RulesImportIn(BaseModel):
     """The JSON body of ``POST /rules/import`` (a file upload has the fields ``file`` and ``reason``)."""
 
-    reason: str = Field(min_length=1, max_length=2000, description="why: kept in every imported rule's history")
-    rules: list[Any] = Field(description="the rules, each as for POST /rules (type, a, b, ...; see geo.rules)")
+    reason: str = Field(
+        min_length=1, max_length=2000, description="why: kept in every imported rule's history"
+    )
+    rules: list[Any] = Field(
+        description="the rules, each as for POST /rules (type, a, b, ...; see geo.rules)"
+    )
 
 
 class ImportedRuleOut(Open):
@@ -59,11 +63,28 @@ class RulesImportOut(Open):
     created: list[ImportedRuleOut]
 
 
-IMPORT_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": RulesImportIn.model_json_schema()},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file", "reason"], "properties": {
-        "file": {"type": "string", "format": "binary", "description": "the rules, JSON or YAML (.yaml, .yml)"},
-        "reason": {"type": "string", "maxLength": 2000}}}}}}}
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": RulesImportIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "reason"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the rules, JSON or YAML (.yaml, .yml)",
+                        },
+                        "reason": {"type": "string", "maxLength": 2000},
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 async def import_from(request: Request) -> tuple[Any, str]:
@@ -77,18 +98,26 @@ async def import_from(request: Request) -> tuple[Any, str]:
                 raise BadInput("reason: importing rules needs a reason (the form field 'reason')")
             if len(reason) > 2000:
                 raise BadInput("reason: at most 2000 characters")
-            return rules_document(await upload.read(), name=upload.filename, content_type=upload.content_type), reason
+            return rules_document(
+                await upload.read(), name=upload.filename, content_type=upload.content_type
+            ), reason
     raw = await request.body()
     try:
         body = RulesImportIn.model_validate_json(raw)
     except ValidationError as exc:
-        raise BadInput("; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'body'}: {e['msg']}"
-                                 for e in exc.errors(include_url=False))) from None
+        raise BadInput(
+            "; ".join(
+                f"{'.'.join(str(x) for x in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+        ) from None
     return body.rules, body.reason
 
 
 @router.get("", response_model=list[RuleVersionOut], responses=ERRORS)
-def read_rules(user: CurrentUser, session: ReadSessionDep, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+def read_rules(
+    user: CurrentUser, session: ReadSessionDep, at: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """The rules in force now, or as they were at ``at`` (ISO time)."""
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
@@ -98,14 +127,24 @@ def read_rules(user: CurrentUser, session: ReadSessionDep, at: dt.datetime | Non
 @router.post("", status_code=201, response_model=RuleVersionOut, responses=ERRORS)
 def create_rule_route(body: RuleIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
     """Create a rule (planner); the planner's graph uses it from the next plan on."""
-    return writer.run(lambda s: create_rule(s, user, body.rule, body.reason, set(state.graph)), status_code=201)
+    return writer.run(
+        lambda s: create_rule(s, user, body.rule, body.reason, set(state.graph)), status_code=201
+    )
 
 
-@router.post("/import", status_code=201, response_model=RulesImportOut, openapi_extra=IMPORT_BODY,
-             responses={**error_responses(401, 403, 409, 413, 422),
-                        200: {"model": RulesImportOut, "description": "dry run: what would be created"}})
-async def import_rules_route(request: Request, state: StateDep, user: CurrentUser, writer: WriterDep,
-                             dry_run: bool = False) -> Any:
+@router.post(
+    "/import",
+    status_code=201,
+    response_model=RulesImportOut,
+    openapi_extra=IMPORT_BODY,
+    responses={
+        **error_responses(401, 403, 409, 413, 422),
+        200: {"model": RulesImportOut, "description": "dry run: what would be created"},
+    },
+)
+async def import_rules_route(
+    request: Request, state: StateDep, user: CurrentUser, writer: WriterDep, dry_run: bool = False
+) -> Any:
     """Import many rules at once (planner), all or nothing; ``?dry_run=true`` only validates.
 
     The body is ``{"reason": ..., "rules": [...]}``, or a multipart upload of a JSON or YAML
@@ -119,11 +158,19 @@ async def import_rules_route(request: Request, state: StateDep, user: CurrentUse
     communes = set(state.graph)
 
     def run(session: Any) -> dict[str, Any]:
-        created = import_rules(session, items, reason=reason, author=user.username, actor=user.describe(),
-                               communes=communes, dry_run=dry_run)
+        created = import_rules(
+            session,
+            items,
+            reason=reason,
+            author=user.username,
+            actor=user.describe(),
+            communes=communes,
+            dry_run=dry_run,
+        )
         return {"dry_run": dry_run, "count": len(created), "created": created}
 
     if dry_run:  # nothing stored, so nothing to replay either
+
         def check() -> dict[str, Any]:
             with session_scope(state.read_session) as session:
                 return run(session)
@@ -133,25 +180,44 @@ async def import_rules_route(request: Request, state: StateDep, user: CurrentUse
 
 
 @router.get("/{rule_id}/history", response_model=list[RuleVersionOut], responses=ERRORS)
-def read_rule_history(rule_id: int, user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+def read_rule_history(
+    rule_id: int, user: CurrentUser, session: ReadSessionDep
+) -> list[dict[str, Any]]:
     """Every version of a rule, oldest first."""
     return rule_history(session, rule_id)
 
 
 @router.patch("/{rule_id}", response_model=RuleVersionOut, responses=ERRORS)
-def update_rule_route(rule_id: int, body: RulePatch, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
+def update_rule_route(
+    rule_id: int, body: RulePatch, state: StateDep, user: CurrentUser, writer: WriterDep
+) -> Any:
     """Change a rule: a new version with its reason."""
-    return writer.run(lambda s: update_rule(s, user, rule_id, body.changes, body.reason, set(state.graph)))
+    return writer.run(
+        lambda s: update_rule(s, user, rule_id, body.changes, body.reason, set(state.graph))
+    )
 
 
 @router.delete("/{rule_id}", response_model=RuleVersionOut, responses=ERRORS)
 def retire_rule_route(
-    rule_id: int, user: CurrentUser, writer: WriterDep,
-    reason: Annotated[str | None, Query(max_length=2000, description=(
-        "Why the rule is retired. Give it here or in the body: many HTTP clients and proxies "
-        "drop a body on DELETE."))] = None,
-    body: Annotated[ReasonIn | None, Body(description=(
-        'Optional: ``{"reason": "..."}``, as an alternative to ``?reason=...``.'))] = None,
+    rule_id: int,
+    user: CurrentUser,
+    writer: WriterDep,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description=(
+                "Why the rule is retired. Give it here or in the body: many HTTP clients and proxies "
+                "drop a body on DELETE."
+            ),
+        ),
+    ] = None,
+    body: Annotated[
+        ReasonIn | None,
+        Body(
+            description=('Optional: ``{"reason": "..."}``, as an alternative to ``?reason=...``.')
+        ),
+    ] = None,
 ) -> Any:
     """Retire a rule (kept in history) with a reason.
 
@@ -160,7 +226,9 @@ def retire_rule_route(
     naming ``reason``."""
     given = {x.strip() for x in (reason, body.reason if body else None) if x and x.strip()}
     if not given:
-        raise BadInput("reason: retiring a rule needs a reason (?reason=... or a JSON body {\"reason\": ...})")
+        raise BadInput(
+            'reason: retiring a rule needs a reason (?reason=... or a JSON body {"reason": ...})'
+        )
     if len(given) > 1:
         raise BadInput("reason: the query and the body give different reasons; give one")
     (why,) = given

@@ -28,12 +28,28 @@ def _utc(at: dt.datetime | None) -> str | None:
 
 
 def _content(e: AuditEntry) -> dict[str, Any]:
-    return {"id": e.id, "at": _utc(e.at), "actor": e.actor, "action": e.action,
-            "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after}
+    return {
+        "id": e.id,
+        "at": _utc(e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "entity": e.entity,
+        "entity_id": e.entity_id,
+        "before": e.before,
+        "after": e.after,
+    }
 
 
-def record(session: Session, *, actor: str, action: str, entity: str, entity_id: object,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Append one entry in the caller's transaction, chained to the previous one.
 
     On PostgreSQL an advisory transaction lock serialises appends (SQLite writers are already
@@ -46,8 +62,18 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
     next_id = (last.id + 1) if last else 1
     now = utcnow()
     at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what every database keeps
-    entry = AuditEntry(id=next_id, at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-                       before=_jsonable(before), after=_jsonable(after), prev_hash=prev, hash="")
+    entry = AuditEntry(
+        id=next_id,
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        prev_hash=prev,
+        hash="",
+    )
     entry.hash = _digest(prev, _content(entry))
     session.add(entry)
     session.flush()
@@ -66,7 +92,11 @@ def verify(session: Session) -> tuple[bool, int, str]:
         n += 1
         content = _content(e)
         if e.prev_hash != prev:
-            return False, n, f"entry {e.id}: chain broken (prev_hash does not match entry {e.id - 1})"
+            return (
+                False,
+                n,
+                f"entry {e.id}: chain broken (prev_hash does not match entry {e.id - 1})",
+            )
         if _digest(prev, content) != e.hash:
             return False, n, f"entry {e.id}: content does not match its hash (tampered)"
         prev = e.hash

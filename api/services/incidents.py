@@ -22,13 +22,26 @@ from geo.planning import PlanParameters, make_plan
 
 
 def incident_dict(i: Incident) -> dict[str, Any]:
-    return {"id": i.id, "name": i.name, "status": i.status, "risk_level": i.risk_level,
-            "scenario": i.scenario, "affected": [a["commune"] for a in i.scenario.get("affected", [])],
-            "created_by": i.created_by, "created_at": i.created_at}
+    return {
+        "id": i.id,
+        "name": i.name,
+        "status": i.status,
+        "risk_level": i.risk_level,
+        "scenario": i.scenario,
+        "affected": [a["commune"] for a in i.scenario.get("affected", [])],
+        "created_by": i.created_by,
+        "created_at": i.created_at,
+    }
 
 
-def create_incident(session: Session, principal: Principal, data: dict[str, Any], gdf: gpd.GeoDataFrame, *,
-                    max_affected: int) -> dict[str, Any]:
+def create_incident(
+    session: Session,
+    principal: Principal,
+    data: dict[str, Any],
+    gdf: gpd.GeoDataFrame,
+    *,
+    max_affected: int,
+) -> dict[str, Any]:
     """Validate a scenario (``flood_extent`` resolved to affected communes) and store it."""
     require_role(principal, "defence_command", "admin", action="creating an incident")
     scenario = parse_scenario(data, gdf=gdf, max_affected=max_affected)
@@ -37,15 +50,28 @@ def create_incident(session: Session, principal: Principal, data: dict[str, Any]
         if len(outside) == len(scenario.affected_codes):
             from api.errors import Forbidden
 
-            raise Forbidden(f"none of the affected communes is in your area ({', '.join(outside[:5])} ...)")
+            raise Forbidden(
+                f"none of the affected communes is in your area ({', '.join(outside[:5])} ...)"
+            )
     stored = scenario.to_dict()
     if scenario.flood_extent is not None:
         stored["flood_extent"] = scenario.flood_extent
-    i = Incident(name=scenario.name, risk_level=scenario.risk_level, scenario=stored, created_by=principal.username)
+    i = Incident(
+        name=scenario.name,
+        risk_level=scenario.risk_level,
+        scenario=stored,
+        created_by=principal.username,
+    )
     session.add(i)
     session.flush()
-    audit.record(session, actor=principal.describe(), action="incident.create", entity="incident", entity_id=i.id,
-                 after={"name": i.name, "risk_level": i.risk_level, "affected": len(scenario.affected)})
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="incident.create",
+        entity="incident",
+        entity_id=i.id,
+        after={"name": i.name, "risk_level": i.risk_level, "affected": len(scenario.affected)},
+    )
     return incident_dict(i)
 
 
@@ -62,30 +88,50 @@ def close_incident(session: Session, principal: Principal, incident_id: int) -> 
     if i.status != "active":
         raise Conflict({"message": f"incident {incident_id} is {i.status}", "status": i.status})
     i.status = "closed"
-    audit.record(session, actor=principal.describe(), action="incident.close", entity="incident", entity_id=i.id,
-                 before={"status": "active"}, after={"status": "closed"})
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="incident.close",
+        entity="incident",
+        entity_id=i.id,
+        before={"status": "active"},
+        after={"status": "closed"},
+    )
     return incident_dict(i)
 
 
-def _minus_offers(session: Session, incident_id: int, scenario: Scenario) -> tuple[Scenario, dict[tuple[str, str], int]]:
+def _minus_offers(
+    session: Session, incident_id: int, scenario: Scenario
+) -> tuple[Scenario, dict[tuple[str, str], int]]:
     """The scenario with what offers already cover (offered, accepted, on its way or arrived)
     taken off each commune's needs, so a new plan does not ask twice for the same thing."""
     covered: dict[tuple[str, str], int] = {}
-    rows = session.execute(select(SupportRequest.commune_code, SupportRequest.resource, Offer.quantity)
-                           .join(Offer, Offer.request_id == SupportRequest.id)
-                           .where(SupportRequest.incident_id == incident_id, Offer.status.in_(ACTIVE_OFFER)))
+    rows = session.execute(
+        select(SupportRequest.commune_code, SupportRequest.resource, Offer.quantity)
+        .join(Offer, Offer.request_id == SupportRequest.id)
+        .where(SupportRequest.incident_id == incident_id, Offer.status.in_(ACTIVE_OFFER))
+    )
     for commune, resource, q in rows:
         covered[(commune, resource)] = covered.get((commune, resource), 0) + q
     if not covered:
         return scenario, covered
     needs = compute_needs(scenario)
     affected = tuple(
-        replace(a, needs={r: max(0, n - covered.get((a.commune, r), 0)) for r, n in needs.get(a.commune, {}).items()})
-        for a in scenario.affected)
+        replace(
+            a,
+            needs={
+                r: max(0, n - covered.get((a.commune, r), 0))
+                for r, n in needs.get(a.commune, {}).items()
+            },
+        )
+        for a in scenario.affected
+    )
     return replace(scenario, affected=affected), covered
 
 
-def plan_wants(plan: dict[str, Any], *, commune: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+def plan_wants(
+    plan: dict[str, Any], *, commune: str | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
     """What a plan brings to each receiving commune (only ``commune``, if given), per resource:
     ``{(commune, resource): {"quantity": total, "to": {givers}}}``, the requests it suggests."""
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
@@ -100,8 +146,13 @@ def plan_wants(plan: dict[str, Any], *, commune: str | None = None) -> dict[tupl
 def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str, str], int]:
     """What open requests of the incident still ask for and no offer covers yet, per (commune,
     resource): a request every addressee has declined asks nobody any more and counts nothing."""
-    requests = list(session.scalars(select(SupportRequest).where(SupportRequest.incident_id == incident_id,
-                                                                 SupportRequest.status == "open")))
+    requests = list(
+        session.scalars(
+            select(SupportRequest).where(
+                SupportRequest.incident_id == incident_id, SupportRequest.status == "open"
+            )
+        )
+    )
     if not requests:
         return {}
     out: dict[tuple[str, str], int] = {}
@@ -118,8 +169,16 @@ def regions_map(session: Session) -> dict[str, list[str]]:
     return {r.name: list(r.communes) for r in session.scalars(select(Region))}
 
 
-def plan_incident(session: Session, principal: Principal, incident_id: int, G: nx.Graph, gdf: gpd.GeoDataFrame, *,
-                  params: PlanParameters, create_requests: bool = False) -> dict[str, Any]:
+def plan_incident(
+    session: Session,
+    principal: Principal,
+    incident_id: int,
+    G: nx.Graph,
+    gdf: gpd.GeoDataFrame,
+    *,
+    params: PlanParameters,
+    create_requests: bool = False,
+) -> dict[str, Any]:
     """Plan on the current stored inventories minus what open offers reserve, with the current
     rules as valid now (a live incident: the plan records the instant as ``parameters.at``);
     optionally turn the plan's transfers into requests to the suggested givers."""
@@ -132,13 +191,25 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
     rules = [r for _, r in current_rules(session)]
     if params.at is None:
         params = replace(params, at=dt.datetime.now().astimezone().replace(microsecond=0))
-    plan = make_plan(G, scenario, available_inventory(session), rules=rules, params=params,
-                     regions=regions_map(session))
+    plan = make_plan(
+        G,
+        scenario,
+        available_inventory(session),
+        rules=rules,
+        params=params,
+        regions=regions_map(session),
+    )
     rec = PlanRecord(incident_id=i.id, plan=plan, created_by=principal.username)
     session.add(rec)
     session.flush()
-    plan = {"id": rec.id, "incident_id": i.id, **plan,
-            "covered_by_offers": [{"commune": c, "resource": r, "quantity": q} for (c, r), q in sorted(covered.items())]}
+    plan = {
+        "id": rec.id,
+        "incident_id": i.id,
+        **plan,
+        "covered_by_offers": [
+            {"commune": c, "resource": r, "quantity": q} for (c, r), q in sorted(covered.items())
+        ],
+    }
     created: list[int] = []
     already: list[dict[str, Any]] = []
     if create_requests:
@@ -154,17 +225,39 @@ def plan_incident(session: Session, principal: Principal, incident_id: int, G: n
                 already.append({"commune": commune, "resource": resource, "quantity": asked})
             if w["quantity"] - asked <= 0:
                 continue
-            created.append(create_request(session, principal, incident_id=i.id, commune=commune, resource=resource,
-                                          quantity=w["quantity"] - asked, to=sorted(w["to"]), urgency="high",
-                                          note=f"theo kế hoạch {rec.id} (plan {rec.id})", known=known, neighbours=[])["id"])
+            created.append(
+                create_request(
+                    session,
+                    principal,
+                    incident_id=i.id,
+                    commune=commune,
+                    resource=resource,
+                    quantity=w["quantity"] - asked,
+                    to=sorted(w["to"]),
+                    urgency="high",
+                    note=f"theo kế hoạch {rec.id} (plan {rec.id})",
+                    known=known,
+                    neighbours=[],
+                )["id"]
+            )
     plan["created_requests"] = created
     plan["already_requested"] = already
-    audit.record(session, actor=principal.describe(), action="incident.plan", entity="incident", entity_id=i.id,
-                 after={"plan_id": rec.id, "cost": plan["cost"], "created_requests": created})
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="incident.plan",
+        entity="incident",
+        entity_id=i.id,
+        after={"plan_id": rec.id, "cost": plan["cost"], "created_requests": created},
+    )
     return plan
 
 
 def latest_plan(session: Session, incident_id: int) -> dict[str, Any] | None:
-    rec = session.scalars(select(PlanRecord).where(PlanRecord.incident_id == incident_id)
-                          .order_by(PlanRecord.id.desc()).limit(1)).first()
+    rec = session.scalars(
+        select(PlanRecord)
+        .where(PlanRecord.incident_id == incident_id)
+        .order_by(PlanRecord.id.desc())
+        .limit(1)
+    ).first()
     return None if rec is None else {"id": rec.id, "incident_id": incident_id, **rec.plan}

@@ -29,7 +29,10 @@ class RulesImportError(RuleError):
     def __init__(self, errors: list[str]) -> None:
         self.errors = list(errors)
         n = len(self.errors)
-        super().__init__(f"{n} error{'s' if n > 1 else ''} in the rules, nothing imported: " + "; ".join(self.errors))
+        super().__init__(
+            f"{n} error{'s' if n > 1 else ''} in the rules, nothing imported: "
+            + "; ".join(self.errors)
+        )
 
 
 def _lock_rule_writes(session: Session) -> None:
@@ -47,7 +50,9 @@ def _latest_versions(session: Session, at: dt.datetime | None = None) -> list[Ru
     return list(latest.values())
 
 
-def current_rules(session: Session, at: dt.datetime | None = None) -> list[tuple[RuleVersion, Rule]]:
+def current_rules(
+    session: Session, at: dt.datetime | None = None
+) -> list[tuple[RuleVersion, Rule]]:
     """The rules in force (not retired) as they stood at ``at`` (default: now)."""
     out = []
     for v in _latest_versions(session, at):
@@ -57,11 +62,20 @@ def current_rules(session: Session, at: dt.datetime | None = None) -> list[tuple
 
 
 def version_dict(v: RuleVersion) -> dict[str, Any]:
-    return {"id": v.rule_id, "version": v.version, "rule": {**v.data, "id": str(v.rule_id)}, "retired": v.retired,
-            "author": v.author, "reason": v.reason, "created_at": v.created_at}
+    return {
+        "id": v.rule_id,
+        "version": v.version,
+        "rule": {**v.data, "id": str(v.rule_id)},
+        "retired": v.retired,
+        "author": v.author,
+        "reason": v.reason,
+        "created_at": v.created_at,
+    }
 
 
-def _check_consistent(session: Session, candidate: dict[str, Any], rule_id: int, communes: Collection[str]) -> dict[str, Any]:
+def _check_consistent(
+    session: Session, candidate: dict[str, Any], rule_id: int, communes: Collection[str]
+) -> dict[str, Any]:
     rule = rule_from_dict({**candidate, "id": str(rule_id)}, communes=communes)
     others = [rule_to_dict(r) for v, r in current_rules(session) if v.rule_id != rule_id]
     parse_rules(others + [rule_to_dict(rule)], communes=communes)  # contradictions name both rules
@@ -70,18 +84,31 @@ def _check_consistent(session: Session, candidate: dict[str, Any], rule_id: int,
     return data
 
 
-def create_rule(session: Session, principal: Principal, data: dict[str, Any], reason: str,
-                communes: Collection[str]) -> dict[str, Any]:
+def create_rule(
+    session: Session,
+    principal: Principal,
+    data: dict[str, Any],
+    reason: str,
+    communes: Collection[str],
+) -> dict[str, Any]:
     require_role(principal, "planner", "admin", action="creating a rule")
     _require_reason(reason, "every rule change")
     _lock_rule_writes(session)
     rule_id = (session.scalar(select(func.max(RuleVersion.rule_id))) or 0) + 1
     clean = _check_consistent(session, data, rule_id, communes)
-    v = RuleVersion(rule_id=rule_id, version=1, data=clean, author=principal.username, reason=reason)
+    v = RuleVersion(
+        rule_id=rule_id, version=1, data=clean, author=principal.username, reason=reason
+    )
     session.add(v)
     session.flush()
-    audit.record(session, actor=principal.describe(), action="rule.create", entity="rule", entity_id=rule_id,
-                 after={**clean, "reason": reason})
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="rule.create",
+        entity="rule",
+        entity_id=rule_id,
+        after={**clean, "reason": reason},
+    )
     return version_dict(v)
 
 
@@ -91,15 +118,25 @@ def _require_reason(reason: str | None, what: str) -> None:
 
 
 def _latest(session: Session, rule_id: int) -> RuleVersion:
-    v = session.scalars(select(RuleVersion).where(RuleVersion.rule_id == rule_id)
-                        .order_by(RuleVersion.version.desc()).limit(1)).first()
+    v = session.scalars(
+        select(RuleVersion)
+        .where(RuleVersion.rule_id == rule_id)
+        .order_by(RuleVersion.version.desc())
+        .limit(1)
+    ).first()
     if v is None:
         raise NotFound(f"rule {rule_id} not found")
     return v
 
 
-def update_rule(session: Session, principal: Principal, rule_id: int, changes: dict[str, Any], reason: str,
-                communes: Collection[str]) -> dict[str, Any]:
+def update_rule(
+    session: Session,
+    principal: Principal,
+    rule_id: int,
+    changes: dict[str, Any],
+    reason: str,
+    communes: Collection[str],
+) -> dict[str, Any]:
     require_role(principal, "planner", "admin", action="editing a rule")
     _require_reason(reason, "every rule change")
     _lock_rule_writes(session)
@@ -107,32 +144,62 @@ def update_rule(session: Session, principal: Principal, rule_id: int, changes: d
     if last.retired:
         raise Conflict({"message": f"rule {rule_id} is retired", "status": "retired"})
     clean = _check_consistent(session, {**last.data, **changes}, rule_id, communes)
-    v = RuleVersion(rule_id=rule_id, version=last.version + 1, data=clean, author=principal.username, reason=reason,
-                    created_at=utcnow())
+    v = RuleVersion(
+        rule_id=rule_id,
+        version=last.version + 1,
+        data=clean,
+        author=principal.username,
+        reason=reason,
+        created_at=utcnow(),
+    )
     session.add(v)
     session.flush()
-    audit.record(session, actor=principal.describe(), action="rule.update", entity="rule", entity_id=rule_id,
-                 before=last.data, after={**clean, "reason": reason})
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="rule.update",
+        entity="rule",
+        entity_id=rule_id,
+        before=last.data,
+        after={**clean, "reason": reason},
+    )
     return version_dict(v)
 
 
-def retire_rule(session: Session, principal: Principal, rule_id: int, reason: str) -> dict[str, Any]:
+def retire_rule(
+    session: Session, principal: Principal, rule_id: int, reason: str
+) -> dict[str, Any]:
     require_role(principal, "planner", "admin", action="retiring a rule")
     _require_reason(reason, "retiring a rule")
     last = _latest(session, rule_id)
     if last.retired:
         raise Conflict({"message": f"rule {rule_id} is already retired", "status": "retired"})
-    v = RuleVersion(rule_id=rule_id, version=last.version + 1, data=last.data, retired=True,
-                    author=principal.username, reason=reason)
+    v = RuleVersion(
+        rule_id=rule_id,
+        version=last.version + 1,
+        data=last.data,
+        retired=True,
+        author=principal.username,
+        reason=reason,
+    )
     session.add(v)
     session.flush()
-    audit.record(session, actor=principal.describe(), action="rule.retire", entity="rule", entity_id=rule_id,
-                 before=last.data, after={"retired": True, "reason": reason})
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="rule.retire",
+        entity="rule",
+        entity_id=rule_id,
+        before=last.data,
+        after={"retired": True, "reason": reason},
+    )
     return version_dict(v)
 
 
 def rule_history(session: Session, rule_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)).all()
+    rows = session.scalars(
+        select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)
+    ).all()
     if not rows:
         raise NotFound(f"rule {rule_id} not found")
     return [version_dict(v) for v in rows]
@@ -150,7 +217,9 @@ def rules_document(raw: bytes, *, name: str | None = None, content_type: str | N
     import yaml
 
     label = name or "the rules file"
-    is_yaml = (name or "").lower().endswith((".yaml", ".yml")) or "yaml" in (content_type or "").lower()
+    is_yaml = (name or "").lower().endswith((".yaml", ".yml")) or "yaml" in (
+        content_type or ""
+    ).lower()
     try:
         body = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -161,7 +230,9 @@ def rules_document(raw: bytes, *, name: str | None = None, content_type: str | N
         raise RuleError(f"{label} is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from exc
 
 
-def check_import(session: Session, items: Any, communes: Collection[str]) -> list[tuple[int, dict[str, Any]]]:
+def check_import(
+    session: Session, items: Any, communes: Collection[str]
+) -> list[tuple[int, dict[str, Any]]]:
     """Validate rules to import, together with the rules in force, all-or-nothing.
 
     Every rule is checked on its own (fields, communes, self links), then against the stored
@@ -188,7 +259,11 @@ def check_import(session: Session, items: Any, communes: Collection[str]) -> lis
     errors: list[tuple[int, str]] = []
     valid: list[tuple[int, Rule]] = []
     for i, item in enumerate(items, 1):
-        label = f"#{i}" if not isinstance(item, Mapping) or item.get("id") is None else f"#{i} ({item['id']})"
+        label = (
+            f"#{i}"
+            if not isinstance(item, Mapping) or item.get("id") is None
+            else f"#{i} ({item['id']})"
+        )
         try:
             data = {**item, "id": label} if isinstance(item, Mapping) else item
             valid.append((i, rule_from_dict(data, communes=communes, index=i)))
@@ -214,8 +289,16 @@ def check_import(session: Session, items: Any, communes: Collection[str]) -> lis
     return accepted
 
 
-def import_rules(session: Session, items: Any, *, reason: str, author: str, actor: str,
-                 communes: Collection[str], dry_run: bool = False) -> list[dict[str, Any]]:
+def import_rules(
+    session: Session,
+    items: Any,
+    *,
+    reason: str,
+    author: str,
+    actor: str,
+    communes: Collection[str],
+    dry_run: bool = False,
+) -> list[dict[str, Any]]:
     """Create many rules at once (a province's coordination regulation), all or nothing.
 
     The caller checks the role (the route: planner or admin; the CLI runs as the operator).
@@ -242,15 +325,39 @@ def import_rules(session: Session, items: Any, *, reason: str, author: str, acto
         _lock_rule_writes(session)
     accepted = check_import(session, items, communes)
     if dry_run:
-        return [{"position": i, "id": None, "version": 1, "rule": data, "retired": False, "author": author,
-                 "reason": reason, "created_at": None} for i, data in accepted]
+        return [
+            {
+                "position": i,
+                "id": None,
+                "version": 1,
+                "rule": data,
+                "retired": False,
+                "author": author,
+                "reason": reason,
+                "created_at": None,
+            }
+            for i, data in accepted
+        ]
     first = (session.scalar(select(func.max(RuleVersion.rule_id))) or 0) + 1
     created = []
     for n, (i, data) in enumerate(accepted):
-        v = RuleVersion(rule_id=first + n, version=1, data=data, author=author, reason=reason, created_at=utcnow())
+        v = RuleVersion(
+            rule_id=first + n,
+            version=1,
+            data=data,
+            author=author,
+            reason=reason,
+            created_at=utcnow(),
+        )
         session.add(v)
         session.flush()
-        audit.record(session, actor=actor, action="rule.create", entity="rule", entity_id=v.rule_id,
-                     after={**data, "reason": reason, "import": {"position": i, "of": len(accepted)}})
+        audit.record(
+            session,
+            actor=actor,
+            action="rule.create",
+            entity="rule",
+            entity_id=v.rule_id,
+            after={**data, "reason": reason, "import": {"position": i, "of": len(accepted)}},
+        )
         created.append({**version_dict(v), "position": i})
     return created

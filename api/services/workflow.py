@@ -62,10 +62,14 @@ def _locked(session: Session, stmt):
 
 # --- inventories ------------------------------------------------------------------------------
 
+
 def inventory_of(session: Session, commune: str) -> dict[str, Any]:
     """A commune's inventory as the API returns it."""
-    rows = session.scalars(select(InventoryItem).where(InventoryItem.commune_code == commune)
-                           .order_by(InventoryItem.resource)).all()
+    rows = session.scalars(
+        select(InventoryItem)
+        .where(InventoryItem.commune_code == commune)
+        .order_by(InventoryItem.resource)
+    ).all()
     order = {k: i for i, k in enumerate(load_catalogue())}
     rows = sorted(rows, key=lambda r: order.get(r.resource, 999))
     return {
@@ -79,8 +83,14 @@ def inventory_of(session: Session, commune: str) -> dict[str, Any]:
     }
 
 
-def set_inventory(session: Session, principal: Principal, commune: str, items: Mapping[str, Any], *,
-                  sample: bool = False) -> dict[str, Any]:
+def set_inventory(
+    session: Session,
+    principal: Principal,
+    commune: str,
+    items: Mapping[str, Any],
+    *,
+    sample: bool = False,
+) -> dict[str, Any]:
     """Set the listed resources of ``commune``'s inventory (others unchanged).
 
     Raises
@@ -95,7 +105,12 @@ def set_inventory(session: Session, principal: Principal, commune: str, items: M
     require_act_for(principal, commune, action="editing an inventory")
     clean = validate_inventory_items(items, catalogue=load_catalogue())
     before = inventory_of(session, commune)["items"]
-    rows = {r.resource: r for r in _locked(session, select(InventoryItem).where(InventoryItem.commune_code == commune))}
+    rows = {
+        r.resource: r
+        for r in _locked(
+            session, select(InventoryItem).where(InventoryItem.commune_code == commune)
+        )
+    }
     for key, q in clean.items():
         row = rows.get(key)
         if row is None:
@@ -103,11 +118,23 @@ def set_inventory(session: Session, principal: Principal, commune: str, items: M
             session.add(row)
         if q < row.reserved:
             raise Conflict(f"cannot set {key} to {q}: {row.reserved} are promised in open offers")
-        row.quantity, row.sample, row.updated_at, row.updated_by = q, sample, utcnow(), principal.username
+        row.quantity, row.sample, row.updated_at, row.updated_by = (
+            q,
+            sample,
+            utcnow(),
+            principal.username,
+        )
     session.flush()
     after = inventory_of(session, commune)
-    audit.record(session, actor=principal.describe_for(commune), action="inventory.update", entity="inventory",
-                 entity_id=commune, before=before, after=after["items"])
+    audit.record(
+        session,
+        actor=principal.describe_for(commune),
+        action="inventory.update",
+        entity="inventory",
+        entity_id=commune,
+        before=before,
+        after=after["items"],
+    )
     return after
 
 
@@ -139,21 +166,36 @@ def parse_inventory_csv(raw: bytes, *, communes: Collection[str]) -> dict[str, d
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadInput({"message": f"file: not UTF-8 text (byte {exc.start}); nothing was imported",
-                        "errors": [f"file: not UTF-8 text (byte {exc.start})"], "more": 0}) from exc
+        raise BadInput(
+            {
+                "message": f"file: not UTF-8 text (byte {exc.start}); nothing was imported",
+                "errors": [f"file: not UTF-8 text (byte {exc.start})"],
+                "more": 0,
+            }
+        ) from exc
     try:  # a file object, never the text itself: one line without a newline would be taken for a path
         buf = io.StringIO(text)
         buf.name = "file"  # what the messages call it
         return read_inventory_csv(buf, communes=communes)
     except InventoryError as exc:
         errors = [_short(e) for e in exc.errors]
-        head = (f"{len(errors)} bad line(s), nothing was imported" if len(errors) > 1 or errors[0].startswith("line ")
-                else f"{errors[0]}; nothing was imported")
-        raise BadInput({"message": head, "errors": errors[:MAX_LISTED],
-                        "more": max(0, len(errors) - MAX_LISTED)}) from exc
+        head = (
+            f"{len(errors)} bad line(s), nothing was imported"
+            if len(errors) > 1 or errors[0].startswith("line ")
+            else f"{errors[0]}; nothing was imported"
+        )
+        raise BadInput(
+            {
+                "message": head,
+                "errors": errors[:MAX_LISTED],
+                "more": max(0, len(errors) - MAX_LISTED),
+            }
+        ) from exc
 
 
-def import_inventory(session: Session, principal: Principal, inventory: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+def import_inventory(
+    session: Session, principal: Principal, inventory: Mapping[str, Mapping[str, int]]
+) -> dict[str, Any]:
     """Store a surveyed inventory (a parsed CSV, :func:`geo.resources.read_inventory_csv`) in
     one transaction: all of it, or nothing.
 
@@ -173,47 +215,88 @@ def import_inventory(session: Session, principal: Principal, inventory: Mapping[
     communes = sorted(inventory)
     outside = [c for c in communes if principal.role != "admin" and not principal.may_act_for(c)]
     if outside:
-        raise Forbidden({"message": f"importing an inventory file: commune(s) {_listed(outside)} outside your area; "
-                                    "nothing was imported",
-                         "communes": outside})
+        raise Forbidden(
+            {
+                "message": f"importing an inventory file: commune(s) {_listed(outside)} outside your area; "
+                "nothing was imported",
+                "communes": outside,
+            }
+        )
     rows: dict[str, dict[str, InventoryItem]] = {c: {} for c in communes}
     for k in range(0, len(communes), 500):  # locked, so no offer reserves stock meanwhile
-        for r in _locked(session, select(InventoryItem).where(InventoryItem.commune_code.in_(communes[k:k + 500]))):
+        for r in _locked(
+            session,
+            select(InventoryItem).where(InventoryItem.commune_code.in_(communes[k : k + 500])),
+        ):
             rows[r.commune_code][r.resource] = r
-    conflicts = [{"commune": c, "resource": key, "quantity": q, "reserved": rows[c][key].reserved}
-                 for c in communes for key, q in inventory[c].items()
-                 if key in rows[c] and q < rows[c][key].reserved]
+    conflicts = [
+        {"commune": c, "resource": key, "quantity": q, "reserved": rows[c][key].reserved}
+        for c in communes
+        for key, q in inventory[c].items()
+        if key in rows[c] and q < rows[c][key].reserved
+    ]
     if conflicts:
-        named = [f"{x['commune']}/{x['resource']} ({x['quantity']} < {x['reserved']} promised)" for x in conflicts]
-        raise Conflict({"message": f"quantities below what open offers reserve: {_listed(named)}; nothing was imported",
-                        "conflicts": conflicts[:MAX_LISTED], "more": max(0, len(conflicts) - MAX_LISTED)})
+        named = [
+            f"{x['commune']}/{x['resource']} ({x['quantity']} < {x['reserved']} promised)"
+            for x in conflicts
+        ]
+        raise Conflict(
+            {
+                "message": f"quantities below what open offers reserve: {_listed(named)}; nothing was imported",
+                "conflicts": conflicts[:MAX_LISTED],
+                "more": max(0, len(conflicts) - MAX_LISTED),
+            }
+        )
     order = {k: i for i, k in enumerate(load_catalogue())}
     changed_values, changed_communes, now = 0, [], utcnow()
     for c in communes:
         have = rows[c]
-        before = {"items": {k: r.quantity for k, r in have.items()}, "sample": any(r.sample for r in have.values())}
-        changed = [key for key, q in inventory[c].items() if key not in have or have[key].quantity != q]
+        before = {
+            "items": {k: r.quantity for k, r in have.items()},
+            "sample": any(r.sample for r in have.values()),
+        }
+        changed = [
+            key for key, q in inventory[c].items() if key not in have or have[key].quantity != q
+        ]
         surveyed = [key for key in inventory[c] if key in have and have[key].sample]
         if not changed and not surveyed:
             continue
         for key, q in inventory[c].items():
             row = have.get(key)
             if row is None:
-                row = have[key] = InventoryItem(commune_code=c, resource=key, quantity=q, reserved=0)
+                row = have[key] = InventoryItem(
+                    commune_code=c, resource=key, quantity=q, reserved=0
+                )
                 session.add(row)
             if key in changed:
                 row.quantity, row.updated_at, row.updated_by = q, now, principal.username
             row.sample = False
-        after = {"items": {k: have[k].quantity for k in sorted(have, key=lambda k: order.get(k, 999))},
-                 "sample": any(r.sample for r in have.values())}
-        before["items"] = {k: before["items"][k] for k in sorted(before["items"], key=lambda k: order.get(k, 999))}
-        audit.record(session, actor=principal.describe_for(c), action="inventory.import", entity="inventory",
-                     entity_id=c, before=before, after=after)
+        after = {
+            "items": {k: have[k].quantity for k in sorted(have, key=lambda k: order.get(k, 999))},
+            "sample": any(r.sample for r in have.values()),
+        }
+        before["items"] = {
+            k: before["items"][k] for k in sorted(before["items"], key=lambda k: order.get(k, 999))
+        }
+        audit.record(
+            session,
+            actor=principal.describe_for(c),
+            action="inventory.import",
+            entity="inventory",
+            entity_id=c,
+            before=before,
+            after=after,
+        )
         changed_values += len(changed)
         changed_communes.append(c)
     session.flush()
-    return {"communes": len(communes), "rows": sum(len(v) for v in inventory.values()), "changed": changed_values,
-            "communes_changed": len(changed_communes), "changed_communes": changed_communes}
+    return {
+        "communes": len(communes),
+        "rows": sum(len(v) for v in inventory.values()),
+        "changed": changed_values,
+        "communes_changed": len(changed_communes),
+        "changed_communes": changed_communes,
+    }
 
 
 def available_inventory(session: Session) -> dict[str, dict[str, int]]:
@@ -226,40 +309,86 @@ def available_inventory(session: Session) -> dict[str, dict[str, int]]:
 
 # --- requests ---------------------------------------------------------------------------------
 
-def request_dict(session: Session, r: SupportRequest, offers: list[Offer] | None = None) -> dict[str, Any]:
+
+def request_dict(
+    session: Session, r: SupportRequest, offers: list[Offer] | None = None
+) -> dict[str, Any]:
     """The request as the API shows it; ``offers`` are its offers when already loaded."""
     if offers is None:
-        offers = list(session.scalars(select(Offer).where(Offer.request_id == r.id).order_by(Offer.id)))
+        offers = list(
+            session.scalars(select(Offer).where(Offer.request_id == r.id).order_by(Offer.id))
+        )
     offered = sum(o.quantity for o in offers if o.status in ACTIVE_OFFER)
     return {
-        "id": r.id, "incident_id": r.incident_id, "commune": r.commune_code, "resource": r.resource,
-        "quantity": r.quantity, "urgency": r.urgency, "note": r.note, "to": list(r.to_communes),
-        "status": r.status, "declined_by": list(r.declined_by or []), "cancel_reason": r.cancel_reason, "created_by": r.created_by,
-        "created_at": r.created_at, "updated_at": r.updated_at,
-        "offered": offered, "remaining": max(0, r.quantity - offered),
+        "id": r.id,
+        "incident_id": r.incident_id,
+        "commune": r.commune_code,
+        "resource": r.resource,
+        "quantity": r.quantity,
+        "urgency": r.urgency,
+        "note": r.note,
+        "to": list(r.to_communes),
+        "status": r.status,
+        "declined_by": list(r.declined_by or []),
+        "cancel_reason": r.cancel_reason,
+        "created_by": r.created_by,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "offered": offered,
+        "remaining": max(0, r.quantity - offered),
         "arrived": sum(o.quantity for o in offers if o.status == "arrived"),
         "offers": [offer_dict(o) for o in offers],
     }
 
 
 def offer_dict(o: Offer) -> dict[str, Any]:
-    return {"id": o.id, "request_id": o.request_id, "commune": o.commune_code, "quantity": o.quantity,
-            "status": o.status, "note": o.note, "cancel_reason": o.cancel_reason, "created_by": o.created_by,
-            "created_at": o.created_at, "updated_at": o.updated_at}
+    return {
+        "id": o.id,
+        "request_id": o.request_id,
+        "commune": o.commune_code,
+        "quantity": o.quantity,
+        "status": o.status,
+        "note": o.note,
+        "cancel_reason": o.cancel_reason,
+        "created_by": o.created_by,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+    }
 
 
 def suggested_givers(session: Session, incident_id: int, commune: str, resource: str) -> list[str]:
     """The givers the incident's latest plan suggests for ``commune`` and ``resource``."""
-    rec = session.scalars(select(PlanRecord).where(PlanRecord.incident_id == incident_id)
-                          .order_by(PlanRecord.id.desc()).limit(1)).first()
+    rec = session.scalars(
+        select(PlanRecord)
+        .where(PlanRecord.incident_id == incident_id)
+        .order_by(PlanRecord.id.desc())
+        .limit(1)
+    ).first()
     if rec is None:
         return []
-    return sorted({t["from"] for t in rec.plan.get("transfers", []) if t["to"] == commune and t["resource"] == resource})
+    return sorted(
+        {
+            t["from"]
+            for t in rec.plan.get("transfers", [])
+            if t["to"] == commune and t["resource"] == resource
+        }
+    )
 
 
-def create_request(session: Session, principal: Principal, *, incident_id: int, commune: str, resource: str,
-                   quantity: int, to: list[str] | None, urgency: str, note: str | None, known: set[str],
-                   neighbours: list[str]) -> dict[str, Any]:
+def create_request(
+    session: Session,
+    principal: Principal,
+    *,
+    incident_id: int,
+    commune: str,
+    resource: str,
+    quantity: int,
+    to: list[str] | None,
+    urgency: str,
+    note: str | None,
+    known: set[str],
+    neighbours: list[str],
+) -> dict[str, Any]:
     """Create a support request from ``commune`` (default addressees: the plan's suggestion,
     else the commune's usable neighbours)."""
     require_act_for(principal, commune, action="requesting support")
@@ -280,14 +409,31 @@ def create_request(session: Session, principal: Principal, *, incident_id: int, 
             raise BadInput("to: a commune cannot request support from itself")
     else:
         to = suggested_givers(session, incident_id, commune, resource) or neighbours
-    r = SupportRequest(incident_id=incident_id, commune_code=commune, resource=resource, quantity=quantity,
-                       urgency=urgency, note=note, to_communes=sorted(set(to)), status="open",
-                       created_by=principal.username)
+    r = SupportRequest(
+        incident_id=incident_id,
+        commune_code=commune,
+        resource=resource,
+        quantity=quantity,
+        urgency=urgency,
+        note=note,
+        to_communes=sorted(set(to)),
+        status="open",
+        created_by=principal.username,
+    )
     session.add(r)
     session.flush()
     out = request_dict(session, r)
-    audit.record(session, actor=principal.describe_for(commune), action="request.create", entity="request", entity_id=r.id,
-                 after={k: out[k] for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")})
+    audit.record(
+        session,
+        actor=principal.describe_for(commune),
+        action="request.create",
+        entity="request",
+        entity_id=r.id,
+        after={
+            k: out[k]
+            for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")
+        },
+    )
     return out
 
 
@@ -307,8 +453,15 @@ def may_read_offer(principal: Principal, o: Offer, r: SupportRequest) -> bool:
     return principal.in_area(o.commune_code) or principal.in_area(r.commune_code)
 
 
-def list_requests(session: Session, principal: Principal, *, commune: str | None, direction: str | None,
-                  status: str | None, incident_id: int | None) -> list[dict[str, Any]]:
+def list_requests(
+    session: Session,
+    principal: Principal,
+    *,
+    commune: str | None,
+    direction: str | None,
+    status: str | None,
+    incident_id: int | None,
+) -> list[dict[str, Any]]:
     """Requests visible to ``principal``: a leader sees its own outgoing ones and those
     addressed to it; a defence command those touching its area; planners and admins all."""
     stmt = select(SupportRequest).order_by(SupportRequest.id.desc())
@@ -328,7 +481,9 @@ def list_requests(session: Session, principal: Principal, *, commune: str | None
             stmt = stmt.where(or_(SupportRequest.commune_code == commune, addressed))
     rows = session.scalars(stmt).all()
     if commune and direction == "incoming":
-        rows = [r for r in rows if commune in r.to_communes and commune not in (r.declined_by or [])]
+        rows = [
+            r for r in rows if commune in r.to_communes and commune not in (r.declined_by or [])
+        ]
     elif commune and direction != "outgoing":
         rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
     rows = [r for r in rows if may_read_request(principal, r)]
@@ -340,7 +495,9 @@ def offers_of(session: Session, rows: list[SupportRequest]) -> list[list[Offer]]
     by_request: dict[int, list[Offer]] = {r.id: [] for r in rows}
     ids = list(by_request)
     for k in range(0, len(ids), 500):
-        for o in session.scalars(select(Offer).where(Offer.request_id.in_(ids[k:k + 500])).order_by(Offer.id)):
+        for o in session.scalars(
+            select(Offer).where(Offer.request_id.in_(ids[k : k + 500])).order_by(Offer.id)
+        ):
             by_request[o.request_id].append(o)
     return [by_request[r.id] for r in rows]
 
@@ -354,7 +511,9 @@ def get_request(session: Session, principal: Principal, request_id: int) -> dict
     return request_dict(session, r)
 
 
-def cancel_request(session: Session, principal: Principal, request_id: int, reason: str) -> dict[str, Any]:
+def cancel_request(
+    session: Session, principal: Principal, request_id: int, reason: str
+) -> dict[str, Any]:
     """The requester withdraws a request; its open offers are cancelled and their stock freed."""
     r = _locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
     if r is None:
@@ -362,19 +521,32 @@ def cancel_request(session: Session, principal: Principal, request_id: int, reas
     require_act_for(principal, r.commune_code, action="cancelling a request")
     if r.status != "open":
         raise Conflict({"message": f"request {request_id} is {r.status}", "status": r.status})
-    for o in session.scalars(select(Offer).where(Offer.request_id == r.id, Offer.status.in_(("offered", "accepted")))):
+    for o in session.scalars(
+        select(Offer).where(Offer.request_id == r.id, Offer.status.in_(("offered", "accepted")))
+    ):
         _release(session, o)
-        o.status, o.cancel_reason, o.updated_at = "cancelled", f"request cancelled: {reason}", utcnow()
+        o.status, o.cancel_reason, o.updated_at = (
+            "cancelled",
+            f"request cancelled: {reason}",
+            utcnow(),
+        )
     r.status, r.cancel_reason, r.updated_at = "cancelled", reason, utcnow()
     session.flush()
-    audit.record(session, actor=principal.describe_for(r.commune_code), action="request.cancel", entity="request",
-                 entity_id=r.id,
-                 before={"status": "open"}, after={"status": "cancelled", "reason": reason})
+    audit.record(
+        session,
+        actor=principal.describe_for(r.commune_code),
+        action="request.cancel",
+        entity="request",
+        entity_id=r.id,
+        before={"status": "open"},
+        after={"status": "cancelled", "reason": reason},
+    )
     return request_dict(session, r)
 
 
-def decline_request(session: Session, principal: Principal, request_id: int, commune: str,
-                    reason: str | None) -> dict[str, Any]:
+def decline_request(
+    session: Session, principal: Principal, request_id: int, commune: str, reason: str | None
+) -> dict[str, Any]:
     """A commune the request is addressed to declines it (it leaves that commune's incoming list)."""
     require_act_for(principal, commune, action="declining a request")
     r = _locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
@@ -383,20 +555,35 @@ def decline_request(session: Session, principal: Principal, request_id: int, com
     if commune not in r.to_communes:
         raise Conflict(f"request {request_id} is not addressed to {commune}")
     if commune in (r.declined_by or []):
-        raise Conflict({"message": f"{commune} already declined request {request_id}", "status": r.status})
+        raise Conflict(
+            {"message": f"{commune} already declined request {request_id}", "status": r.status}
+        )
     r.declined_by = sorted({*(r.declined_by or []), commune})
     r.updated_at = utcnow()
     session.flush()
-    audit.record(session, actor=principal.describe_for(commune), action="request.decline", entity="request",
-                 entity_id=r.id,
-                 after={"commune": commune, "reason": reason})
+    audit.record(
+        session,
+        actor=principal.describe_for(commune),
+        action="request.decline",
+        entity="request",
+        entity_id=r.id,
+        after={"commune": commune, "reason": reason},
+    )
     return request_dict(session, r)
 
 
 # --- offers -----------------------------------------------------------------------------------
 
-def create_offer(session: Session, principal: Principal, request_id: int, *, commune: str, quantity: int,
-                 note: str | None) -> dict[str, Any]:
+
+def create_offer(
+    session: Session,
+    principal: Principal,
+    request_id: int,
+    *,
+    commune: str,
+    quantity: int,
+    note: str | None,
+) -> dict[str, Any]:
     """Offer ``quantity`` from ``commune`` to a request addressed to it, reserving the stock.
 
     Raises
@@ -418,26 +605,57 @@ def create_offer(session: Session, principal: Principal, request_id: int, *, com
         raise Conflict(f"request {request_id} is not addressed to {commune}")
     if r.status != "open":
         raise Conflict({"message": f"request {request_id} is {r.status}", "status": r.status})
-    offered = session.scalar(select(func.coalesce(func.sum(Offer.quantity), 0))
-                             .where(Offer.request_id == r.id, Offer.status.in_(ACTIVE_OFFER))) or 0
+    offered = (
+        session.scalar(
+            select(func.coalesce(func.sum(Offer.quantity), 0)).where(
+                Offer.request_id == r.id, Offer.status.in_(ACTIVE_OFFER)
+            )
+        )
+        or 0
+    )
     left = r.quantity - int(offered)
     if quantity > left:
-        raise Conflict(f"offer of {quantity} is larger than what is left to offer ({left} of {r.quantity})")
-    item = _locked(session, select(InventoryItem).where(InventoryItem.commune_code == commune,
-                                                         InventoryItem.resource == r.resource)).first()
+        raise Conflict(
+            f"offer of {quantity} is larger than what is left to offer ({left} of {r.quantity})"
+        )
+    item = _locked(
+        session,
+        select(InventoryItem).where(
+            InventoryItem.commune_code == commune, InventoryItem.resource == r.resource
+        ),
+    ).first()
     available = 0 if item is None else item.quantity - item.reserved
     if item is None or quantity > available:
-        raise Conflict(f"{commune} has {available} {r.resource} available (stock minus open offers), "
-                       f"cannot offer {quantity}")
+        raise Conflict(
+            f"{commune} has {available} {r.resource} available (stock minus open offers), "
+            f"cannot offer {quantity}"
+        )
     item.reserved += quantity
     item.updated_at = utcnow()
-    o = Offer(request_id=r.id, commune_code=commune, quantity=quantity, status="offered", note=note,
-              created_by=principal.username)
+    o = Offer(
+        request_id=r.id,
+        commune_code=commune,
+        quantity=quantity,
+        status="offered",
+        note=note,
+        created_by=principal.username,
+    )
     session.add(o)
     session.flush()
-    audit.record(session, actor=principal.describe_for(commune), action="offer.create", entity="offer", entity_id=o.id,
-                 after={"request_id": r.id, "commune": commune, "resource": r.resource, "quantity": quantity,
-                        "reserved_now": item.reserved})
+    audit.record(
+        session,
+        actor=principal.describe_for(commune),
+        action="offer.create",
+        entity="offer",
+        entity_id=o.id,
+        after={
+            "request_id": r.id,
+            "commune": commune,
+            "resource": r.resource,
+            "quantity": quantity,
+            "reserved_now": item.reserved,
+        },
+    )
     return offer_dict(o)
 
 
@@ -454,14 +672,19 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str
 
 def _release(session: Session, o: Offer) -> None:
     r = session.get(SupportRequest, o.request_id)
-    item = _locked(session, select(InventoryItem).where(InventoryItem.commune_code == o.commune_code,
-                                                         InventoryItem.resource == r.resource)).first()
+    item = _locked(
+        session,
+        select(InventoryItem).where(
+            InventoryItem.commune_code == o.commune_code, InventoryItem.resource == r.resource
+        ),
+    ).first()
     if item is not None:
         item.reserved = max(0, item.reserved - o.quantity)
 
 
-def transition_offer(session: Session, principal: Principal, offer_id: int, action: str,
-                     reason: str | None = None) -> dict[str, Any]:
+def transition_offer(
+    session: Session, principal: Principal, offer_id: int, action: str, reason: str | None = None
+) -> dict[str, Any]:
     """Move an offer along its state machine (see the module docstring)."""
     if action not in TRANSITIONS:
         raise NotFound(f"no action {action!r} on offers")
@@ -483,41 +706,88 @@ def transition_offer(session: Session, principal: Principal, offer_id: int, acti
     to = TRANSITIONS[action].get(o.status)
     if to is None:
         allowed = [a for a, m in TRANSITIONS.items() if o.status in m]
-        raise Conflict({"message": f"cannot {action} an offer that is {o.status}", "status": o.status,
-                        "allowed": allowed})
+        raise Conflict(
+            {
+                "message": f"cannot {action} an offer that is {o.status}",
+                "status": o.status,
+                "allowed": allowed,
+            }
+        )
     before = o.status
     if action in ("decline", "cancel"):
         _release(session, o)
     elif action == "dispatch":
-        item = _locked(session, select(InventoryItem).where(InventoryItem.commune_code == o.commune_code,
-                                                             InventoryItem.resource == r.resource)).first()
+        item = _locked(
+            session,
+            select(InventoryItem).where(
+                InventoryItem.commune_code == o.commune_code, InventoryItem.resource == r.resource
+            ),
+        ).first()
         item.reserved -= o.quantity
         item.quantity -= o.quantity
         item.updated_at = utcnow()
     elif action == "arrive":
-        session.add(LedgerEntry(incident_id=r.incident_id, commune_code=r.commune_code, resource=r.resource,
-                                quantity=o.quantity, from_commune=o.commune_code, offer_id=o.id))
-        arrived = session.scalar(select(func.coalesce(func.sum(Offer.quantity), 0))
-                                 .where(Offer.request_id == r.id, Offer.status == "arrived")) or 0
+        session.add(
+            LedgerEntry(
+                incident_id=r.incident_id,
+                commune_code=r.commune_code,
+                resource=r.resource,
+                quantity=o.quantity,
+                from_commune=o.commune_code,
+                offer_id=o.id,
+            )
+        )
+        arrived = (
+            session.scalar(
+                select(func.coalesce(func.sum(Offer.quantity), 0)).where(
+                    Offer.request_id == r.id, Offer.status == "arrived"
+                )
+            )
+            or 0
+        )
         if int(arrived) + o.quantity >= r.quantity:
             r.status, r.updated_at = "fulfilled", utcnow()
     o.status, o.updated_at = to, utcnow()
     if reason:
         o.cancel_reason = reason
     session.flush()
-    audit.record(session, actor=principal.describe_for(side), action=f"offer.{action}", entity="offer", entity_id=o.id,
-                 before={"status": before}, after={"status": to, **({"reason": reason} if reason else {})})
+    audit.record(
+        session,
+        actor=principal.describe_for(side),
+        action=f"offer.{action}",
+        entity="offer",
+        entity_id=o.id,
+        before={"status": before},
+        after={"status": to, **({"reason": reason} if reason else {})},
+    )
     return offer_dict(o)
 
 
 def ledger_of(session: Session, incident_id: int) -> list[dict[str, Any]]:
     """What arrived where for an incident."""
-    rows = session.scalars(select(LedgerEntry).where(LedgerEntry.incident_id == incident_id).order_by(LedgerEntry.id))
-    return [{"commune": e.commune_code, "resource": e.resource, "quantity": e.quantity, "from": e.from_commune,
-             "offer_id": e.offer_id, "at": e.created_at} for e in rows]
+    rows = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.incident_id == incident_id).order_by(LedgerEntry.id)
+    )
+    return [
+        {
+            "commune": e.commune_code,
+            "resource": e.resource,
+            "quantity": e.quantity,
+            "from": e.from_commune,
+            "offer_id": e.offer_id,
+            "at": e.created_at,
+        }
+        for e in rows
+    ]
 
 
 def check_leader_scope(principal: Principal, commune: str | None) -> None:
     """A leader may only list its own commune's tasks."""
     if principal.role == "commune_leader" and commune and commune != principal.commune:
-        require_role(principal, "defence_command", "planner", "admin", action=f"reading commune {commune}'s tasks")
+        require_role(
+            principal,
+            "defence_command",
+            "planner",
+            "admin",
+            action=f"reading commune {commune}'s tasks",
+        )

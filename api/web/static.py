@@ -22,7 +22,9 @@ def mount_static(app: FastAPI) -> None:
         maps/assets). The maps would not render offline without it.
     """
     if not (LEAFLET_DIST / "leaflet.js").exists():
-        raise RuntimeError(f"Leaflet is missing from {LEAFLET_DIST}: run `bash scripts/setup` (npm ci in maps/assets)")
+        raise RuntimeError(
+            f"Leaflet is missing from {LEAFLET_DIST}: run `bash scripts/setup` (npm ci in maps/assets)"
+        )
     app.mount(VENDOR_URL, StaticFiles(directory=LEAFLET_DIST), name="vendor-leaflet")
     if SWAGGER_DIST.exists():
         app.mount(SWAGGER_URL, StaticFiles(directory=SWAGGER_DIST), name="vendor-swagger")

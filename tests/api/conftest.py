@@ -110,19 +110,44 @@ def seed(db_url: str) -> None:
             add_user(s, name, PASSWORD, role, **binding, actor="test-setup")
         for commune, items in sample_inventory(gdf, seed=0).items():
             for key, q in items.items():
-                s.add(InventoryItem(commune_code=commune, resource=key, quantity=q, reserved=0, sample=True))
+                s.add(
+                    InventoryItem(
+                        commune_code=commune, resource=key, quantity=q, reserved=0, sample=True
+                    )
+                )
     engine.dispose()
 
 
 def start_server(db_url: str, tmp: Path, backend: str, *, extra_env: dict[str, str] | None = None):
     port = free_port()
-    env = {**os.environ, "LIENXA_DATABASE_URL": db_url, "LIENXA_BOUNDARIES": str(NGHE_AN),
-           "LIENXA_DATA_DIR": str(tmp), "LIENXA_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "LIENXA_DATABASE_URL": db_url,
+        "LIENXA_BOUNDARIES": str(NGHE_AN),
+        "LIENXA_DATA_DIR": str(tmp),
+        "LIENXA_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        **(extra_env or {}),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.main:app_factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.main:app_factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -160,7 +185,11 @@ def server(request, tmp_path_factory):
             pytest.fail("server exited: " + stop_server(proc))
         srv = Server(url, db_url, backend, env)
         for name in USERS:
-            r = httpx.post(url + "/api/v1/auth/token", data={"username": name, "password": PASSWORD}, timeout=30)
+            r = httpx.post(
+                url + "/api/v1/auth/token",
+                data={"username": name, "password": PASSWORD},
+                timeout=30,
+            )
             assert r.status_code == 200, r.text
             srv.tokens[name] = r.json()["access_token"]
         yield srv

@@ -9,8 +9,16 @@ from tests.conftest import NGHE_AN, REPO, require_file
 
 
 def run(args, env, stdin=""):
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=REPO, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_service_cli_round_trip(tmp_path):
@@ -25,12 +33,30 @@ def test_service_cli_round_trip(tmp_path):
     assert r.returncode == 2 and "run `lienxa db upgrade` first" in r.stderr
     r = run(["db", "upgrade"], env)
     assert r.returncode == 0 and "at migration 0002" in r.stdout
-    r = run(["users", "add", "x", "--role", "commune_leader", "--commune", "99999", "--password-stdin"], env, "long-enough\n")
+    r = run(
+        ["users", "add", "x", "--role", "commune_leader", "--commune", "99999", "--password-stdin"],
+        env,
+        "long-enough\n",
+    )
     assert r.returncode == 2 and "unknown commune '99999'" in r.stderr
-    r = run(["users", "add", "x", "--role", "defence_command", "--password-stdin"], env, "long-enough\n")
+    r = run(
+        ["users", "add", "x", "--role", "defence_command", "--password-stdin"], env, "long-enough\n"
+    )
     assert r.returncode == 2 and "bound to a region or a province" in r.stderr
-    r = run(["users", "add", "conc", "--role", "commune_leader", "--commune", "17254", "--password-stdin"], env,
-            "long-enough\n")
+    r = run(
+        [
+            "users",
+            "add",
+            "conc",
+            "--role",
+            "commune_leader",
+            "--commune",
+            "17254",
+            "--password-stdin",
+        ],
+        env,
+        "long-enough\n",
+    )
     assert r.returncode == 0, r.stderr
     r = run(["users", "add", "conc", "--role", "planner", "--password-stdin"], env, "long-enough\n")
     assert r.returncode == 2 and "exists" in r.stderr

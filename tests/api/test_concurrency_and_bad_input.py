@@ -18,8 +18,16 @@ def test_twenty_concurrent_offers_never_reserve_more_than_the_stock(server):
     incident = create_incident(server, name="concurrency")
     with server.client("chaukhe") as ck, server.client("conc") as conc:
         assert ck.put("/communes/17248/inventory", json={"boats": 7}).status_code == 200
-        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "boats",
-                                           "quantity": 30, "to": ["17248"]}).json()
+        req = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": "boats",
+                "quantity": 30,
+                "to": ["17248"],
+            },
+        ).json()
 
     def offer(_):
         with server.client("chaukhe") as c:
@@ -40,18 +48,34 @@ def test_twenty_concurrent_offers_never_reserve_more_than_the_stock(server):
 
 def test_malformed_json_and_wrong_types_name_the_field(server):
     with server.client("conc") as conc:
-        r = conc.post("/requests", content=b"{not json", headers={"content-type": "application/json"})
+        r = conc.post(
+            "/requests", content=b"{not json", headers={"content-type": "application/json"}
+        )
         assert r.status_code == 422 and "json" in json.dumps(r.json()).lower()
-        r = conc.post("/requests", json={"incident_id": "one", "commune": "17254", "resource": "boats", "quantity": 1})
+        r = conc.post(
+            "/requests",
+            json={"incident_id": "one", "commune": "17254", "resource": "boats", "quantity": 1},
+        )
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "incident_id"]
-        r = conc.post("/requests", json={"incident_id": 1, "commune": "17254", "resource": "boats", "quantity": -3})
+        r = conc.post(
+            "/requests",
+            json={"incident_id": 1, "commune": "17254", "resource": "boats", "quantity": -3},
+        )
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "quantity"]
-        r = conc.post("/requests", json={"incident_id": 1, "commune": "99999", "resource": "boats", "quantity": 3})
+        r = conc.post(
+            "/requests",
+            json={"incident_id": 1, "commune": "99999", "resource": "boats", "quantity": 3},
+        )
         assert r.status_code == 422 and "unknown commune '99999'" in r.json()["detail"]
         r = conc.put("/communes/17254/inventory", json={"boats": -1, "yachts": 2})
         assert r.status_code == 422
-        assert r.json()["errors"] == ["boats: quantity must be a non-negative integer, got -1", "unknown resource 'yachts'"]
-        assert conc.get("/communes/17254/inventory").json()["items"]["boats"] >= 0  # nothing half-written
+        assert r.json()["errors"] == [
+            "boats: quantity must be a non-negative integer, got -1",
+            "unknown resource 'yachts'",
+        ]
+        assert (
+            conc.get("/communes/17254/inventory").json()["items"]["boats"] >= 0
+        )  # nothing half-written
         assert conc.get("/communes/00000").status_code == 404
 
 
@@ -64,9 +88,13 @@ def test_huge_upload_is_413_without_reading_it(server):
     before = count_incidents(server)
     u = urlparse(server.url)
     with socket.create_connection((u.hostname, u.port), timeout=30) as s:
-        s.sendall((f"POST /api/v1/incidents HTTP/1.1\r\nHost: {u.hostname}\r\n"
-                   f"Authorization: Bearer {server.tokens['bchqs']}\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {50 * 1024 * 1024}\r\n\r\n").encode())
+        s.sendall(
+            (
+                f"POST /api/v1/incidents HTTP/1.1\r\nHost: {u.hostname}\r\n"
+                f"Authorization: Bearer {server.tokens['bchqs']}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
+            ).encode()
+        )
         s.sendall(b"{" + b" " * 65536)  # a start of the body; the rest never comes
         reply = b""
         while chunk := s.recv(4096):  # the server answers and closes
@@ -96,24 +124,36 @@ def test_uploaded_scenario_file_and_oversized_scenario(server):
         assert r.status_code in (413, 422), r.text
         if r.status_code == 422:
             assert "at most" in r.json()["detail"]
-        scenario = {"name": "uploaded", "risk_level": 2, "affected": [{"commune": "17254", "displaced": 300}]}
+        scenario = {
+            "name": "uploaded",
+            "risk_level": 2,
+            "affected": [{"commune": "17254", "displaced": 300}],
+        }
         upload = {"file": ("flood.json", json.dumps(scenario).encode(), "application/json")}
         r = bch.post("/incidents", files=upload, headers={"Idempotency-Key": "upload-1"})
         assert r.status_code == 201, r.text
         assert r.json()["name"] == "uploaded"
-        again = bch.post("/incidents", files=upload, headers={"Idempotency-Key": "upload-1"})  # a new boundary
+        again = bch.post(
+            "/incidents", files=upload, headers={"Idempotency-Key": "upload-1"}
+        )  # a new boundary
         assert again.status_code == 201 and again.json()["id"] == r.json()["id"]
         r = bch.post("/incidents", files={"file": ("flood.json", b"not json", "application/json")})
         assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
-        r = bch.post("/incidents", json={"name": "neg", "affected": [{"commune": "17254", "displaced": -4}]})
+        r = bch.post(
+            "/incidents", json={"name": "neg", "affected": [{"commune": "17254", "displaced": -4}]}
+        )
         assert r.status_code == 422 and "displaced must be >= 0" in r.json()["detail"]
     assert count_incidents(server) == before + 1
 
 
 def test_failed_logins_are_rate_limited(server):
     url = server.url + "/api/v1/auth/token"
-    codes = [httpx.post(url, data={"username": "tuongduong", "password": "wrong"}, timeout=30).status_code
-             for _ in range(6)]
+    codes = [
+        httpx.post(
+            url, data={"username": "tuongduong", "password": "wrong"}, timeout=30
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes[:5] == [401] * 5 and codes[5] == 429
     r = httpx.post(url, data={"username": "tuongduong", "password": PASSWORD}, timeout=30)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
@@ -121,7 +161,11 @@ def test_failed_logins_are_rate_limited(server):
 
 def test_server_refuses_an_unmigrated_database(tmp_path):
     proc, url, _ = start_server(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path, "sqlite")
-    out = stop_server(proc) if proc.poll() is not None else (stop_server(proc), pytest.fail("server started"))[0]
+    out = (
+        stop_server(proc)
+        if proc.poll() is not None
+        else (stop_server(proc), pytest.fail("server started"))[0]
+    )
     assert "run `lienxa db upgrade` first" in out
     drop_database(None)
 
@@ -135,9 +179,13 @@ def test_a_streamed_oversized_json_body_is_413_on_every_route(server):
 
     with server.client("conc") as conc:
         before = conc.get("/communes/17254/inventory").json()
-        for method, path, prefix in (("POST", "/requests", b'{"incident_id": 1, "note": "'),
-                                     ("PUT", "/communes/17254/inventory", b'{"boats": 1, "pad": "')):
-            r = conc.request(method, path, content=chunks(prefix), headers={"content-type": "application/json"})
+        for method, path, prefix in (
+            ("POST", "/requests", b'{"incident_id": 1, "note": "'),
+            ("PUT", "/communes/17254/inventory", b'{"boats": 1, "pad": "'),
+        ):
+            r = conc.request(
+                method, path, content=chunks(prefix), headers={"content-type": "application/json"}
+            )
             assert r.status_code == 413, (path, r.status_code, r.text)
             assert "over the limit" in r.json()["detail"]
         assert conc.get("/communes/17254/inventory").json()["items"] == before["items"]
@@ -150,12 +198,25 @@ def test_serve_refuses_an_unmigrated_database_with_a_message_and_exit_code(tmp_p
 
     from tests.conftest import NGHE_AN, REPO
 
-    env = {**os.environ, "LIENXA_DATA_DIR": str(tmp_path), "LIENXA_BOUNDARIES": str(NGHE_AN),
-           "LIENXA_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
-    r = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "1", "--workers", "2"], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "LIENXA_DATA_DIR": str(tmp_path),
+        "LIENXA_BOUNDARIES": str(NGHE_AN),
+        "LIENXA_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--port", "1", "--workers", "2"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 1
-    assert "is not created, the code needs" in r.stderr and "run `lienxa db upgrade` first" in r.stderr
+    assert (
+        "is not created, the code needs" in r.stderr and "run `lienxa db upgrade` first" in r.stderr
+    )
     assert "Traceback" not in r.stderr
 
 
@@ -172,12 +233,32 @@ def test_serve_with_several_workers_shares_one_secret(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'lienxa.db'}"
     seed(db_url)
     port = free_port()
-    env = {**os.environ, "LIENXA_DATA_DIR": str(tmp_path), "LIENXA_BOUNDARIES": str(NGHE_AN),
-           "LIENXA_DATABASE_URL": db_url}
+    env = {
+        **os.environ,
+        "LIENXA_DATA_DIR": str(tmp_path),
+        "LIENXA_BOUNDARIES": str(NGHE_AN),
+        "LIENXA_DATABASE_URL": db_url,
+    }
     env.pop("LIENXA_SECRET_KEY", None)  # generated in the data directory, once for all workers
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
-                             "--log-level", "warning"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
@@ -189,10 +270,15 @@ def test_serve_with_several_workers_shares_one_secret(tmp_path):
             except httpx.HTTPError:
                 time.sleep(0.5)
         time.sleep(3)
-        token = httpx.post(url + "/api/v1/auth/token", data={"username": "conc", "password": PASSWORD},
-                           timeout=30).json()["access_token"]
-        codes = [httpx.get(url + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"},
-                           timeout=30).status_code for _ in range(30)]  # a new connection each: both workers
+        token = httpx.post(
+            url + "/api/v1/auth/token", data={"username": "conc", "password": PASSWORD}, timeout=30
+        ).json()["access_token"]
+        codes = [
+            httpx.get(
+                url + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            ).status_code
+            for _ in range(30)
+        ]  # a new connection each: both workers
         assert codes == [200] * 30
     finally:
         stop_server(proc)
@@ -203,20 +289,25 @@ def test_an_inventory_put_with_one_bad_key_writes_none_of_them(server):
     with server.client("conc") as conc:
         before = conc.get("/communes/17254/inventory").json()
         assert all(before["items"].get(k) != v for k, v in good.items())
-        for key, value, named in (("life_jackets", -1, "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", 2.5, "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", "many", "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", True, "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", None, "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", [3], "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", "\u00b2", "life_jackets: quantity must be a non-negative integer"),
-                                  ("life_jackets", 10**12, "life_jackets: quantity 1000000000000 is over the largest"),
-                                  ("helicopters", 2, "unknown resource 'helicopters'")):
+        for key, value, named in (
+            ("life_jackets", -1, "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", 2.5, "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", "many", "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", True, "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", None, "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", [3], "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", "\u00b2", "life_jackets: quantity must be a non-negative integer"),
+            ("life_jackets", 10**12, "life_jackets: quantity 1000000000000 is over the largest"),
+            ("helicopters", 2, "unknown resource 'helicopters'"),
+        ):
             r = conc.put("/communes/17254/inventory", json={**good, key: value})
             assert r.status_code == 422, (key, value, r.status_code, r.text)
             assert named in r.json()["detail"], (key, value, r.text)
             after = conc.get("/communes/17254/inventory").json()
-            assert (after["items"], after["updated_at"]) == (before["items"], before["updated_at"]), (key, value)
+            assert (after["items"], after["updated_at"]) == (
+                before["items"],
+                before["updated_at"],
+            ), (key, value)
         assert conc.put("/communes/17254/inventory", json=[1, 2]).status_code == 422
         r = conc.put("/communes/17254/inventory", json=good)
         assert r.status_code == 200 and all(r.json()["items"][k] == v for k, v in good.items())
@@ -225,9 +316,11 @@ def test_an_inventory_put_with_one_bad_key_writes_none_of_them(server):
 def test_inventory_put_by_someone_who_may_not_is_403_naming_who_may(server):
     with server.client("conc") as conc:
         before = conc.get("/communes/17254/inventory").json()
-    for user, named in (("chaukhe", "you lead commune 17248, not 17254"),
-                        ("kv3", "commune 17254 is outside your area"),
-                        ("planner", "needs the role commune_leader (of 17254) or defence_command; you are planner")):
+    for user, named in (
+        ("chaukhe", "you lead commune 17248, not 17254"),
+        ("kv3", "commune 17254 is outside your area"),
+        ("planner", "needs the role commune_leader (of 17254) or defence_command; you are planner"),
+    ):
         with server.client(user) as c:
             r = c.put("/communes/17254/inventory", json={"boats": 99})
             assert r.status_code == 403, (user, r.text)

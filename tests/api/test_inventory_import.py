@@ -9,8 +9,11 @@ CSV = "text/csv"
 
 
 def post_csv(client, text: str | bytes, **headers):
-    return client.post("/inventory/import", content=text.encode() if isinstance(text, str) else text,
-                       headers={"Content-Type": CSV, **headers})
+    return client.post(
+        "/inventory/import",
+        content=text.encode() if isinstance(text, str) else text,
+        headers={"Content-Type": CSV, **headers},
+    )
 
 
 def inventory(server, code: str) -> dict:
@@ -37,9 +40,11 @@ def test_import_sets_values_marks_them_surveyed_and_audits_each_commune(server):
     before = {c: inventory(server, c) for c in ("16681", "16690")}
     assert all(inv["sample"] for inv in before.values())
     unchanged_boats = before["16690"]["items"]["boats"]
-    text = ("# surveyed 2025-10\ncommune,resource,quantity\n"
-            "16681,militia,451\n16681,boats,7\n16681,sandbags,0\n"
-            f"16690,boats,{unchanged_boats}\n")
+    text = (
+        "# surveyed 2025-10\ncommune,resource,quantity\n"
+        "16681,militia,451\n16681,boats,7\n16681,sandbags,0\n"
+        f"16690,boats,{unchanged_boats}\n"
+    )
     with server.client("bchqs") as c:
         r = post_csv(c, text)
     assert r.status_code == 200, r.text
@@ -47,8 +52,13 @@ def test_import_sets_values_marks_them_surveyed_and_audits_each_commune(server):
     changed = sum(before["16681"]["items"][k] != q for k, q in listed.items())
     assert changed == 3  # the sample has at least 20 militia, a boat and 200 sandbags
     # 16690's one value is unchanged, but its inventory is now surveyed, no longer sample
-    assert r.json() == {"communes": 2, "rows": 4, "changed": 3, "communes_changed": 2,
-                        "changed_communes": ["16681", "16690"]}
+    assert r.json() == {
+        "communes": 2,
+        "rows": 4,
+        "changed": 3,
+        "communes_changed": 2,
+        "changed_communes": ["16681", "16690"],
+    }
     a, b = inventory(server, "16681"), inventory(server, "16690")
     assert (a["items"]["militia"], a["items"]["boats"], a["items"]["sandbags"]) == (451, 7, 0)
     assert a["items"]["rice_kg"] == before["16681"]["items"]["rice_kg"]  # not listed: kept
@@ -57,7 +67,9 @@ def test_import_sets_values_marks_them_surveyed_and_audits_each_commune(server):
     assert a["sample"] is True and b["sample"] is True
     assert not set(listed) & set(a["sample_resources"]) and "rice_kg" in a["sample_resources"]
     assert "boats" not in b["sample_resources"] and "militia" in b["sample_resources"]
-    entries = {e["entity_id"]: e for e in audit_entries(server) if e["action"] == "inventory.import"}
+    entries = {
+        e["entity_id"]: e for e in audit_entries(server) if e["action"] == "inventory.import"
+    }
     assert set(entries) >= {"16681", "16690"}
     e = entries["16681"]
     assert e["before"] == {"items": before["16681"]["items"], "sample": True}
@@ -76,7 +88,13 @@ def test_import_sets_values_marks_them_surveyed_and_audits_each_commune(server):
 
 def test_admin_imports_a_multipart_upload_once_per_idempotency_key(server):
     key = uuid.uuid4().hex
-    files = {"file": ("survey.csv", b"\xef\xbb\xbfcommune,resource,quantity\r\n16708,trucks,3\r\n", "text/csv")}
+    files = {
+        "file": (
+            "survey.csv",
+            b"\xef\xbb\xbfcommune,resource,quantity\r\n16708,trucks,3\r\n",
+            "text/csv",
+        )
+    }
     with server.client("admin") as c:
         first = c.post("/inventory/import", files=files, headers={"Idempotency-Key": key})
         assert first.status_code == 200, first.text
@@ -91,7 +109,12 @@ def test_admin_imports_a_multipart_upload_once_per_idempotency_key(server):
     # a text/csv body: the key reused for another body is refused, nothing imported
     key = uuid.uuid4().hex
     with server.client("admin") as c:
-        assert post_csv(c, "commune,resource,quantity\n16708,trucks,4\n", **{"Idempotency-Key": key}).status_code == 200
+        assert (
+            post_csv(
+                c, "commune,resource,quantity\n16708,trucks,4\n", **{"Idempotency-Key": key}
+            ).status_code
+            == 200
+        )
         r = post_csv(c, "commune,resource,quantity\n16708,trucks,5\n", **{"Idempotency-Key": key})
     assert r.status_code == 422, r.text
     assert inventory(server, "16708")["items"]["trucks"] == 4
@@ -100,16 +123,18 @@ def test_admin_imports_a_multipart_upload_once_per_idempotency_key(server):
 def test_bad_lines_are_422_naming_each_line_and_nothing_is_written(server):
     before = {"16732": inventory(server, "16732")}
     n = len(audit_entries(server))
-    text = ("commune,resource,quantity\n"
-            "16732,militia,500\n"       # 2: fine, but the file has errors
-            "99999,militia,5\n"         # 3: unknown commune
-            "16732,helicopters,1\n"     # 4: unknown resource
-            "16732,boats,-2\n"          # 5: negative
-            "16732,trucks,2.5\n"        # 6: not an integer
-            "16732,sandbags,99999999999\n"  # 7: too large to store
-            f"16732,rice_kg,{'9' * 5000}\n"  # 8: more digits than int() reads
-            "16732,militia,400\n"       # 9: duplicate of line 2
-            "16732,tarpaulins\n")       # 10: a field missing
+    text = (
+        "commune,resource,quantity\n"
+        "16732,militia,500\n"  # 2: fine, but the file has errors
+        "99999,militia,5\n"  # 3: unknown commune
+        "16732,helicopters,1\n"  # 4: unknown resource
+        "16732,boats,-2\n"  # 5: negative
+        "16732,trucks,2.5\n"  # 6: not an integer
+        "16732,sandbags,99999999999\n"  # 7: too large to store
+        f"16732,rice_kg,{'9' * 5000}\n"  # 8: more digits than int() reads
+        "16732,militia,400\n"  # 9: duplicate of line 2
+        "16732,tarpaulins\n"
+    )  # 10: a field missing
     with server.client("bchqs") as c:
         r = post_csv(c, text)
     assert r.status_code == 422, r.text
@@ -140,12 +165,19 @@ def test_many_bad_lines_are_listed_up_to_a_cap_with_how_many_more(server):
 def test_a_file_that_is_no_inventory_is_422(server):
     before, n = {"16732": inventory(server, "16732")}, len(audit_entries(server))
     with server.client("bchqs") as c:
-        for body in (b"", b"code,item,qty\n16732,boats,1\n", "commune,resource,quantity\n16732,boats,1\n".encode("utf-16"),
-                     b"16732,boats,1"):
+        for body in (
+            b"",
+            b"code,item,qty\n16732,boats,1\n",
+            "commune,resource,quantity\n16732,boats,1\n".encode("utf-16"),
+            b"16732,boats,1",
+        ):
             r = post_csv(c, body)
             assert r.status_code == 422, (body[:20], r.text)
             assert r.json()["detail"]["errors"], r.text
-        r = c.post("/inventory/import", files={"other": ("x.csv", b"commune,resource,quantity\n", "text/csv")})
+        r = c.post(
+            "/inventory/import",
+            files={"other": ("x.csv", b"commune,resource,quantity\n", "text/csv")},
+        )
         assert r.status_code == 422 and "file" in r.json()["detail"]
     assert_unchanged(server, before, n)
 
@@ -186,15 +218,28 @@ def test_a_commune_leader_is_403(server):
 
 
 def test_a_quantity_below_what_open_offers_reserve_is_409_naming_commune_and_resource(server):
-    scenario = {"name": "import test", "hazard": "flood", "risk_level": 2, "duration_days": 1,
-                "affected": [{"commune": "17254", "displaced": 100}]}
+    scenario = {
+        "name": "import test",
+        "hazard": "flood",
+        "risk_level": 2,
+        "duration_days": 1,
+        "affected": [{"commune": "17254", "displaced": 100}],
+    }
     with server.client("bchqs") as c:
         r = c.post("/incidents", json=scenario)
         assert r.status_code == 201, r.text
         incident = r.json()["id"]
     with server.client("conc") as c:
-        r = c.post("/requests", json={"incident_id": incident, "commune": "17254", "resource": "boats",
-                                      "quantity": 3, "to": ["17248"]})
+        r = c.post(
+            "/requests",
+            json={
+                "incident_id": incident,
+                "commune": "17254",
+                "resource": "boats",
+                "quantity": 3,
+                "to": ["17248"],
+            },
+        )
         assert r.status_code == 201, r.text
         request_id = r.json()["id"]
     with server.client("chaukhe") as c:
@@ -204,10 +249,14 @@ def test_a_quantity_below_what_open_offers_reserve_is_409_naming_commune_and_res
     assert before["17248"]["reserved"] == {"boats": 2}
     n = len(audit_entries(server))
     with server.client("bchqs") as c:
-        r = post_csv(c, "commune,resource,quantity\n16744,boats,5\n17248,militia,10\n17248,boats,1\n")
+        r = post_csv(
+            c, "commune,resource,quantity\n16744,boats,5\n17248,militia,10\n17248,boats,1\n"
+        )
     assert r.status_code == 409, r.text
     detail = r.json()["detail"]
-    assert detail["conflicts"] == [{"commune": "17248", "resource": "boats", "quantity": 1, "reserved": 2}]
+    assert detail["conflicts"] == [
+        {"commune": "17248", "resource": "boats", "quantity": 1, "reserved": 2}
+    ]
     assert "17248/boats" in detail["message"]
     assert_unchanged(server, before, n)
     with server.client("bchqs") as c:  # exactly what is promised is allowed
@@ -221,5 +270,7 @@ def test_the_route_is_documented(server):
     op = spec["paths"]["/api/v1/inventory/import"]["post"]
     assert op["summary"].startswith("Import a surveyed inventory file")
     assert set(op["requestBody"]["content"]) == {"text/csv", "multipart/form-data"}
-    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("InventoryImportOut")
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "InventoryImportOut"
+    )
     assert {"403", "409", "413", "422"} <= set(op["responses"])

@@ -26,8 +26,18 @@ def test_con_cuong_requests_chau_khe_offers_and_it_arrives(server):
     # Con Cuông's leader asks Châu Khê for militia and boats
     reqs = {}
     for resource, qty in (("militia", 120), ("boats", 4)):
-        r = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": resource,
-                                         "quantity": qty, "to": ["17248"], "urgency": "high", "note": "Tiên Thành"})
+        r = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": resource,
+                "quantity": qty,
+                "to": ["17248"],
+                "urgency": "high",
+                "note": "Tiên Thành",
+            },
+        )
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "open"
         reqs[resource] = r.json()
@@ -36,7 +46,9 @@ def test_con_cuong_requests_chau_khe_offers_and_it_arrives(server):
     assert {r["id"] for r in incoming} >= {reqs["militia"]["id"], reqs["boats"]["id"]}
     offers = {}
     for resource, qty in (("militia", 90), ("boats", 2)):
-        r = ck.post(f"/requests/{reqs[resource]['id']}/offers", json={"commune": "17248", "quantity": qty})
+        r = ck.post(
+            f"/requests/{reqs[resource]['id']}/offers", json={"commune": "17248", "quantity": qty}
+        )
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "offered"
         offers[resource] = r.json()["id"]
@@ -58,10 +70,23 @@ def test_con_cuong_requests_chau_khe_offers_and_it_arrives(server):
     got = {(e["commune"], e["resource"], e["from"]): e["quantity"] for e in ledger}
     assert got == {("17254", "militia", "17248"): 90, ("17254", "boats", "17248"): 2}
     req = conc.get(f"/requests/{reqs['boats']['id']}").json()
-    assert (req["quantity"], req["offered"], req["arrived"], req["remaining"], req["status"]) == (4, 2, 2, 2, "open")
+    assert (req["quantity"], req["offered"], req["arrived"], req["remaining"], req["status"]) == (
+        4,
+        2,
+        2,
+        2,
+        "open",
+    )
     # the audit log shows each step and verifies
     actions = [e["action"] for e in bch.get("/audit", params={"limit": 50}).json()]
-    for a in ("incident.create", "request.create", "offer.create", "offer.accept", "offer.dispatch", "offer.arrive"):
+    for a in (
+        "incident.create",
+        "request.create",
+        "offer.create",
+        "offer.accept",
+        "offer.dispatch",
+        "offer.arrive",
+    ):
         assert a in actions, a
     assert bch.get("/audit/verify").json()["ok"] is True
     for c in (conc, ck, bch):
@@ -77,14 +102,20 @@ def test_plan_uses_current_inventory_and_creates_requests(server):
         assert plan["transfers"] and plan["created_requests"]
         assert plan["cost"]["unmet_units"] >= 0
         first = bch.get(f"/requests/{plan['created_requests'][0]}").json()
-        t = [t for t in plan["transfers"] if t["to"] == first["commune"] and t["resource"] == first["resource"]]
+        t = [
+            t
+            for t in plan["transfers"]
+            if t["to"] == first["commune"] and t["resource"] == first["resource"]
+        ]
         assert first["quantity"] == sum(x["quantity"] for x in t)
         assert set(first["to"]) == {x["from"] for x in t}
         # exports for the province's other tools
         csv = bch.get(f"/export/incidents/{incident['id']}/plan.csv")
         assert csv.status_code == 200 and csv.text.startswith("kind,from,to,resource,quantity")
         geo = bch.get("/export/requests.geojson").json()
-        assert geo["type"] == "FeatureCollection" and geo["features"][0]["geometry"]["type"] == "Point"
+        assert (
+            geo["type"] == "FeatureCollection" and geo["features"][0]["geometry"]["type"] == "Point"
+        )
 
 
 def test_replanning_with_requests_does_not_ask_twice(server):
@@ -100,45 +131,75 @@ def test_replanning_with_requests_does_not_ask_twice(server):
         asked = {(a["commune"], a["resource"]): a["quantity"] for a in second["already_requested"]}
         wanted: dict[tuple[str, str], int] = {}
         for t in second["transfers"]:
-            wanted[(t["to"], t["resource"])] = wanted.get((t["to"], t["resource"]), 0) + t["quantity"]
+            wanted[(t["to"], t["resource"])] = (
+                wanted.get((t["to"], t["resource"]), 0) + t["quantity"]
+            )
         assert asked == wanted
         mine = [r for r in bch.get("/requests", params={"incident_id": incident["id"]}).json()]
         assert sorted(r["id"] for r in mine) == sorted(first["created_requests"])
         # when every addressee of one request declines, a new plan asks for it again
         req = bch.get(f"/requests/{first['created_requests'][0]}").json()
         for giver in req["to"]:
-            r = bch.post(f"/requests/{req['id']}/decline", params={"commune": giver}, json={"reason": "không còn"})
+            r = bch.post(
+                f"/requests/{req['id']}/decline",
+                params={"commune": giver},
+                json={"reason": "không còn"},
+            )
             assert r.status_code == 200, r.text
         third = bch.post(f"/incidents/{incident['id']}/plan", json={"create_requests": True}).json()
         renewed = [bch.get(f"/requests/{i}").json() for i in third["created_requests"]]
-        assert [(r["commune"], r["resource"]) for r in renewed] == [(req["commune"], req["resource"])]
+        assert [(r["commune"], r["resource"]) for r in renewed] == [
+            (req["commune"], req["resource"])
+        ]
 
 
 def test_idempotency_key_makes_retries_safe(server):
     incident = create_incident(server, name="retry test")
-    body = {"incident_id": incident["id"], "commune": "17254", "resource": "trucks", "quantity": 2, "to": ["17248"]}
+    body = {
+        "incident_id": incident["id"],
+        "commune": "17254",
+        "resource": "trucks",
+        "quantity": 2,
+        "to": ["17248"],
+    }
     with server.client("conc") as conc:
-        before = len(conc.get("/requests", params={"commune": "17254", "direction": "outgoing"}).json())
+        before = len(
+            conc.get("/requests", params={"commune": "17254", "direction": "outgoing"}).json()
+        )
         a = conc.post("/requests", json=body, headers={"Idempotency-Key": "tap-1"})
         b = conc.post("/requests", json=body, headers={"Idempotency-Key": "tap-1"})
         assert a.status_code == b.status_code == 201
         assert a.json()["id"] == b.json()["id"]
         assert b.headers.get("Idempotent-Replay") == "true"
-        after = len(conc.get("/requests", params={"commune": "17254", "direction": "outgoing"}).json())
+        after = len(
+            conc.get("/requests", params={"commune": "17254", "direction": "outgoing"}).json()
+        )
         assert after == before + 1
 
 
 def test_illegal_transition_is_409_with_the_current_state(server):
     incident = create_incident(server, name="transition test")
     with server.client("conc") as conc, server.client("chaukhe") as ck:
-        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "generators",
-                                           "quantity": 1, "to": ["17248"]}).json()
-        offer = ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}).json()
+        req = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": "generators",
+                "quantity": 1,
+                "to": ["17248"],
+            },
+        ).json()
+        offer = ck.post(
+            f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}
+        ).json()
         r = conc.post(f"/offers/{offer['id']}/arrive")
         assert r.status_code == 409
         assert r.json()["detail"]["status"] == "offered"
         assert "cannot arrive" in r.json()["detail"]["message"]
-        assert ck.post(f"/offers/{offer['id']}/cancel", json={}).status_code == 422  # a reason is needed
+        assert (
+            ck.post(f"/offers/{offer['id']}/cancel", json={}).status_code == 422
+        )  # a reason is needed
         r = ck.post(f"/offers/{offer['id']}/cancel", json={"reason": "máy hỏng"})
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         assert conc.post(f"/offers/{offer['id']}/accept").status_code == 409
@@ -155,8 +216,15 @@ def test_audit_tampering_is_detected(server):
         c.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE id = 2"))
     engine.dispose()
     try:
-        r = subprocess.run([sys.executable, "-m", "api.cli", "audit", "verify"], cwd=REPO, env=server.env,
-                           capture_output=True, text=True, timeout=120, check=False)
+        r = subprocess.run(
+            [sys.executable, "-m", "api.cli", "audit", "verify"],
+            cwd=REPO,
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert r.returncode == 1, r.stdout + r.stderr
         assert "TAMPERED: entry 2" in r.stdout
     finally:
@@ -166,41 +234,88 @@ def test_audit_tampering_is_detected(server):
 
 def test_a_new_plan_does_not_ask_again_for_what_offers_cover(server):
     incident = create_incident(server, name="replan test")
-    with server.client("bchqs") as bch, server.client("conc") as conc, server.client("chaukhe") as ck:
+    with (
+        server.client("bchqs") as bch,
+        server.client("conc") as conc,
+        server.client("chaukhe") as ck,
+    ):
         first = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
-        row = next(r for r in first["ledger"] if r["commune"] == "17254" and r["resource"] == "militia")
-        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "militia",
-                                           "quantity": 10, "to": ["17248"]}).json()
-        assert ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 10}).status_code == 201
+        row = next(
+            r for r in first["ledger"] if r["commune"] == "17254" and r["resource"] == "militia"
+        )
+        req = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": "militia",
+                "quantity": 10,
+                "to": ["17248"],
+            },
+        ).json()
+        assert (
+            ck.post(
+                f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 10}
+            ).status_code
+            == 201
+        )
         again = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
-        row2 = next(r for r in again["ledger"] if r["commune"] == "17254" and r["resource"] == "militia")
+        row2 = next(
+            r for r in again["ledger"] if r["commune"] == "17254" and r["resource"] == "militia"
+        )
         assert row2["need"] == max(0, row["need"] - 10)
-        assert {"commune": "17254", "resource": "militia", "quantity": 10} in again["covered_by_offers"]
+        assert {"commune": "17254", "resource": "militia", "quantity": 10} in again[
+            "covered_by_offers"
+        ]
 
 
 def test_an_idempotency_key_reused_for_a_different_body_is_422_and_creates_nothing(server):
     incident = create_incident(server, name="key reuse test")
-    body = {"incident_id": incident["id"], "commune": "17254", "resource": "tarpaulins", "quantity": 5,
-            "to": ["17248"]}
+    body = {
+        "incident_id": incident["id"],
+        "commune": "17254",
+        "resource": "tarpaulins",
+        "quantity": 5,
+        "to": ["17248"],
+    }
     with server.client("conc") as conc:
+
         def outgoing():
-            return len(conc.get("/requests", params={"commune": "17254", "direction": "outgoing",
-                                                     "incident_id": incident["id"]}).json())
+            return len(
+                conc.get(
+                    "/requests",
+                    params={
+                        "commune": "17254",
+                        "direction": "outgoing",
+                        "incident_id": incident["id"],
+                    },
+                ).json()
+            )
 
         first = conc.post("/requests", json=body, headers={"Idempotency-Key": "tap-2"})
         assert first.status_code == 201, first.text
         # the same request with its keys in another order is a retry: the first answer again
-        same = conc.post("/requests", content=json.dumps(dict(reversed(body.items()))),
-                         headers={"Idempotency-Key": "tap-2", "content-type": "application/json"})
+        same = conc.post(
+            "/requests",
+            content=json.dumps(dict(reversed(body.items()))),
+            headers={"Idempotency-Key": "tap-2", "content-type": "application/json"},
+        )
         assert same.status_code == 201 and same.json()["id"] == first.json()["id"]
         # the key reused for another quantity is not silently answered with the first request
-        other = conc.post("/requests", json={**body, "quantity": 50}, headers={"Idempotency-Key": "tap-2"})
+        other = conc.post(
+            "/requests", json={**body, "quantity": 50}, headers={"Idempotency-Key": "tap-2"}
+        )
         assert other.status_code == 422, other.text
-        assert "Idempotency-Key 'tap-2'" in other.json()["detail"] and "different request" in other.json()["detail"]
+        assert (
+            "Idempotency-Key 'tap-2'" in other.json()["detail"]
+            and "different request" in other.json()["detail"]
+        )
         assert outgoing() == 1
         # another user's same key is theirs alone
         with server.client("bchqs") as bch:
-            r = bch.post("/requests", json={**body, "quantity": 50}, headers={"Idempotency-Key": "tap-2"})
+            r = bch.post(
+                "/requests", json={**body, "quantity": 50}, headers={"Idempotency-Key": "tap-2"}
+            )
         assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
 
 
@@ -210,9 +325,19 @@ def test_cancelling_by_either_side_releases_the_reserved_stock(server):
         reserved = ck.get("/communes/17248/inventory").json()["reserved"].get("life_jackets", 0)
 
         def new_offer(qty):
-            req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254",
-                                               "resource": "life_jackets", "quantity": qty, "to": ["17248"]}).json()
-            offer = ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": qty})
+            req = conc.post(
+                "/requests",
+                json={
+                    "incident_id": incident["id"],
+                    "commune": "17254",
+                    "resource": "life_jackets",
+                    "quantity": qty,
+                    "to": ["17248"],
+                },
+            ).json()
+            offer = ck.post(
+                f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": qty}
+            )
             assert offer.status_code == 201, offer.text
             return req, offer.json()
 
@@ -224,15 +349,24 @@ def test_cancelling_by_either_side_releases_the_reserved_stock(server):
         assert conc.post(f"/offers/{offer['id']}/accept").status_code == 200
         assert reserved_now() == reserved + 3
         r = conc.post(f"/offers/{offer['id']}/cancel", json={"reason": "đường bị ngập"})
-        assert r.status_code == 200 and r.json()["status"] == "cancelled" and r.json()["cancel_reason"] == "đường bị ngập"
+        assert (
+            r.status_code == 200
+            and r.json()["status"] == "cancelled"
+            and r.json()["cancel_reason"] == "đường bị ngập"
+        )
         assert reserved_now() == reserved
         # the giver cancels an offer it made
         _, offer = new_offer(2)
-        assert ck.post(f"/offers/{offer['id']}/cancel", json={"reason": "xuồng hỏng"}).status_code == 200
+        assert (
+            ck.post(f"/offers/{offer['id']}/cancel", json={"reason": "xuồng hỏng"}).status_code
+            == 200
+        )
         assert reserved_now() == reserved
         # withdrawing the request cancels its open offers and frees their stock
         req, offer = new_offer(4)
-        assert conc.post(f"/requests/{req['id']}/cancel", json={}).status_code == 422  # a reason is needed
+        assert (
+            conc.post(f"/requests/{req['id']}/cancel", json={}).status_code == 422
+        )  # a reason is needed
         r = conc.post(f"/requests/{req['id']}/cancel", json={"reason": "đã đủ"})
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         assert conc.get(f"/offers/{offer['id']}").json()["status"] == "cancelled"
@@ -247,31 +381,55 @@ def test_cancelling_by_either_side_releases_the_reserved_stock(server):
 
 def test_requests_offers_and_plans_export_as_csv_and_geojson(server):
     incident = create_incident(server, name="export test")
-    with server.client("conc") as conc, server.client("chaukhe") as ck, server.client("bchqs") as bch:
-        req = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "boats",
-                                           "quantity": 2, "to": ["17248"]}).json()
-        offer = ck.post(f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}).json()
+    with (
+        server.client("conc") as conc,
+        server.client("chaukhe") as ck,
+        server.client("bchqs") as bch,
+    ):
+        req = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": "boats",
+                "quantity": 2,
+                "to": ["17248"],
+            },
+        ).json()
+        offer = ck.post(
+            f"/requests/{req['id']}/offers", json={"commune": "17248", "quantity": 1}
+        ).json()
         q = {"incident_id": incident["id"]}
         rows = bch.get("/export/requests.csv", params=q).text.splitlines()
         assert rows[0] == "id,incident_id,commune,resource,quantity,urgency,status,to,created_at"
         assert rows[1].startswith(f"{req['id']},{incident['id']},17254,boats,2,")
         rows = bch.get("/export/offers.csv", params=q).text.splitlines()
         assert rows[0] == "id,request_id,incident_id,from,to,resource,quantity,status,updated_at"
-        assert rows[1].startswith(f"{offer['id']},{req['id']},{incident['id']},17248,17254,boats,1,offered,")
+        assert rows[1].startswith(
+            f"{offer['id']},{req['id']},{incident['id']},17248,17254,boats,1,offered,"
+        )
         geo = bch.get("/export/offers.geojson", params=q)
         assert geo.headers["content-type"].startswith("application/geo+json")
         [feature] = geo.json()["features"]
-        assert feature["geometry"]["type"] == "LineString" and len(feature["geometry"]["coordinates"]) == 2
+        assert (
+            feature["geometry"]["type"] == "LineString"
+            and len(feature["geometry"]["coordinates"]) == 2
+        )
         assert feature["properties"]["from"] == "17248"
         # an incident without requests still gets the columns
         empty = create_incident(server, name="export empty")
-        assert bch.get("/export/offers.csv", params={"incident_id": empty["id"]}).text.startswith("id,request_id,")
+        assert bch.get("/export/offers.csv", params={"incident_id": empty["id"]}).text.startswith(
+            "id,request_id,"
+        )
         assert bch.get(f"/export/incidents/{empty['id']}/plan.geojson").status_code == 404
         plan = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
         fc = bch.get(f"/export/incidents/{incident['id']}/plan.geojson").json()
         kinds = {f["properties"]["kind"]: f["geometry"]["type"] for f in fc["features"]}
         assert len(fc["features"]) == len(plan["transfers"]) + len(plan["unmet"])
-        assert kinds.get("transfer", "LineString") == "LineString" and kinds.get("unmet", "Point") == "Point"
+        assert (
+            kinds.get("transfer", "LineString") == "LineString"
+            and kinds.get("unmet", "Point") == "Point"
+        )
         assert bch.get("/export/requests.xlsx").status_code == 422
         # a leader exports its own commune's requests and offers (test_authz), not the whole plan
         r = ck.get(f"/export/incidents/{incident['id']}/plan.csv")
@@ -280,24 +438,55 @@ def test_requests_offers_and_plans_export_as_csv_and_geojson(server):
 
 def test_a_request_without_to_goes_to_the_plans_suggested_givers(server):
     incident = create_incident(server, name="default to test")
-    with server.client("bchqs") as bch, server.client("conc") as conc, server.client("chaukhe") as ck:
+    with (
+        server.client("bchqs") as bch,
+        server.client("conc") as conc,
+        server.client("chaukhe") as ck,
+    ):
         # before any plan: the usable neighbours
-        r = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": "trucks",
-                                         "quantity": 1})
+        r = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": "trucks",
+                "quantity": 1,
+            },
+        )
         assert r.status_code == 201, r.text
-        neighbours = {n["code"] for n in conc.get("/communes/17254/neighbours").json() if n["kind"] != "point_touch"}
+        neighbours = {
+            n["code"]
+            for n in conc.get("/communes/17254/neighbours").json()
+            if n["kind"] != "point_touch"
+        }
         assert set(r.json()["to"]) == neighbours
         plan = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
         t = next(t for t in plan["transfers"] if t["to"] == "17254")
-        givers = {x["from"] for x in plan["transfers"] if x["to"] == "17254" and x["resource"] == t["resource"]}
-        r = conc.post("/requests", json={"incident_id": incident["id"], "commune": "17254", "resource": t["resource"],
-                                         "quantity": 1})
+        givers = {
+            x["from"]
+            for x in plan["transfers"]
+            if x["to"] == "17254" and x["resource"] == t["resource"]
+        }
+        r = conc.post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": t["resource"],
+                "quantity": 1,
+            },
+        )
         assert r.status_code == 201 and set(r.json()["to"]) == givers
         # a leader's "my tasks" without ?commune= is its own commune's
         mine = {x["id"] for x in conc.get("/requests", params={"direction": "outgoing"}).json()}
         assert r.json()["id"] in mine
-        assert all(x["commune"] == "17254" for x in conc.get("/requests", params={"direction": "outgoing"}).json())
-        assert all("17248" in x["to"] for x in ck.get("/requests", params={"direction": "incoming"}).json())
+        assert all(
+            x["commune"] == "17254"
+            for x in conc.get("/requests", params={"direction": "outgoing"}).json()
+        )
+        assert all(
+            "17248" in x["to"] for x in ck.get("/requests", params={"direction": "incoming"}).json()
+        )
         r = bch.get("/requests", params={"direction": "incoming"})
         assert r.status_code == 422 and r.json()["detail"].startswith("commune:")
 
@@ -315,15 +504,27 @@ def test_plan_takes_reserve_shares_per_resource_and_records_them_and_now(server)
         # the live plan is judged now, and says so
         assert plain["parameters"]["at"][:10] == dt.date.today().isoformat()
         assert dt.datetime.fromisoformat(plain["parameters"]["at"]).tzinfo is not None
-        r = bch.post(f"/incidents/{incident['id']}/plan", json={"reserve_share": {"default": 0.3, "boats": 1}})
+        r = bch.post(
+            f"/incidents/{incident['id']}/plan",
+            json={"reserve_share": {"default": 0.3, "boats": 1}},
+        )
         assert r.status_code == 200, r.text
         plan = r.json()
         assert plan["parameters"]["reserve_share"] == {"default": 0.3, "boats": 1.0}
-        assert not any(t["resource"] == "boats" for t in plan["transfers"])  # nobody gives its boats
-        assert {t["resource"] for t in plan["transfers"]} == {t["resource"] for t in plain["transfers"]} - {"boats"}
-        for body, named in (({"boat": 0.5}, "unknown resource(s) 'boat'"),
-                            ({"default": 0.3, "boats": 1.5}, "reserve_share.boats must be a number between 0 and 1"),
-                            (2, "reserve_share must be a number between 0 and 1")):
+        assert not any(
+            t["resource"] == "boats" for t in plan["transfers"]
+        )  # nobody gives its boats
+        assert {t["resource"] for t in plan["transfers"]} == {
+            t["resource"] for t in plain["transfers"]
+        } - {"boats"}
+        for body, named in (
+            ({"boat": 0.5}, "unknown resource(s) 'boat'"),
+            (
+                {"default": 0.3, "boats": 1.5},
+                "reserve_share.boats must be a number between 0 and 1",
+            ),
+            (2, "reserve_share must be a number between 0 and 1"),
+        ):
             r = bch.post(f"/incidents/{incident['id']}/plan", json={"reserve_share": body})
             assert r.status_code == 422, r.text
             (err,) = r.json()["detail"]

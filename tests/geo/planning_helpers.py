@@ -14,16 +14,38 @@ def graph(edges, *, kinds=None):
     for a, b, km in edges:
         for c in (a, b):
             if c not in G:
-                G.add_node(c, name=c, full_name=f"Xã {c}", province_code="40", province_name="Nghệ An",
-                           population=10000.0, area_km2=100.0, lon=105.0, lat=19.0)
-        G.add_edge(a, b, shared_border_m=1000.0, gap_m=0.0, kind=(kinds or {}).get((a, b), "shared_edge"),
-                   distance_km=km)
+                G.add_node(
+                    c,
+                    name=c,
+                    full_name=f"Xã {c}",
+                    province_code="40",
+                    province_name="Nghệ An",
+                    population=10000.0,
+                    area_km2=100.0,
+                    lon=105.0,
+                    lat=19.0,
+                )
+        G.add_edge(
+            a,
+            b,
+            shared_border_m=1000.0,
+            gap_m=0.0,
+            kind=(kinds or {}).get((a, b), "shared_edge"),
+            distance_km=km,
+        )
     return G
 
 
 def scenario(affected, *, closed=(), communes=None, days=1, risk=1):
-    return parse_scenario({
-        "name": "test", "risk_level": risk, "duration_days": days,
-        "affected": [{"commune": c, "displaced": 0, "needs": needs} for c, needs in affected.items()],
-        "closed_links": [list(p) for p in closed],
-    }, communes=communes)
+    return parse_scenario(
+        {
+            "name": "test",
+            "risk_level": risk,
+            "duration_days": days,
+            "affected": [
+                {"commune": c, "displaced": 0, "needs": needs} for c, needs in affected.items()
+            ],
+            "closed_links": [list(p) for p in closed],
+        },
+        communes=communes,
+    )

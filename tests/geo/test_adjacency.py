@@ -26,27 +26,57 @@ UNITS = {
     "10004": box(105.00, 19.99, 105.009, 20.00 - GAP_DEG),  # D: 3 m south of A, 100 m from B
     "10005": box(106.50, 21.00, 106.51, 21.01),  # E: an island
     # F and G overlap on [105.06, 105.07]; the overlap is outlined by segments both carry
-    "10006": Polygon([(105.05, 20.0), (105.06, 20.0), (105.07, 20.0), (105.07, 20.01), (105.06, 20.01), (105.05, 20.01)]),
-    "10007": Polygon([(105.06, 20.0), (105.07, 20.0), (105.08, 20.0), (105.08, 20.01), (105.07, 20.01), (105.06, 20.01)]),
+    "10006": Polygon(
+        [
+            (105.05, 20.0),
+            (105.06, 20.0),
+            (105.07, 20.0),
+            (105.07, 20.01),
+            (105.06, 20.01),
+            (105.05, 20.01),
+        ]
+    ),
+    "10007": Polygon(
+        [
+            (105.06, 20.0),
+            (105.07, 20.0),
+            (105.08, 20.0),
+            (105.08, 20.01),
+            (105.07, 20.01),
+            (105.06, 20.01),
+        ]
+    ),
     # H and I share a line but I has an extra vertex on it: no exactly equal segment
     "10008": box(105.10, 20.00, 105.11, 20.01),
-    "10009": Polygon([(105.11, 20.0), (105.12, 20.0), (105.12, 20.01), (105.11, 20.01), (105.11, 20.005)]),
+    "10009": Polygon(
+        [(105.11, 20.0), (105.12, 20.0), (105.12, 20.01), (105.11, 20.01), (105.11, 20.005)]
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def G():
     raw = gpd.GeoDataFrame(
-        {"ma_xa": list(UNITS), "ten_xa": [f"Xã {c}" for c in UNITS], "ma_tinh": "40", "dan_so": 5000,
-         "area_km2": 1.2},
-        geometry=list(UNITS.values()), crs="EPSG:4326",
+        {
+            "ma_xa": list(UNITS),
+            "ten_xa": [f"Xã {c}" for c in UNITS],
+            "ma_tinh": "40",
+            "dan_so": 5000,
+            "area_km2": 1.2,
+        },
+        geometry=list(UNITS.values()),
+        crs="EPSG:4326",
     )
     return build_graph(normalise_boundaries(raw))
 
 
 def test_exact_neighbour_set(G):
     assert sorted(tuple(sorted(e)) for e in G.edges()) == [
-        ("10001", "10002"), ("10001", "10004"), ("10002", "10003"), ("10006", "10007"), ("10008", "10009"),
+        ("10001", "10002"),
+        ("10001", "10004"),
+        ("10002", "10003"),
+        ("10006", "10007"),
+        ("10008", "10009"),
     ]
 
 
@@ -54,7 +84,9 @@ def test_shared_edge_length_is_geodesic(G):
     e = G.edges["10001", "10002"]
     assert e["kind"] == "shared_edge"
     assert e["gap_m"] == 0
-    assert e["shared_border_m"] == pytest.approx(geodesic((105.01, 20.0), (105.01, 20.01)), rel=1e-5)
+    assert e["shared_border_m"] == pytest.approx(
+        geodesic((105.01, 20.0), (105.01, 20.01)), rel=1e-5
+    )
 
 
 def test_point_touch(G):
@@ -71,8 +103,11 @@ def test_three_metre_gap_is_a_near_neighbour(G):
 
 
 def test_gap_wider_than_tolerance_is_no_neighbour():
-    raw = gpd.GeoDataFrame({"ma_xa": ["10001", "10004"], "ten_xa": ["a", "b"]},
-                           geometry=[UNITS["10001"], UNITS["10004"]], crs="EPSG:4326")
+    raw = gpd.GeoDataFrame(
+        {"ma_xa": ["10001", "10004"], "ten_xa": ["a", "b"]},
+        geometry=[UNITS["10001"], UNITS["10004"]],
+        crs="EPSG:4326",
+    )
     assert build_graph(normalise_boundaries(raw), tolerance_m=2.0).number_of_edges() == 0
     assert build_graph(normalise_boundaries(raw), tolerance_m=4.0).number_of_edges() == 1
 
@@ -89,7 +124,7 @@ def test_overlap_creates_no_false_border_length(G):
     # naively, the two 1.1 km segments outlining the overlap would count as border
     assert e["kind"] == "shared_edge"
     assert e["shared_border_m"] == 0.0
-    (a, b, area), = G.graph["overlaps"]
+    ((a, b, area),) = G.graph["overlaps"]
     assert (a, b) == ("10006", "10007")
     assert area == pytest.approx(1.16e6, rel=0.02)
 
@@ -97,7 +132,9 @@ def test_overlap_creates_no_false_border_length(G):
 def test_non_matching_vertices_still_share_an_edge(G):
     e = G.edges["10008", "10009"]
     assert e["kind"] == "shared_edge"
-    assert e["shared_border_m"] == pytest.approx(geodesic((105.11, 20.0), (105.11, 20.01)), rel=0.01)
+    assert e["shared_border_m"] == pytest.approx(
+        geodesic((105.11, 20.0), (105.11, 20.01)), rel=0.01
+    )
 
 
 def test_nodes_carry_a_point_inside_and_attributes(G):
@@ -108,8 +145,13 @@ def test_nodes_carry_a_point_inside_and_attributes(G):
     assert isinstance(n["population"], float) and not hasattr(n["population"], "dtype")
     e = G.edges["10001", "10002"]
     assert e["distance_km"] == pytest.approx(
-        geodesic((G.nodes["10001"]["lon"], G.nodes["10001"]["lat"]),
-                 (G.nodes["10002"]["lon"], G.nodes["10002"]["lat"])) / 1000, abs=1e-3)
+        geodesic(
+            (G.nodes["10001"]["lon"], G.nodes["10001"]["lat"]),
+            (G.nodes["10002"]["lon"], G.nodes["10002"]["lat"]),
+        )
+        / 1000,
+        abs=1e-3,
+    )
 
 
 def test_edge_csv_has_contract_columns_and_sorted_pairs(G):

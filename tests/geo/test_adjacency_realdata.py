@@ -63,6 +63,7 @@ def test_nationwide_edges_are_exactly_the_pairs_within_tolerance(vietnam_gdf, vi
     tol = vietnam_graph.graph["tolerance_m"]
     m = vietnam_gdf.to_crs(UTM48N)
     codes = m.index.to_numpy()
+
     # a single UTM zone stretches lengths by up to ~1.5% far from 105° E: compare with a margin
     def within(distance):
         i, j = m.sindex.query(m.geometry, predicate="dwithin", distance=distance)
@@ -103,7 +104,9 @@ def side_border_length(a, b, step=10.0):
         n = max(1, int(line.length // step))
         for k in range(n):
             d = (k + 0.5) * line.length / n
-            p, q, r = (line.interpolate(x) for x in (d, min(line.length, d + 0.5), max(0.0, d - 0.5)))
+            p, q, r = (
+                line.interpolate(x) for x in (d, min(line.length, d + 0.5), max(0.0, d - 0.5))
+            )
             dx, dy = q.x - r.x, q.y - r.y
             norm = np.hypot(dx, dy)
             left = Point(p.x - dy / norm, p.y + dx / norm)
@@ -117,10 +120,18 @@ def side_border_length(a, b, step=10.0):
 def test_lao_cai_triple_overlap_gives_no_false_border(vietnam_gdf, vietnam_graph):
     codes = ["02647", "02683", "02746"]
     m = vietnam_gdf.loc[codes].to_crs(UTM48N).geometry
-    assert {a for a, b, _ in vietnam_graph.graph["overlaps"]} | {b for a, b, _ in vietnam_graph.graph["overlaps"]} >= set(codes)
+    assert {a for a, b, _ in vietnam_graph.graph["overlaps"]} | {
+        b for a, b, _ in vietnam_graph.graph["overlaps"]
+    } >= set(codes)
     for a, b in itertools.combinations(codes, 2):
         ours = vietnam_graph.edges[a, b]["shared_border_m"]
         naive = m[a].boundary.intersection(m[b].boundary).length
         truth = side_border_length(m[a], m[b])
         assert naive - truth > 3000  # the overlap outline a naive overlay would count
-        assert ours == pytest.approx(truth, abs=max(20.0, 0.005 * truth)), (a, b, ours, truth, naive)
+        assert ours == pytest.approx(truth, abs=max(20.0, 0.005 * truth)), (
+            a,
+            b,
+            ours,
+            truth,
+            naive,
+        )

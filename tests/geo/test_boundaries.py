@@ -22,13 +22,24 @@ def frame(rows, crs="EPSG:4326"):
 
 
 def unit(code, geom, name="Châu Khê", **extra):
-    return {"ma_xa": code, "ten_xa": name, "loai": "Xã", "ma_tinh": "40", "ten_tinh": "Nghệ An",
-            "dan_so": 12000, "area_km2": 10.0, "geometry": geom, **extra}
+    return {
+        "ma_xa": code,
+        "ten_xa": name,
+        "loai": "Xã",
+        "ma_tinh": "40",
+        "ten_tinh": "Nghệ An",
+        "dan_so": 12000,
+        "area_km2": 10.0,
+        "geometry": geom,
+        **extra,
+    }
 
 
 def two_units():
-    return [unit("17248", box(104.0, 19.0, 104.01, 19.01)),
-            unit("17254", box(104.01, 19.0, 104.02, 19.01), name="Con Cuông")]
+    return [
+        unit("17248", box(104.0, 19.0, 104.01, 19.01)),
+        unit("17254", box(104.01, 19.0, 104.02, 19.01), name="Con Cuông"),
+    ]
 
 
 def test_normalised_schema_indexed_by_code():
@@ -90,7 +101,9 @@ def test_non_polygon_geometry_is_refused():
     rows = two_units()
     rows[0]["geometry"] = Point(104, 19)
     rows[1]["geometry"] = LineString([(104, 19), (105, 19)])
-    with pytest.raises(BoundaryError, match=r"non-polygon geometries for 17248 \(Point\), 17254 \(LineString\)"):
+    with pytest.raises(
+        BoundaryError, match=r"non-polygon geometries for 17248 \(Point\), 17254 \(LineString\)"
+    ):
         normalise_boundaries(frame(rows))
 
 
@@ -186,7 +199,9 @@ def test_where_the_file_is_found(tmp_path, monkeypatch):
     import geo.boundaries as gb
 
     monkeypatch.setattr(gb, "__file__", str(tmp_path / "pkg" / "geo" / "boundaries.py"))
-    with pytest.raises(BoundariesNotFoundError, match="pass --boundaries FILE, set LIENXA_BOUNDARIES"):
+    with pytest.raises(
+        BoundariesNotFoundError, match="pass --boundaries FILE, set LIENXA_BOUNDARIES"
+    ):
         find_boundaries_file()
     (tmp_path / "data" / "boundaries").mkdir(parents=True)
     f = tmp_path / "data" / "boundaries" / "x.geojson"
@@ -194,7 +209,9 @@ def test_where_the_file_is_found(tmp_path, monkeypatch):
     assert find_boundaries_file() == f.resolve()
     other = tmp_path / "data" / "boundaries" / "y.gpkg"
     other.write_bytes(b"")
-    with pytest.raises(BoundariesNotFoundError, match=r"several boundaries files .*\(x.geojson, y.gpkg\)"):
+    with pytest.raises(
+        BoundariesNotFoundError, match=r"several boundaries files .*\(x.geojson, y.gpkg\)"
+    ):
         find_boundaries_file()
     other.unlink()
     (tmp_path / "data" / "boundaries" / "README.md").write_text("# not data")

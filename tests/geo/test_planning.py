@@ -21,7 +21,10 @@ from .planning_helpers import graph, scenario
 
 
 def transfers(plan):
-    return sorted((t["from"], t["to"], t["resource"], t["quantity"], tuple(t["path"])) for t in plan["transfers"])
+    return sorted(
+        (t["from"], t["to"], t["resource"], t["quantity"], tuple(t["path"]))
+        for t in plan["transfers"]
+    )
 
 
 def test_own_stock_first_and_only_the_gap_is_requested():
@@ -30,7 +33,13 @@ def test_own_stock_first_and_only_the_gap_is_requested():
     plan = make_plan(G, sc, {"10001": {"boats": 3}, "10002": {"boats": 10}})
     assert transfers(plan) == [("10002", "10001", "boats", 2, ("10002", "10001"))]
     (row,) = plan["ledger"]
-    assert (row["need"], row["on_site"], row["received"], row["sent"], row["unmet"]) == (5, 3, 2, 0, 0)
+    assert (row["need"], row["on_site"], row["received"], row["sent"], row["unmet"]) == (
+        5,
+        3,
+        2,
+        0,
+        0,
+    )
     assert plan["transfers"][0]["travel_minutes"] == 26.0
     assert plan["cost"] == {"unmet_units": 0, "transport": 52.0}
 
@@ -52,15 +61,28 @@ def test_max_hops_limits_reach_and_unmet_is_escalated():
     sc = scenario({"10001": {"boats": 4}})
     plan = make_plan(G, sc, {"10004": {"boats": 20}}, params=PlanParameters(max_hops=2))
     assert plan["transfers"] == []
-    assert plan["unmet"] == [{"commune": "10001", "resource": "boats", "quantity": 4,
-                              "escalate_to": "Chủ tịch UBND tỉnh Nghệ An (Ban Chỉ huy PTDS tỉnh)"}]
+    assert plan["unmet"] == [
+        {
+            "commune": "10001",
+            "resource": "boats",
+            "quantity": 4,
+            "escalate_to": "Chủ tịch UBND tỉnh Nghệ An (Ban Chỉ huy PTDS tỉnh)",
+        }
+    ]
     plan3 = make_plan(G, sc, {"10004": {"boats": 20}}, params=PlanParameters(max_hops=3))
-    assert transfers(plan3) == [("10004", "10001", "boats", 4, ("10004", "10003", "10002", "10001"))]
+    assert transfers(plan3) == [
+        ("10004", "10001", "boats", 4, ("10004", "10003", "10002", "10001"))
+    ]
 
 
 def test_unmet_escalates_to_the_regional_command_when_there_is_one():
     G = graph([("10001", "10002", 10)])
-    plan = make_plan(G, scenario({"10001": {"boats": 4}}), {}, regions={"Khu vực 3 - Quỳ Châu": ["10001", "10002"]})
+    plan = make_plan(
+        G,
+        scenario({"10001": {"boats": 4}}),
+        {},
+        regions={"Khu vực 3 - Quỳ Châu": ["10001", "10002"]},
+    )
     assert plan["unmet"][0]["escalate_to"] == "Ban Chỉ huy phòng thủ khu vực Khu vực 3 - Quỳ Châu"
 
 
@@ -70,8 +92,18 @@ def test_agreement_partner_is_preferred():
     inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
     sc = scenario({"10001": {"boats": 5}})
     assert transfers(make_plan(G, sc, inv))[0][0] == "10003"
-    rules = parse_rules([{"id": "QĐ-12", "type": "agreement", "a": "10001", "b": "10002",
-                          "document": "12/QC-UBND", "commitments": {"10002": {"boats": 6}}}])
+    rules = parse_rules(
+        [
+            {
+                "id": "QĐ-12",
+                "type": "agreement",
+                "a": "10001",
+                "b": "10002",
+                "document": "12/QC-UBND",
+                "commitments": {"10002": {"boats": 6}},
+            }
+        ]
+    )
     plan = make_plan(G, sc, inv, rules=rules)
     assert transfers(plan) == [("10002", "10001", "boats", 5, ("10002", "10001"))]
     assert plan["transfers"][0]["agreement"] is True
@@ -81,11 +113,22 @@ def test_agreement_partner_is_preferred():
 def test_agreement_cap_limits_aid_to_the_commitment():
     G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
     inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
-    rules = parse_rules([{"type": "agreement", "a": "10001", "b": "10002", "cap": True,
-                          "commitments": {"10002": {"boats": 3}}}])
+    rules = parse_rules(
+        [
+            {
+                "type": "agreement",
+                "a": "10001",
+                "b": "10002",
+                "cap": True,
+                "commitments": {"10002": {"boats": 3}},
+            }
+        ]
+    )
     plan = make_plan(G, scenario({"10001": {"boats": 5}}), inv, rules=rules)
-    assert transfers(plan) == [("10002", "10001", "boats", 3, ("10002", "10001")),
-                               ("10003", "10001", "boats", 2, ("10003", "10001"))]
+    assert transfers(plan) == [
+        ("10002", "10001", "boats", 3, ("10002", "10001")),
+        ("10003", "10001", "boats", 2, ("10003", "10001")),
+    ]
 
 
 def test_reserve_stops_a_neighbour_from_giving_its_last_boats():
@@ -95,7 +138,9 @@ def test_reserve_stops_a_neighbour_from_giving_its_last_boats():
     plan = make_plan(G, sc, {"10002": {"boats": 3}})
     assert transfers(plan) == [("10002", "10001", "boats", 2, ("10002", "10001"))]
     assert plan["unmet"][0]["quantity"] == 3
-    plan = make_plan(G, sc, {"10002": {"boats": 3}}, params=PlanParameters(reserve_share={"boats": 1.0}))
+    plan = make_plan(
+        G, sc, {"10002": {"boats": 3}}, params=PlanParameters(reserve_share={"boats": 1.0})
+    )
     assert plan["transfers"] == [] and plan["cost"]["unmet_units"] == 5
 
 
@@ -121,7 +166,9 @@ def test_bad_reserve_shares_name_the_item():
     sc = scenario({"10001": {"boats": 1}})
     with pytest.raises(PlanError, match="reserve_share: unknown resource\\(s\\) 'boat'"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boat": 0.5}))
-    with pytest.raises(PlanError, match="reserve_share.boats must be a number between 0 and 1, got 1.5"):
+    with pytest.raises(
+        PlanError, match="reserve_share.boats must be a number between 0 and 1, got 1.5"
+    ):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boats": 1.5}))
     with pytest.raises(PlanError, match="reserve_share.default must be a number between 0 and 1"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"default": -0.1}))
@@ -134,8 +181,18 @@ def test_rules_are_judged_on_the_planning_date():
     G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
     inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
     sc = scenario({"10001": {"boats": 5}})
-    rules = parse_rules([{"id": "QĐ-2025", "type": "agreement", "a": "10001", "b": "10002",
-                          "valid_from": "2025-01-01", "valid_to": "2025-12-31"}])
+    rules = parse_rules(
+        [
+            {
+                "id": "QĐ-2025",
+                "type": "agreement",
+                "a": "10001",
+                "b": "10002",
+                "valid_from": "2025-01-01",
+                "valid_to": "2025-12-31",
+            }
+        ]
+    )
     today = make_plan(G, sc, inv, rules=rules)
     assert dt.date.today().year != 2025, "this test assumes today is not in 2025"
     assert transfers(today) == [("10003", "10001", "boats", 5, ("10003", "10001"))]
@@ -147,7 +204,9 @@ def test_rules_are_judged_on_the_planning_date():
     assert past["parameters"]["at"] == "2025-08-01"
     assert validate_plan(past, G, sc, inv, rules=rules, params=params) == []
     # a datetime is judged on its date and recorded as given
-    instant = make_plan(G, sc, inv, rules=rules, params=PlanParameters(at=dt.datetime(2025, 8, 1, 9, 30)))
+    instant = make_plan(
+        G, sc, inv, rules=rules, params=PlanParameters(at=dt.datetime(2025, 8, 1, 9, 30))
+    )
     assert transfers(instant) == transfers(past)
     assert instant["parameters"]["at"] == "2025-08-01T09:30:00"
     with pytest.raises(PlanError, match="at must be a date or a datetime"):
@@ -161,7 +220,9 @@ def test_an_affected_neighbour_does_not_give_what_it_lacks():
     plan = make_plan(G, sc, inv)
     sent = {(t["from"], t["resource"]): t["quantity"] for t in plan["transfers"]}
     assert ("10002", "boats") not in sent  # short of boats itself
-    assert sent == {("10003", "boats"): 1}  # 10003 keeps 1 of its 2 (reserve); 10002 gives no militia: none needed
+    assert sent == {
+        ("10003", "boats"): 1
+    }  # 10003 keeps 1 of its 2 (reserve); 10002 gives no militia: none needed
     rows = {(r["commune"], r["resource"]): r for r in plan["ledger"]}
     assert rows[("10002", "boats")]["sent"] == 0
     assert validate_plan(plan, G, sc, inv) == []
@@ -171,7 +232,9 @@ def test_point_touch_is_unusable_unless_a_rule_opens_it():
     G = graph([("10001", "10002", 10)], kinds={("10001", "10002"): "point_touch"})
     sc = scenario({"10001": {"boats": 2}})
     assert make_plan(G, sc, {"10002": {"boats": 9}})["transfers"] == []
-    rules = parse_rules([{"type": "add_link", "a": "10001", "b": "10002", "via": "ferry", "travel_minutes": 40}])
+    rules = parse_rules(
+        [{"type": "add_link", "a": "10001", "b": "10002", "via": "ferry", "travel_minutes": 40}]
+    )
     plan = make_plan(G, sc, {"10002": {"boats": 9}}, rules=rules)
     assert transfers(plan) == [("10002", "10001", "boats", 2, ("10002", "10001"))]
     assert plan["transfers"][0]["travel_minutes"] == 40.0
@@ -183,7 +246,9 @@ def test_commander_by_risk_level_and_spread():
     assert one["command"][0]["tier"] == "commune"
     assert one["command"][0]["commander"].startswith("Chủ tịch UBND Xã 10001")
     two = make_plan(G, scenario({"10001": {"boats": 1}, "10002": {"boats": 1}}, risk=1), {})
-    assert {c["tier"] for c in two["command"]} == {"province"}  # two communes, no region: one tier up
+    assert {c["tier"] for c in two["command"]} == {
+        "province"
+    }  # two communes, no region: one tier up
 
 
 def test_bad_inputs_name_the_item():
@@ -215,7 +280,9 @@ def test_validator_catches_broken_plans():
     too_much = {**plan, "transfers": [{**plan["transfers"][0], "quantity": 8}]}
     assert any("rule 2" in e for e in validate_plan(too_much, G, sc, inv))
     far = make_plan(G, sc, inv, params=PlanParameters(max_hops=2))
-    assert any("max_hops" in e for e in validate_plan(far, G, sc, inv, params=PlanParameters(max_hops=1)))
+    assert any(
+        "max_hops" in e for e in validate_plan(far, G, sc, inv, params=PlanParameters(max_hops=1))
+    )
     hidden = {**plan, "transfers": [], "cost": {"unmet_units": 4, "transport": 0.0}}
     assert any("rule" in e for e in validate_plan(hidden, G, sc, inv))
 
@@ -229,8 +296,10 @@ RESOURCES = ["boats", "militia", "rice_kg"]
 def instances(draw):
     n = draw(st.integers(3, 8))
     codes = [f"1{i:04d}" for i in range(n)]
-    pairs = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:]]
-    chosen = draw(st.lists(st.sampled_from(pairs), min_size=n - 1, max_size=len(pairs), unique=True))
+    pairs = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1 :]]
+    chosen = draw(
+        st.lists(st.sampled_from(pairs), min_size=n - 1, max_size=len(pairs), unique=True)
+    )
     edges = [(a, b, draw(st.integers(1, 40))) for a, b in chosen]
     G = graph(edges)
     for c in codes:
@@ -240,13 +309,23 @@ def instances(draw):
     needs = {c: {r: draw(st.integers(0, 30)) for r in RESOURCES} for c in affected}
     inv = {c: {r: draw(st.integers(0, 25)) for r in RESOURCES} for c in codes}
     closed = draw(st.lists(st.sampled_from(chosen), max_size=2, unique=True)) if chosen else []
-    params = PlanParameters(max_hops=draw(st.integers(1, 3)),
-                            reserve_share=draw(st.sampled_from([0.0, 0.3, 0.5])))
+    params = PlanParameters(
+        max_hops=draw(st.integers(1, 3)), reserve_share=draw(st.sampled_from([0.0, 0.3, 0.5]))
+    )
     rules = []
     if chosen and draw(st.booleans()):
         a, b = draw(st.sampled_from(chosen))
-        rules = parse_rules([{"type": "agreement", "a": a, "b": b, "cap": draw(st.booleans()),
-                              "commitments": {a: {"boats": draw(st.integers(0, 5))}}}])
+        rules = parse_rules(
+            [
+                {
+                    "type": "agreement",
+                    "a": a,
+                    "b": b,
+                    "cap": draw(st.booleans()),
+                    "commitments": {a: {"boats": draw(st.integers(0, 5))}},
+                }
+            ]
+        )
     sc = scenario(needs, closed=[(a, b) for a, b in closed], communes=codes)
     return G, sc, inv, params, rules
 
@@ -254,11 +333,15 @@ def instances(draw):
 def independent_optimum(G, sc, inv, params, rules):
     """Least unmet, then least cost, by two HiGHS LPs on a path formulation built separately:
     simple paths enumerated by NetworkX, spare and gaps recomputed from the contract's rules."""
-    H = apply_rules(G, rules, closed_links=sc.closed_links, agreement_factor=params.agreement_factor)
+    H = apply_rules(
+        G, rules, closed_links=sc.closed_links, agreement_factor=params.agreement_factor
+    )
     needs = {a.commune: dict(a.needs) for a in sc.affected}
     total_unmet, total_cost = 0, 0.0
     for r in RESOURCES:
-        gaps = {c: n[r] - min(n[r], inv.get(c, {}).get(r, 0)) for c, n in needs.items() if n.get(r, 0)}
+        gaps = {
+            c: n[r] - min(n[r], inv.get(c, {}).get(r, 0)) for c, n in needs.items() if n.get(r, 0)
+        }
         gaps = {c: g for c, g in gaps.items() if g > 0}
         spare = {}
         for c, items in inv.items():
@@ -270,10 +353,12 @@ def independent_optimum(G, sc, inv, params, rules):
             for g, s in spare.items():
                 if s <= 0 or g == rc:
                     continue
-                costs = [sum(H.edges[u, v]["cost_milli"] for u, v in zip(p, p[1:]))
-                         for p in nx.all_simple_paths(H, g, rc, cutoff=params.max_hops)]
+                costs = [
+                    sum(H.edges[u, v]["cost_milli"] for u, v in zip(p, p[1:]))
+                    for p in nx.all_simple_paths(H, g, rc, cutoff=params.max_hops)
+                ]
                 if costs:
-                    cap = (H.edges[g, rc]["caps"].get(g, {}).get(r) if H.has_edge(g, rc) else None)
+                    cap = H.edges[g, rc]["caps"].get(g, {}).get(r) if H.has_edge(g, rc) else None
                     arcs.append((g, rc, min(costs), cap))
         if not gaps:
             continue
@@ -298,8 +383,15 @@ def independent_optimum(G, sc, inv, params, rules):
         unmet = r1.fun
         c2 = np.r_[[c for _, _, c, _ in arcs], np.zeros(nu)]
         A_ub2 = np.vstack([A_ub, c1])
-        r2 = linprog(c2, A_ub=A_ub2, b_ub=np.r_[b_ub, unmet + 1e-7], A_eq=A_eq, b_eq=b_eq, bounds=bounds,
-                     method="highs")
+        r2 = linprog(
+            c2,
+            A_ub=A_ub2,
+            b_ub=np.r_[b_ub, unmet + 1e-7],
+            A_eq=A_eq,
+            b_eq=b_eq,
+            bounds=bounds,
+            method="highs",
+        )
         total_unmet += round(unmet)
         total_cost += r2.fun / 1000
     return total_unmet, total_cost
@@ -316,11 +408,16 @@ def test_plan_is_optimal_and_obeys_every_rule(case):
     # costs are integer thousandths of a minute: a real difference is at least 1e-3
     assert plan["cost"]["transport"] == pytest.approx(cost, rel=0, abs=5e-4)
     greedy = greedy_plan(G, sc, inv, rules=rules, params=params)
-    feasibility = [e for e in validate_plan(greedy, G, sc, inv, rules=rules, params=params)
-                   if e.startswith(("rule 1", "rule 2", "rule 3", "agreement cap"))]
+    feasibility = [
+        e
+        for e in validate_plan(greedy, G, sc, inv, rules=rules, params=params)
+        if e.startswith(("rule 1", "rule 2", "rule 3", "agreement cap"))
+    ]
     assert feasibility == []
-    assert (plan["cost"]["unmet_units"], plan["cost"]["transport"]) <= (greedy["cost"]["unmet_units"],
-                                                                          greedy["cost"]["transport"] + 1e-9)
+    assert (plan["cost"]["unmet_units"], plan["cost"]["transport"]) <= (
+        greedy["cost"]["unmet_units"],
+        greedy["cost"]["transport"] + 1e-9,
+    )
 
 
 def test_nghe_an_scenario_plan_obeys_every_rule(nghe_an_gdf, nghe_an_graph, scenario_path):

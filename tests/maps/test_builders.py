@@ -46,7 +46,9 @@ def test_overview_is_offline_light_and_coloured(display, nghe_an_graph):
     assert f'src="{VENDOR_URL}/leaflet.js"' in html and f'href="{VENDOR_URL}/leaflet.css"' in html
     assert ATTRIBUTION in html
     assert len(gzip.compress(html.encode())) < 400 * 1024
-    data = json.loads(re.search(r'L\.geoJSON\((\{"type":"FeatureCollection".*?\}), \{', html, re.DOTALL).group(1))
+    data = json.loads(
+        re.search(r'L\.geoJSON\((\{"type":"FeatureCollection".*?\}), \{', html, re.DOTALL).group(1)
+    )
     props = {f["properties"]["code"]: f["properties"] for f in data["features"]}
     assert len(props) == 130
     assert props["17254"]["c"] == RISK_COLOURS[3]
@@ -67,11 +69,37 @@ def test_search_index_is_folded(display):
 
 def test_incident_map_draws_transfers_unmet_and_escalations(display, nghe_an_graph):
     communes, provinces = display
-    plan = {"transfers": [{"from": "17248", "to": "17254", "resource": "boats", "quantity": 4,
-                           "path": ["17248", "17254"], "travel_minutes": 35.0, "agreement": True}],
-            "unmet": [{"commune": "17254", "resource": "rice_kg", "quantity": 500, "escalate_to": "Tỉnh Nghệ An"}]}
-    html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario={"name": "t", "risk_level": 4,
-               "affected": [{"commune": "17254"}]}, plan=plan, labels={"boats": "xuồng, ca nô", "rice_kg": "gạo"}))
+    plan = {
+        "transfers": [
+            {
+                "from": "17248",
+                "to": "17254",
+                "resource": "boats",
+                "quantity": 4,
+                "path": ["17248", "17254"],
+                "travel_minutes": 35.0,
+                "agreement": True,
+            }
+        ],
+        "unmet": [
+            {
+                "commune": "17254",
+                "resource": "rice_kg",
+                "quantity": 500,
+                "escalate_to": "Tỉnh Nghệ An",
+            }
+        ],
+    }
+    html = html_of(
+        incident_map(
+            communes,
+            provinces,
+            nghe_an_graph,
+            scenario={"name": "t", "risk_level": 4, "affected": [{"commune": "17254"}]},
+            plan=plan,
+            labels={"boats": "xuồng, ca nô", "rice_kg": "gạo"},
+        )
+    )
     assert URL.findall(html) == []
     assert "xuồng, ca nô: 4 chiếc" in html and "theo thỏa thuận" in html
     assert "gạo: 500 kg → Tỉnh Nghệ An" in html
@@ -83,44 +111,129 @@ def test_incident_map_escalates_quantities_per_resource_with_units(display, nghe
     """The escalation panel lists what goes up as the command page does: per body, per resource,
     quantities with units (never a count of unmet items, never litres added to boats)."""
     communes, provinces = display
-    plan = {"transfers": [], "unmet": [
-        {"commune": "17254", "resource": "drinking_water_l", "quantity": 1200, "escalate_to": "Tỉnh Nghệ An"},
-        {"commune": "17248", "resource": "drinking_water_l", "quantity": 356, "escalate_to": "Tỉnh Nghệ An"},
-        {"commune": "17248", "resource": "boats", "quantity": 2, "escalate_to": "Tỉnh Nghệ An"}]}
-    scenario = {"name": "t", "risk_level": 3, "affected": [{"commune": "17254"}, {"commune": "17248"}]}
+    plan = {
+        "transfers": [],
+        "unmet": [
+            {
+                "commune": "17254",
+                "resource": "drinking_water_l",
+                "quantity": 1200,
+                "escalate_to": "Tỉnh Nghệ An",
+            },
+            {
+                "commune": "17248",
+                "resource": "drinking_water_l",
+                "quantity": 356,
+                "escalate_to": "Tỉnh Nghệ An",
+            },
+            {"commune": "17248", "resource": "boats", "quantity": 2, "escalate_to": "Tỉnh Nghệ An"},
+        ],
+    }
+    scenario = {
+        "name": "t",
+        "risk_level": 3,
+        "affected": [{"commune": "17254"}, {"commune": "17248"}],
+    }
     labels = {"drinking_water_l": "nước uống", "boats": "xuồng, ca nô"}
-    html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario=scenario, plan=plan, labels=labels))
+    html = html_of(
+        incident_map(
+            communes, provinces, nghe_an_graph, scenario=scenario, plan=plan, labels=labels
+        )
+    )
     panel = json.loads(re.search(r'd\.innerHTML = ("<h4>Chuyển lên cấp trên.*?");', html).group(1))
     assert "<li>nước uống: 1.556 lít</li>" in panel and "<li>xuồng, ca nô: 2 chiếc</li>" in panel
     assert "Tỉnh Nghệ An: 3" not in panel
-    html = html_of(incident_map(communes, provinces, nghe_an_graph, scenario=scenario, plan=plan, lang="en",
-                                labels={"drinking_water_l": "drinking water", "boats": "boats"}))
+    html = html_of(
+        incident_map(
+            communes,
+            provinces,
+            nghe_an_graph,
+            scenario=scenario,
+            plan=plan,
+            lang="en",
+            labels={"drinking_water_l": "drinking water", "boats": "boats"},
+        )
+    )
     panel = json.loads(re.search(r'd\.innerHTML = ("<h4>Escalations.*?");', html).group(1))
     assert "<li>drinking water: 1,556 L</li>" in panel and "<li>boats: 2</li>" in panel
 
 
 def test_commune_and_rules_maps(display, nghe_an_graph):
     communes, provinces = display
-    html = html_of(commune_map(communes, nghe_an_graph, "17254", inventory={"items": {"boats": 6}, "sample": True}))
+    html = html_of(
+        commune_map(
+            communes, nghe_an_graph, "17254", inventory={"items": {"boats": 6}, "sample": True}
+        )
+    )
     assert "DỮ LIỆU MẪU" in html and URL.findall(html) == []
-    html = html_of(rules_map(communes, provinces, nghe_an_graph, [
-        {"id": "1", "type": "close_link", "a": "17248", "b": "17254", "document": "CV 12", "valid_from": "2025-07-20"}]))
-    assert "CV 12" in html and "20/07/2025" in html and "#d00000" in html  # dates in Vietnamese format
+    html = html_of(
+        rules_map(
+            communes,
+            provinces,
+            nghe_an_graph,
+            [
+                {
+                    "id": "1",
+                    "type": "close_link",
+                    "a": "17248",
+                    "b": "17254",
+                    "document": "CV 12",
+                    "valid_from": "2025-07-20",
+                }
+            ],
+        )
+    )
+    assert (
+        "CV 12" in html and "20/07/2025" in html and "#d00000" in html
+    )  # dates in Vietnamese format
 
 
 def test_commune_map_lists_requests_in_the_readers_words(display, nghe_an_graph):
     from geo.resources import load_catalogue
 
     communes, _ = display
-    incoming = [{"id": 7, "commune": "17248", "resource": "boats", "quantity": 3, "status": "open", "to": ["17254"]}]
-    outgoing = [{"id": 8, "commune": "17254", "resource": "rice_kg", "quantity": 1200, "status": "open",
-                 "to": ["17248", "17263"]}]
-    html = html_of(commune_map(communes, nghe_an_graph, "17254", catalogue=load_catalogue(),
-                               incoming=incoming, outgoing=outgoing))
+    incoming = [
+        {
+            "id": 7,
+            "commune": "17248",
+            "resource": "boats",
+            "quantity": 3,
+            "status": "open",
+            "to": ["17254"],
+        }
+    ]
+    outgoing = [
+        {
+            "id": 8,
+            "commune": "17254",
+            "resource": "rice_kg",
+            "quantity": 1200,
+            "status": "open",
+            "to": ["17248", "17263"],
+        }
+    ]
+    html = html_of(
+        commune_map(
+            communes,
+            nghe_an_graph,
+            "17254",
+            catalogue=load_catalogue(),
+            incoming=incoming,
+            outgoing=outgoing,
+        )
+    )
     assert "#7 từ Xã Châu Khê: 3 xuồng, ca nô (đang mở)" in html
     assert "#8 đến Xã Châu Khê, " in html and "1.200 gạo (đang mở)" in html
-    html = html_of(commune_map(communes, nghe_an_graph, "17254", catalogue=load_catalogue(),
-                               incoming=incoming, lang="en"))
+    html = html_of(
+        commune_map(
+            communes,
+            nghe_an_graph,
+            "17254",
+            catalogue=load_catalogue(),
+            incoming=incoming,
+            lang="en",
+        )
+    )
     assert "#7 from Xã Châu Khê: 3 boats (open)" in html
 
 
@@ -137,7 +250,11 @@ def test_display_geometry_keeps_shared_edges(nghe_an_gdf, nghe_an_graph):
     assert simple.geometry.is_valid.all()
     # simplifying as a coverage keeps every neighbour a neighbour (no gaps opened)
     G = build_graph(simple, tolerance_m=1.0)
-    touching = {tuple(sorted(e)) for e in nghe_an_graph.edges() if nghe_an_graph.edges[e]["kind"] == "shared_edge"}
+    touching = {
+        tuple(sorted(e))
+        for e in nghe_an_graph.edges()
+        if nghe_an_graph.edges[e]["kind"] == "shared_edge"
+    }
     assert touching <= {tuple(sorted(e)) for e in G.edges()}
 
 
@@ -148,7 +265,11 @@ def test_vietnamese_number_format():
 
 
 def test_numbers_and_amounts_in_the_readers_language():
-    assert number(1556, "vi") == "1.556" and number(1556, "en") == "1,556" and number(12.5, "en") == "12.5"
+    assert (
+        number(1556, "vi") == "1.556"
+        and number(1556, "en") == "1,556"
+        and number(12.5, "en") == "12.5"
+    )
     assert amount(16525, "lít") == "16.525 lít" and amount(16525, "lít", "en") == "16,525 L"
     assert amount(3, "chiếc", "en") == "3"
 

@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def require_browser() -> None:
@@ -36,7 +44,9 @@ def browser():
 
 
 @contextmanager
-def site_with_incident(tmp: Path, users: tuple[str, ...] = ("bchqs",), *, incident: bool = True) -> Iterator[dict]:
+def site_with_incident(
+    tmp: Path, users: tuple[str, ...] = ("bchqs",), *, incident: bool = True
+) -> Iterator[dict]:
     """A real server on a fresh SQLite database with the seeded users and (unless ``incident``
     is false) the shared Nghệ An scenario as an incident with a plan, as the defence command
     would make it. Yields ``{"url", "incident", "tokens"}`` (bearer tokens of ``users``)."""
@@ -55,12 +65,18 @@ def site_with_incident(tmp: Path, users: tuple[str, ...] = ("bchqs",), *, incide
     if proc.poll() is not None:
         pytest.fail("server exited: " + stop_server(proc))
     try:
-        tokens = {u: httpx.post(url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD})
-                  .json()["access_token"] for u in dict.fromkeys(("bchqs", *users))}
+        tokens = {
+            u: httpx.post(
+                url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
+            ).json()["access_token"]
+            for u in dict.fromkeys(("bchqs", *users))
+        }
         h = {"Authorization": f"Bearer {tokens['bchqs']}"}
         made = None
         if incident:
-            made = httpx.post(url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())).json()["id"]
+            made = httpx.post(
+                url + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())
+            ).json()["id"]
             httpx.post(url + f"/api/v1/incidents/{made}/plan", headers=h, json={}, timeout=60)
         yield {"url": url, "incident": made, "tokens": tokens}
     finally:

@@ -29,8 +29,12 @@ class Watch:
 
     def __init__(self, browser, base: str, *, phone: bool = False) -> None:
         if phone:
-            self.ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", is_mobile=True,
-                                           has_touch=True)
+            self.ctx = browser.new_context(
+                viewport={"width": 360, "height": 740},
+                locale="vi-VN",
+                is_mobile=True,
+                has_touch=True,
+            )
         else:
             self.ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
         self.page = self.ctx.new_page()
@@ -48,9 +52,20 @@ class Watch:
         self.page.route("**/*", route)
         # a same-origin load cut short by the page navigating on (an iframe while a form is
         # posted) is not a failure of the service; anything else is
-        self.page.on("requestfailed", lambda req: None if req.failure == "net::ERR_ABORTED"
-                     and req.url.startswith(base) else self.failed.append(f"{req.url} {req.failure}"))
-        self.page.on("response", lambda resp: self.failed.append(f"{resp.status} {resp.url}") if resp.status >= 500 else None)
+        self.page.on(
+            "requestfailed",
+            lambda req: (
+                None
+                if req.failure == "net::ERR_ABORTED" and req.url.startswith(base)
+                else self.failed.append(f"{req.url} {req.failure}")
+            ),
+        )
+        self.page.on(
+            "response",
+            lambda resp: (
+                self.failed.append(f"{resp.status} {resp.url}") if resp.status >= 500 else None
+            ),
+        )
 
     def login(self, user: str) -> None:
         self.page.goto(self.base + "/login")
@@ -81,7 +96,9 @@ def colour_share(path: Path, rgb: tuple[int, int, int], tol: int = 12) -> float:
     return float(hit.mean())
 
 
-def blend(fill: tuple[int, int, int], alpha: float = 0.75, bg: tuple[int, int, int] = (207, 227, 239)):
+def blend(
+    fill: tuple[int, int, int], alpha: float = 0.75, bg: tuple[int, int, int] = (207, 227, 239)
+):
     """A polygon's colour as drawn: its fill at ``alpha`` over the map's background."""
     return tuple(round(alpha * f + (1 - alpha) * b) for f, b in zip(fill, bg))
 
@@ -133,7 +150,10 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     assert "đã chấp nhận" in mine.inner_text()
     mine.locator("button", has_text="Xuất phát").click()
     ck.page.wait_for_url("**done=dispatch")
-    assert "đang vận chuyển" in ck.page.locator("[id^=my-offer-]", has_text=f"#{request_id}").inner_text()
+    assert (
+        "đang vận chuyển"
+        in ck.page.locator("[id^=my-offer-]", has_text=f"#{request_id}").inner_text()
+    )
     ck.close()
     page.reload()
     assert "2 xuồng, ca nô từ Xã Châu Khê" in page.locator("#on-way").inner_text()
@@ -143,12 +163,25 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     conc.close()
 
 
-@pytest.mark.parametrize("path, name, fill, least", [
-    ("/maps/overview", "map-overview", (232, 232, 227), 0.07),  # neutral communes (14% measured)
-    ("/maps/incidents/{incident}", "map-incident", (255, 159, 28), 0.004),  # risk level 3: orange (0.9%)
-    ("/maps/communes/17254", "map-commune", (255, 159, 28), 0.012),  # the commune itself (2.4%)
-    ("/maps/rules", "map-rules", (232, 232, 227), 0.07),  # (13.5%)
-])
+@pytest.mark.parametrize(
+    "path, name, fill, least",
+    [
+        (
+            "/maps/overview",
+            "map-overview",
+            (232, 232, 227),
+            0.07,
+        ),  # neutral communes (14% measured)
+        (
+            "/maps/incidents/{incident}",
+            "map-incident",
+            (255, 159, 28),
+            0.004,
+        ),  # risk level 3: orange (0.9%)
+        ("/maps/communes/17254", "map-commune", (255, 159, 28), 0.012),  # the commune itself (2.4%)
+        ("/maps/rules", "map-rules", (232, 232, 227), 0.07),  # (13.5%)
+    ],
+)
 def test_maps_render_polygons_offline(site, browser, path, name, fill, least):
     w = Watch(browser, site["url"])
     w.login("bchqs")
@@ -186,8 +219,13 @@ def test_command_and_planner_pages(site, browser):
     assert "nước uống" in escalated and "Nghệ An" in escalated
     # each resource with its unit, as the incident map lists them
     assert re.search(r"nước uống: [\d.]+ lít", escalated), escalated
-    assert re.search(r"\d lít$", w.page.locator("#live-unmet tr", has_text="nước uống").first
-                     .locator("td").nth(2).inner_text())
+    assert re.search(
+        r"\d lít$",
+        w.page.locator("#live-unmet tr", has_text="nước uống")
+        .first.locator("td")
+        .nth(2)
+        .inner_text(),
+    )
     # the live list refreshes itself from the feed, in the page's language
     w.page.evaluate("document.querySelector('#live-requests tbody').innerHTML = ''")
     w.page.evaluate("window.lxRefresh()")
@@ -222,7 +260,10 @@ def test_command_and_planner_pages(site, browser):
     # edit it: the form comes back filled; the change is a new version
     p.page.locator("table").last.locator("a", has_text="Sửa").last.click()
     assert p.page.input_value("#rule-form input[name=travel_minutes]") == "45"
-    assert p.page.locator("#rule-form select[name=type] option:checked").inner_text() == "thêm liên kết"
+    assert (
+        p.page.locator("#rule-form select[name=type] option:checked").inner_text()
+        == "thêm liên kết"
+    )
     p.page.fill("#rule-form input[name=travel_minutes]", "60")
     p.page.fill("#rule-form input[name=reason]", "đường phà chậm hơn")
     p.page.click("#rule-form button[type=submit]")
@@ -280,17 +321,20 @@ def test_suggestions_leave_out_what_was_already_asked_for(site, browser):
 def test_openapi_docs_render_offline(site, browser):
     w = Watch(browser, site["url"])
     w.page.goto(site["url"] + "/docs")
-    w.page.wait_for_selector(".opblock-summary-path[data-path=\"/api/v1/requests\"]", timeout=30000)
+    w.page.wait_for_selector('.opblock-summary-path[data-path="/api/v1/requests"]', timeout=30000)
     assert "Liên Xã" in w.page.content()
     w.close()
 
 
-@pytest.mark.parametrize("user, path, name", [
-    (None, "/login", "phone-login"),
-    ("conc", "/commune", "phone-commune"),
-    ("bchqs", "/command", "phone-command"),
-    ("planner", "/planner", "phone-planner"),
-])
+@pytest.mark.parametrize(
+    "user, path, name",
+    [
+        (None, "/login", "phone-login"),
+        ("conc", "/commune", "phone-commune"),
+        ("bchqs", "/command", "phone-command"),
+        ("planner", "/planner", "phone-planner"),
+    ],
+)
 def test_pages_fit_a_phone(site, browser, user, path, name):
     w = Watch(browser, site["url"], phone=True)
     if user:
@@ -310,9 +354,13 @@ def test_suggestion_fills_the_request_form_without_script(site, browser):
     link = w.page.locator("a.prefill").first
     href = link.get_attribute("href")
     w.page.goto(site["url"] + href)  # what a browser without script does with the link
-    assert w.page.input_value("#request-form input[name=quantity]") == link.get_attribute("data-quantity")
+    assert w.page.input_value("#request-form input[name=quantity]") == link.get_attribute(
+        "data-quantity"
+    )
     assert w.page.input_value("#request-form input[name=to]") == link.get_attribute("data-to")
-    assert w.page.input_value("#request-form select[name=resource]") == link.get_attribute("data-resource")
+    assert w.page.input_value("#request-form select[name=resource]") == link.get_attribute(
+        "data-resource"
+    )
     w.close()
 
 
@@ -323,14 +371,24 @@ def test_no_page_or_map_names_an_outside_url(site):
     url_re = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
     base = site["url"]
     seen = {}
-    for user, paths in {None: ["/login", "/docs"],
-                        "conc": ["/commune", "/maps/communes/17254", "/static/app/app.css", "/static/app/app.js"],
-                        "bchqs": ["/command", "/command/feed", "/maps/overview", f"/maps/incidents/{site['incident']}",
-                                  "/maps/overview?lang=en", "/maps/overview?lang=xx"],
-                        "planner": ["/planner", "/maps/rules", "/maps/rules?lang=en"]}.items():
+    for user, paths in {
+        None: ["/login", "/docs"],
+        "conc": ["/commune", "/maps/communes/17254", "/static/app/app.css", "/static/app/app.js"],
+        "bchqs": [
+            "/command",
+            "/command/feed",
+            "/maps/overview",
+            f"/maps/incidents/{site['incident']}",
+            "/maps/overview?lang=en",
+            "/maps/overview?lang=xx",
+        ],
+        "planner": ["/planner", "/maps/rules", "/maps/rules?lang=en"],
+    }.items():
         with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as c:
             if user:  # through the login form, with its CSRF token
-                csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(
+                    1
+                )
                 c.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": csrf})
             for path in paths:
                 r = c.get(path)

@@ -11,16 +11,23 @@ from tests.web.test_browser import Watch
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    with site_with_incident(tmp_path_factory.mktemp("upload"), incident=False) as s, \
-            httpx.Client(base_url=s["url"] + "/api/v1", timeout=30,
-                         headers={"Authorization": f"Bearer {s['tokens']['bchqs']}"}) as api:
+    with (
+        site_with_incident(tmp_path_factory.mktemp("upload"), incident=False) as s,
+        httpx.Client(
+            base_url=s["url"] + "/api/v1",
+            timeout=30,
+            headers={"Authorization": f"Bearer {s['tokens']['bchqs']}"},
+        ) as api,
+    ):
         yield {**s, "api": api}
 
 
 def upload(w: Watch, name: str, content: bytes) -> None:
     w.page.goto(w.base + "/command")
-    w.page.set_input_files("#inventory-form input[name=file]",
-                           files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
+    w.page.set_input_files(
+        "#inventory-form input[name=file]",
+        files=[{"name": name, "mimeType": "text/csv", "buffer": content}],
+    )
     w.page.click("#inventory-form button[type=submit]")
     w.page.wait_for_selector("#inventory-result, #inventory-errors", timeout=30000)
 
@@ -31,7 +38,11 @@ def test_command_uploads_a_survey_and_sees_the_result(site, browser):
     w = Watch(browser, site["url"])
     try:
         w.login("bchqs")
-        upload(w, "khao-sat.csv", b"commune,resource,quantity\n16681,boats,11\n16681,militia,321\n16690,boats,4\n")
+        upload(
+            w,
+            "khao-sat.csv",
+            b"commune,resource,quantity\n16681,boats,11\n16681,militia,321\n16690,boats,4\n",
+        )
         result = w.page.inner_text("#inventory-result")
         assert "Đã nhập 2 xã, 3 dòng" in result, result
         assert w.page.locator("#inventory-errors").count() == 0
@@ -42,8 +53,11 @@ def test_command_uploads_a_survey_and_sees_the_result(site, browser):
     assert (inv["items"]["boats"], inv["items"]["militia"]) == (11, 321)
     assert not {"boats", "militia"} & set(inv["sample_resources"])
     assert api.get("/communes/16690/inventory").json()["items"]["boats"] == 4
-    assert {"16681", "16690"} <= {e["entity_id"] for e in api.get("/audit", params={"entity": "inventory"}).json()
-                                  if e["action"] == "inventory.import"}
+    assert {"16681", "16690"} <= {
+        e["entity_id"]
+        for e in api.get("/audit", params={"entity": "inventory"}).json()
+        if e["action"] == "inventory.import"
+    }
 
 
 def test_a_bad_file_shows_its_line_numbered_errors_in_the_page_language(site, browser):
@@ -90,9 +104,18 @@ def test_a_commune_outside_the_area_and_a_leader_are_refused(site, browser):
         assert w.page.locator("#inventory-form").count() == 0
         w.page.goto(w.base + "/commune")  # a leader's page, for a CSRF token of the session
         csrf = w.page.locator("input[name=csrf_token]").first.get_attribute("value")
-        r = w.page.request.post(w.base + "/command/inventory", multipart={
-            "csrf_token": csrf, "idempotency_key": "k" * 24,
-            "file": {"name": "x.csv", "mimeType": "text/csv", "buffer": b"commune,resource,quantity\n17254,boats,1\n"}})
+        r = w.page.request.post(
+            w.base + "/command/inventory",
+            multipart={
+                "csrf_token": csrf,
+                "idempotency_key": "k" * 24,
+                "file": {
+                    "name": "x.csv",
+                    "mimeType": "text/csv",
+                    "buffer": b"commune,resource,quantity\n17254,boats,1\n",
+                },
+            },
+        )
         assert r.status == 403 and "Ban Chỉ huy" in r.text() and "Biểu mẫu đã cũ" not in r.text()
     finally:
         w.close()

@@ -20,7 +20,9 @@ CONC, CHAUKHE = "17254", "17248"  # Con Cuông asks, Châu Khê (its neighbour) 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    with site_with_incident(tmp_path_factory.mktemp("web-safety"), ("bchqs", "conc", "chaukhe")) as s:
+    with site_with_incident(
+        tmp_path_factory.mktemp("web-safety"), ("bchqs", "conc", "chaukhe")
+    ) as s:
         yield s
 
 
@@ -42,7 +44,11 @@ class _Forms(HTMLParser):
             self.forms[-1][1][a["name"]] = a.get("value") or ""
         elif tag == "select":
             self._select = a.get("name")
-        elif tag == "option" and self._select and (self._select not in self.forms[-1][1] or "selected" in a):
+        elif (
+            tag == "option"
+            and self._select
+            and (self._select not in self.forms[-1][1] or "selected" in a)
+        ):
             self.forms[-1][1][self._select] = a.get("value", "")
 
 
@@ -61,7 +67,9 @@ def form(html: str, action: str) -> dict[str, str]:
 @contextmanager
 def page_client(site, user: str, *, lang: str | None = None) -> Iterator[httpx.Client]:
     """A client logged in through the login form, as a browser would."""
-    with httpx.Client(base_url=site["url"], timeout=60, cookies={"lang": lang} if lang else None) as c:
+    with httpx.Client(
+        base_url=site["url"], timeout=60, cookies={"lang": lang} if lang else None
+    ) as c:
         fields = form(c.get("/login").text, "/login")
         r = c.post("/login", data={**fields, "username": user, "password": PASSWORD})
         assert r.status_code == 303, r.text
@@ -69,8 +77,11 @@ def page_client(site, user: str, *, lang: str | None = None) -> Iterator[httpx.C
 
 
 def api(site, user: str) -> httpx.Client:
-    return httpx.Client(base_url=site["url"] + "/api/v1", timeout=60,
-                        headers={"Authorization": f"Bearer {site['tokens'][user]}"})
+    return httpx.Client(
+        base_url=site["url"] + "/api/v1",
+        timeout=60,
+        headers={"Authorization": f"Bearer {site['tokens'][user]}"},
+    )
 
 
 def outgoing(site, commune: str = CONC) -> list[dict]:
@@ -80,12 +91,15 @@ def outgoing(site, commune: str = CONC) -> list[dict]:
 
 # --- 1. error pages -------------------------------------------------------------------------------
 
+
 def test_page_for_another_role_is_a_403_page_in_the_page_language(site):
     with page_client(site, "conc") as c:
         r = c.get("/command")
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
         assert '<html lang="vi">' in r.text
-        assert "Ban Chỉ huy phòng thủ dân sự" in r.text and "lãnh đạo xã" in r.text  # the role needed; the user's
+        assert (
+            "Ban Chỉ huy phòng thủ dân sự" in r.text and "lãnh đạo xã" in r.text
+        )  # the role needed; the user's
         assert 'href="/"' in r.text and 'href="/login"' in r.text
         c.cookies.set("lang", "en")
         r = c.get("/planner")
@@ -100,7 +114,11 @@ def test_commune_outside_the_area_or_unknown_is_a_404_page(site):
         assert "Xã Con Cuông" in r.text and CONC in r.text and 'href="/commune"' in r.text
     with page_client(site, "bchqs") as c:  # a province's command: its province by name
         r = c.get("/commune")
-        assert r.status_code == 404 and "Nghệ An" in r.text and f'href="/commune?code={CONC}"' in r.text
+        assert (
+            r.status_code == 404
+            and "Nghệ An" in r.text
+            and f'href="/commune?code={CONC}"' in r.text
+        )
     with page_client(site, "kv3", lang="en") as c:
         r = c.get("/commune")  # a regional command must choose one of its communes
         assert r.status_code == 404 and "Khu vực 3 - Quỳ Châu" in r.text
@@ -131,8 +149,13 @@ def test_form_sent_after_the_session_ended_is_a_401_page(site):
 def test_wrong_role_form_post_is_a_403_page(site):
     with page_client(site, "planner") as c:
         fields = form(c.get("/planner").text, "/planner/rules")
-        r = c.post("/commune/inventory", data={"csrf_token": fields["csrf_token"], "code": CONC, "inv_boats": "1"})
-        assert r.status_code == 403 and "lãnh đạo xã" in r.text and "<form" in r.text  # the page, with logout
+        r = c.post(
+            "/commune/inventory",
+            data={"csrf_token": fields["csrf_token"], "code": CONC, "inv_boats": "1"},
+        )
+        assert (
+            r.status_code == 403 and "lãnh đạo xã" in r.text and "<form" in r.text
+        )  # the page, with logout
 
 
 def test_error_page_links_back_home_in_a_browser(site, browser):
@@ -148,14 +171,20 @@ def test_error_page_links_back_home_in_a_browser(site, browser):
 
 # --- 2. CSRF on login and logout ------------------------------------------------------------------
 
+
 def test_login_without_its_csrf_token_is_refused(site):
     with httpx.Client(base_url=site["url"], timeout=60) as c:
-        r = c.post("/login", data={"username": "conc", "password": PASSWORD})  # a cross-site form: no token
+        r = c.post(
+            "/login", data={"username": "conc", "password": PASSWORD}
+        )  # a cross-site form: no token
         assert r.status_code == 403 and "lienxa_session" not in r.headers.get("set-cookie", "")
         assert "Biểu mẫu đăng nhập" in r.text
         fields = form(c.get("/login").text, "/login")
         for forged in ("forged", "giả mạo"):
-            r = c.post("/login", data={**fields, "csrf_token": forged, "username": "conc", "password": PASSWORD})
+            r = c.post(
+                "/login",
+                data={**fields, "csrf_token": forged, "username": "conc", "password": PASSWORD},
+            )
             assert r.status_code == 403 and "lienxa_session" not in r.headers.get("set-cookie", "")
         r = c.post("/login", data={**fields, "username": "conc", "password": PASSWORD})
         assert r.status_code == 303 and "lienxa_session" in r.headers["set-cookie"]
@@ -186,13 +215,20 @@ def test_logout_button_logs_out_in_a_browser(site, browser):
 
 # --- 3. a form sent twice does its work once --------------------------------------------------------
 
+
 def test_request_form_sent_twice_creates_one_request(site):
     before = len(outgoing(site))
     with page_client(site, "conc") as c:
         fields = form(c.get("/commune").text, "/commune/requests")
         assert fields.get("idempotency_key")
-        data = {**fields, "incident_id": str(site["incident"]), "resource": "boats", "quantity": "2",
-                "to": CHAUKHE, "note": "gửi hai lần"}
+        data = {
+            **fields,
+            "incident_id": str(site["incident"]),
+            "resource": "boats",
+            "quantity": "2",
+            "to": CHAUKHE,
+            "note": "gửi hai lần",
+        }
         first = c.post("/commune/requests", data=data)
         again = c.post("/commune/requests", data=data)  # the browser resends after a timeout
         assert first.status_code == again.status_code == 303
@@ -206,18 +242,33 @@ def test_request_form_sent_twice_creates_one_request(site):
         # a fresh page gives a fresh token: a second, deliberate request is created
         fresh = form(c.get("/commune").text, "/commune/requests")
         assert fresh["idempotency_key"] != fields["idempotency_key"]
-        assert c.post("/commune/requests", data={**data, "idempotency_key": fresh["idempotency_key"]}).status_code == 303
+        assert (
+            c.post(
+                "/commune/requests", data={**data, "idempotency_key": fresh["idempotency_key"]}
+            ).status_code
+            == 303
+        )
         assert len(outgoing(site)) == before + 2
 
 
 def test_offer_accept_dispatch_arrive_and_inventory_forms_sent_twice_act_once(site):
     with api(site, "conc") as c:
-        req = c.post("/requests", json={"incident_id": site["incident"], "commune": CONC, "resource": "rice_kg",
-                                        "quantity": 10, "to": [CHAUKHE]}).json()
+        req = c.post(
+            "/requests",
+            json={
+                "incident_id": site["incident"],
+                "commune": CONC,
+                "resource": "rice_kg",
+                "quantity": 10,
+                "to": [CHAUKHE],
+            },
+        ).json()
     with page_client(site, "chaukhe") as ck, page_client(site, "conc") as conc:
         twice = lambda c, action, data: [c.post(action, data=data).status_code for _ in range(2)]
         offer_form = form(ck.get("/commune").text, f"/commune/requests/{req['id']}/offer")
-        assert twice(ck, f"/commune/requests/{req['id']}/offer", {**offer_form, f"offer_{req['id']}": "3"}) == [303, 303]
+        assert twice(
+            ck, f"/commune/requests/{req['id']}/offer", {**offer_form, f"offer_{req['id']}": "3"}
+        ) == [303, 303]
         with api(site, "bchqs") as c:
             offers = c.get(f"/requests/{req['id']}").json()["offers"]
         assert [o["quantity"] for o in offers] == [3]  # one offer, not two
@@ -225,15 +276,24 @@ def test_offer_accept_dispatch_arrive_and_inventory_forms_sent_twice_act_once(si
         for client, action in ((conc, "accept"), (ck, "dispatch"), (conc, "arrive")):
             path = f"/commune/offers/{offer_id}/{action}"
             # the second post repeats the first answer instead of a 422 "cannot accept an accepted offer"
-            assert twice(client, path, form(client.get("/commune").text, path)) == [303, 303], action
+            assert twice(client, path, form(client.get("/commune").text, path)) == [303, 303], (
+                action
+            )
         with api(site, "bchqs") as c:
-            assert [o["status"] for o in c.get(f"/requests/{req['id']}").json()["offers"]] == ["arrived"]
+            assert [o["status"] for o in c.get(f"/requests/{req['id']}").json()["offers"]] == [
+                "arrived"
+            ]
         inv = form(ck.get("/commune").text, "/commune/inventory")
         assert twice(ck, "/commune/inventory", {**inv, "inv_generators": "7"}) == [303, 303]
         with api(site, "bchqs") as c:
             entries = c.get("/audit", params={"entity": "inventory", "limit": 500}).json()
-        updates = [e for e in entries if e.get("action") == "inventory.update" and str(e.get("entity_id")) == CHAUKHE
-                   and (e.get("after") or {}).get("generators") == 7]
+        updates = [
+            e
+            for e in entries
+            if e.get("action") == "inventory.update"
+            and str(e.get("entity_id")) == CHAUKHE
+            and (e.get("after") or {}).get("generators") == 7
+        ]
         assert len(updates) == 1
 
 
@@ -247,7 +307,9 @@ def test_submit_button_is_disabled_once_the_form_is_sent(site, browser):
     page.fill("#request-form input[name=quantity]", "1")
     page.click("#request-form button[type=submit]")
     assert page.is_disabled("#request-form button[type=submit]")
-    page.evaluate("document.getElementById('request-form').requestSubmit()")  # a second tap or Enter
+    page.evaluate(
+        "document.getElementById('request-form').requestSubmit()"
+    )  # a second tap or Enter
     page.wait_for_timeout(300)
     assert len(held) == 1
     held[0].abort("aborted")
@@ -256,12 +318,23 @@ def test_submit_button_is_disabled_once_the_form_is_sent(site, browser):
 
 # --- 4. the defence command sees aid on its way -----------------------------------------------------
 
+
 def test_command_live_list_shows_offers_in_progress(site, browser):
     with api(site, "conc") as c:
-        req = c.post("/requests", json={"incident_id": site["incident"], "commune": CONC, "resource": "sandbags",
-                                        "quantity": 40, "to": [CHAUKHE]}).json()
+        req = c.post(
+            "/requests",
+            json={
+                "incident_id": site["incident"],
+                "commune": CONC,
+                "resource": "sandbags",
+                "quantity": 40,
+                "to": [CHAUKHE],
+            },
+        ).json()
     with api(site, "chaukhe") as c:
-        offer = c.post(f"/requests/{req['id']}/offers", json={"commune": CHAUKHE, "quantity": 25}).json()
+        offer = c.post(
+            f"/requests/{req['id']}/offers", json={"commune": CHAUKHE, "quantity": 25}
+        ).json()
     with api(site, "conc") as c:
         assert c.post(f"/offers/{offer['id']}/accept").status_code == 200
     w = Watch(browser, site["url"])
@@ -274,7 +347,9 @@ def test_command_live_list_shows_offers_in_progress(site, browser):
     with api(site, "chaukhe") as c:
         assert c.post(f"/offers/{offer['id']}/dispatch").status_code == 200
     w.page.evaluate("window.lxRefresh()")  # the list refreshes itself from the feed
-    w.page.wait_for_function(f"document.querySelector('#live-offer-{offer['id']}').innerText.includes('đang vận chuyển')")
+    w.page.wait_for_function(
+        f"document.querySelector('#live-offer-{offer['id']}').innerText.includes('đang vận chuyển')"
+    )
     w.page.goto(site["url"] + "/lang/en")
     w.page.goto(site["url"] + "/command")
     assert "on its way" in w.page.locator(f"#live-offer-{offer['id']}").inner_text()
@@ -286,6 +361,7 @@ def test_command_live_list_shows_offers_in_progress(site, browser):
 
 
 # --- 5. forms sent while the link is down wait in a queue ------------------------------------------
+
 
 def _fill_request(page, note: str) -> None:
     page.select_option("#request-form select[name=resource]", "boats")
@@ -324,7 +400,11 @@ def test_request_sent_offline_waits_and_is_sent_once_when_back_online(site, brow
     assert _queued(page) == []
     mine = outgoing(site)
     assert len(mine) == before + 1
-    assert (mine[0]["note"], mine[0]["quantity"], mine[0]["resource"]) == ("gửi khi mất mạng", 4, "boats")
+    assert (mine[0]["note"], mine[0]["quantity"], mine[0]["resource"]) == (
+        "gửi khi mất mạng",
+        4,
+        "boats",
+    )
     w.close()
 
 
@@ -352,13 +432,24 @@ def test_form_whose_post_gets_no_answer_is_queued_and_resent_with_its_token(site
 
 def test_queued_form_refused_by_the_server_is_dropped_with_its_error(site, browser):
     with api(site, "conc") as c:
-        req = c.post("/requests", json={"incident_id": site["incident"], "commune": CONC, "resource": "rice_kg",
-                                        "quantity": 50, "to": [CHAUKHE]}).json()
+        req = c.post(
+            "/requests",
+            json={
+                "incident_id": site["incident"],
+                "commune": CONC,
+                "resource": "rice_kg",
+                "quantity": 50,
+                "to": [CHAUKHE],
+            },
+        ).json()
     w = Watch(browser, site["url"])
     w.login("chaukhe")
     page = w.page
     posts = []
-    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/offer" in r.url else None)
+    page.on(
+        "request",
+        lambda r: posts.append(r.url) if r.method == "POST" and "/offer" in r.url else None,
+    )
     w.ctx.set_offline(True)
     card = page.locator(f"#incoming-{req['id']}")
     card.locator(f"input[name=offer_{req['id']}]").fill("20")
@@ -366,12 +457,17 @@ def test_queued_form_refused_by_the_server_is_dropped_with_its_error(site, brows
     page.locator("#lx-queue").wait_for(state="visible")
     assert f"Đề nghị hỗ trợ #{req['id']}" in page.locator("#lx-queue").inner_text()
     with api(site, "conc") as c:  # meanwhile the requester withdraws its request
-        assert c.post(f"/requests/{req['id']}/cancel", json={"reason": "nước đã rút"}).status_code == 200
+        assert (
+            c.post(f"/requests/{req['id']}/cancel", json={"reason": "nước đã rút"}).status_code
+            == 200
+        )
     w.ctx.set_offline(False)
     refused = page.locator("#lx-refused")
     refused.wait_for(state="visible")
     text = refused.inner_text()
-    assert f"Đề nghị hỗ trợ #{req['id']}" in text and "cancelled" in text and "không gửi lại" in text
+    assert (
+        f"Đề nghị hỗ trợ #{req['id']}" in text and "cancelled" in text and "không gửi lại" in text
+    )
     assert page.locator("#lx-queue").is_hidden() and _queued(page) == []
     with api(site, "bchqs") as c:
         assert c.get(f"/requests/{req['id']}").json()["offers"] == []

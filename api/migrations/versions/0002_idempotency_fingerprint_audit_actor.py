@@ -15,23 +15,31 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('idempotency_keys') as batch:
-        batch.add_column(sa.Column('fingerprint', sa.String(length=64), nullable=True))
-    with op.batch_alter_table('audit_log') as batch:
-        batch.alter_column('actor', existing_type=sa.String(length=64), type_=sa.String(length=255),
-                           existing_nullable=False)
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.add_column(sa.Column("fingerprint", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column(
+            "actor",
+            existing_type=sa.String(length=64),
+            type_=sa.String(length=255),
+            existing_nullable=False,
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('audit_log') as batch:
-        batch.alter_column('actor', existing_type=sa.String(length=255), type_=sa.String(length=64),
-                           existing_nullable=False)
-    with op.batch_alter_table('idempotency_keys') as batch:
-        batch.drop_column('fingerprint')
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column(
+            "actor",
+            existing_type=sa.String(length=255),
+            type_=sa.String(length=64),
+            existing_nullable=False,
+        )
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.drop_column("fingerprint")
