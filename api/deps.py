@@ -18,6 +18,7 @@ from api.db import session_scope
 from api.errors import BadInput, Conflict
 from api.models import IdempotencyRecord
 from api.settings import Settings
+from api.state import AppState, state_of
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -144,8 +145,9 @@ async def get_writer(request: Request, principal: CurrentUser) -> Writer:
 WriterDep = Annotated[Writer, Depends(get_writer)]
 
 
-def app_state(request: Request) -> Any:
-    return request.app.state
+def app_state(request: Request) -> AppState:
+    """What the lifespan loaded (settings, database, tokens, boundaries and graph)."""
+    return state_of(request)
 
 
-StateDep = Annotated[Any, Depends(app_state)]
+StateDep = Annotated[AppState, Depends(app_state)]

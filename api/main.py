@@ -18,6 +18,7 @@ from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state
 from api.errors import install_handlers
 from api.settings import Settings, get_settings
+from api.state import AppState, GeoData
 from maps.simplify import DisplayCache
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,17 @@ def create_app(
         app.state.engine = engine
         app.state.read_session, app.state.write_session = make_sessionmaker(engine)
         app.state.tokens = Tokens(settings.resolved_secret(), settings.token_minutes)
-        for key, value in (geodata or load_geodata(settings)).items():
+        loaded = geodata or load_geodata(settings)
+        app.state.lienxa = AppState(
+            settings=settings,
+            engine=engine,
+            read_session=app.state.read_session,
+            write_session=app.state.write_session,
+            tokens=app.state.tokens,
+            geo=GeoData(**loaded),
+        )
+        # TRANSITION: the untyped attributes stay until every caller uses StateDep / state_of
+        for key, value in loaded.items():
             setattr(app.state, key, value)
         log.info(
             "Liên Xã ready: %d communes, %d links",

@@ -1,0 +1,78 @@
+"""What the application loads once and holds for its lifetime, typed.
+
+The lifespan builds one :class:`AppState` per process; routes, maps and pages reach it through
+:data:`api.deps.StateDep` (or :func:`state_of` where there is no dependency injection, e.g. in an
+exception handler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from api.auth import Tokens
+    from api.settings import Settings
+    from maps.simplify import DisplayCache
+
+
+@dataclass
+class GeoData:
+    """The boundaries and what is derived from them, loaded once per process."""
+
+    gdf: gpd.GeoDataFrame
+    graph: nx.Graph
+    display: DisplayCache
+    communes_by_province: dict[str, set[str]]
+    #: rendered GeoJSON answers, by request (filled lazily)
+    geojson_cache: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AppState:
+    """Settings, database, token signer and geodata of one running application."""
+
+    settings: Settings
+    engine: Engine
+    read_session: sessionmaker[Session]
+    write_session: sessionmaker[Session]
+    tokens: Tokens
+    geo: GeoData
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The adjacency graph (``geo.graph``)."""
+        return self.geo.graph
+
+    @property
+    def gdf(self) -> gpd.GeoDataFrame:
+        """The validated boundaries (``geo.gdf``)."""
+        return self.geo.gdf
+
+    @property
+    def display(self) -> DisplayCache:
+        """The display geometry cache (``geo.display``)."""
+        return self.geo.display
+
+    @property
+    def communes_by_province(self) -> dict[str, set[str]]:
+        """Commune codes by province code (``geo.communes_by_province``)."""
+        return self.geo.communes_by_province
+
+    @property
+    def geojson_cache(self) -> dict[Any, Any]:
+        """Rendered GeoJSON answers (``geo.geojson_cache``)."""
+        return self.geo.geojson_cache
+
+
+def state_of(request: Request) -> AppState:
+    """The application's state, for code that has a request but no dependency injection."""
+    state: AppState = request.app.state.lienxa
+    return state
