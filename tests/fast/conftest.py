@@ -70,7 +70,10 @@ def write_boundaries(path: Path) -> Path:
             "ten_tinh": prov_name,
             "dan_so": 8000 + 100 * k,
             "geometry": box(
-                WEST + col * SIDE, NORTH - (row + 1) * SIDE, WEST + (col + 1) * SIDE, NORTH - row * SIDE
+                WEST + col * SIDE,
+                NORTH - (row + 1) * SIDE,
+                WEST + (col + 1) * SIDE,
+                NORTH - row * SIDE,
             ),
         }
         for k, (code, name, prov, prov_name, col, row) in enumerate(COMMUNES)
@@ -227,9 +230,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     tokens = {}
     with TestClient(create_app(settings)) as client:
         for name in USERS:
-            r = client.post(
-                "/api/v1/auth/token", data={"username": name, "password": PASSWORD}
-            )
+            r = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
             assert r.status_code == 200, r.text
             tokens[name] = r.json()["access_token"]
     return Template(folder, boundaries, tokens)

@@ -110,9 +110,7 @@ def test_cancelling_a_request_cancels_its_open_offers_and_frees_the_stock(site):
     site.stock(GIVES, "tayson", life_jackets=100)
     request = site.ask(incident, 80, resource="life_jackets")
     offer = site.offer(request, 60)
-    r = site.as_("dongha").post(
-        f"/requests/{request['id']}/cancel", json={"reason": "nước đã rút"}
-    )
+    r = site.as_("dongha").post(f"/requests/{request['id']}/cancel", json={"reason": "nước đã rút"})
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["cancel_reason"]) == ("cancelled", "nước đã rút")
     o = site.as_("tayson").get(f"/offers/{offer['id']}").json()
