@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -169,10 +170,8 @@ def wait_until_serving(proc: subprocess.Popen, url: str, *, timeout: float) -> b
                 return True
         except httpx.HTTPError:
             pass  # not listening yet
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            pass
     return False
 
 

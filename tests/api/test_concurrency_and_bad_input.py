@@ -95,7 +95,8 @@ def test_huge_upload_is_413_without_reading_it(server):
         s.sendall(
             (
                 f"POST /api/v1/incidents HTTP/1.1\r\nHost: {u.hostname}\r\n"
-                f"Authorization: Bearer {server.tokens['bchqs']}\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {server.tokens['bchqs']}\r\n"
+                "Content-Type: application/json\r\n"
                 f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
             ).encode()
         )
@@ -164,7 +165,7 @@ def test_failed_logins_are_rate_limited(server):
 
 
 def test_server_refuses_an_unmigrated_database(tmp_path):
-    proc, url, _ = start_server(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path, "sqlite")
+    proc, _, _ = start_server(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path, "sqlite")
     out = (
         stop_server(proc)
         if proc.poll() is not None

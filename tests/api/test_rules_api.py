@@ -98,7 +98,9 @@ def test_plan_graph_follows_the_current_rules_without_restart(server):
     with server.client("bchqs") as bch, server.client("planner") as p:
         before = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
         used = {
-            tuple(sorted(x)) for t in before["transfers"] for x in zip(t["path"], t["path"][1:])
+            tuple(sorted(x))
+            for t in before["transfers"]
+            for x in zip(t["path"], t["path"][1:], strict=False)
         }
         assert used, "the plan moves aid"
         link = sorted(used)[0]
@@ -108,7 +110,9 @@ def test_plan_graph_follows_the_current_rules_without_restart(server):
         ).json()
         after = bch.post(f"/incidents/{incident['id']}/plan", json={}).json()
         used_after = {
-            tuple(sorted(x)) for t in after["transfers"] for x in zip(t["path"], t["path"][1:])
+            tuple(sorted(x))
+            for t in after["transfers"]
+            for x in zip(t["path"], t["path"][1:], strict=False)
         }
         assert link not in used_after
         p.request("DELETE", f"/rules/{rule['id']}", json={"reason": "cầu sửa xong"})
