@@ -55,20 +55,21 @@ def markers_for(item: pytest.Item) -> set[str]:
         marks.add("realdata")
     if "browser" in names:
         marks.add("browser")
-    callspec = getattr(item, "callspec", None)
+    callspec = getattr(item, "callspec", None)  # the ``server`` fixture's "postgres" backend
     if callspec is not None and "postgres" in callspec.params.values():
         marks.add("postgres")
     return marks
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its tiers, and ``slow`` when any of them is slow."""
+    """Mark each test with its tiers, and ``slow`` when any of them (or its own mark) is slow."""
     for item in items:
-        marks = markers_for(item) | {m.name for m in item.iter_markers() if m.name in SLOW_MARKERS}
-        for name in sorted(marks - {m.name for m in item.iter_markers()}):
+        have = {m.name for m in item.iter_markers()}
+        wanted = markers_for(item)
+        if (have | wanted) & set(SLOW_MARKERS):
+            wanted.add("slow")
+        for name in sorted(wanted - have):
             item.add_marker(name)
-        if marks & set(SLOW_MARKERS) and item.get_closest_marker("slow") is None:
-            item.add_marker("slow")
 
 
 def require_file(path: Path) -> Path:
