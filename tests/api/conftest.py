@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -149,17 +150,29 @@ def start_server(db_url: str, tmp: Path, backend: str, *, extra_env: dict[str, s
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            return proc, url, env
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return proc, url, env
-        except httpx.HTTPError:
-            time.sleep(0.3)
+    if wait_until_serving(proc, url, timeout=90):
+        return proc, url, env
     proc.kill()
     raise RuntimeError("server did not start: " + (proc.stdout.read() if proc.stdout else ""))
+
+
+def wait_until_serving(proc: subprocess.Popen, url: str, *, timeout: float) -> bool:
+    """Wait until ``url/healthz`` answers 200 (the lifespan has loaded the data) or the
+    server process exits; ``False`` when neither happens within ``timeout`` seconds.
+
+    Between two polls it waits on the process itself, so an exit is seen at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return True  # the caller looks at why it exited
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass  # not listening yet
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.2)
+    return False
 
 
 def stop_server(proc: subprocess.Popen) -> str:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -91,7 +95,8 @@ def test_huge_upload_is_413_without_reading_it(server):
         s.sendall(
             (
                 f"POST /api/v1/incidents HTTP/1.1\r\nHost: {u.hostname}\r\n"
-                f"Authorization: Bearer {server.tokens['bchqs']}\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {server.tokens['bchqs']}\r\n"
+                "Content-Type: application/json\r\n"
                 f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
             ).encode()
         )
@@ -160,7 +165,7 @@ def test_failed_logins_are_rate_limited(server):
 
 
 def test_server_refuses_an_unmigrated_database(tmp_path):
-    proc, url, _ = start_server(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path, "sqlite")
+    proc, _, _ = start_server(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path, "sqlite")
     out = (
         stop_server(proc)
         if proc.poll() is not None
@@ -192,10 +197,6 @@ def test_a_streamed_oversized_json_body_is_413_on_every_route(server):
 
 
 def test_serve_refuses_an_unmigrated_database_with_a_message_and_exit_code(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     from tests.conftest import NGHE_AN, REPO
 
     env = {
@@ -220,12 +221,27 @@ def test_serve_refuses_an_unmigrated_database_with_a_message_and_exit_code(tmp_p
     assert "Traceback" not in r.stderr
 
 
-def test_serve_with_several_workers_shares_one_secret(tmp_path):
-    import os
-    import subprocess
-    import sys
-    import time
+def watch_output(
+    proc: subprocess.Popen, text: str, count: int
+) -> tuple[threading.Event, list[str]]:
+    """Read ``proc``'s output in a thread (so its pipe never fills); the event is set once
+    ``text`` has appeared on ``count`` lines, or when the output ends (the process exited)."""
+    seen: threading.Event = threading.Event()
+    lines: list[str] = []
 
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if sum(text in x for x in lines) >= count:
+                seen.set()
+        seen.set()
+
+    threading.Thread(target=read, name="server-output", daemon=True).start()
+    return seen, lines
+
+
+def test_serve_with_several_workers_shares_one_secret(tmp_path):
     from tests.api.conftest import free_port, seed
     from tests.conftest import NGHE_AN, REPO, require_file
 
@@ -251,7 +267,7 @@ def test_serve_with_several_workers_shares_one_secret(tmp_path):
             "--workers",
             "2",
             "--log-level",
-            "warning",
+            "info",  # each worker says when its lifespan has loaded the data
         ],
         cwd=REPO,
         env=env,
@@ -260,16 +276,10 @@ def test_serve_with_several_workers_shares_one_secret(tmp_path):
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    both_up, output = watch_output(proc, "Application startup complete", 2)
     try:
-        deadline = time.time() + 120
-        up = 0
-        while up < 2 and time.time() < deadline:  # both workers have loaded the boundaries
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                up += httpx.get(url + "/healthz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        time.sleep(3)
+        # both workers serve before the first token is issued: no fixed wait for the second
+        assert both_up.wait(timeout=120) and proc.poll() is None, "".join(output)
         token = httpx.post(
             url + "/api/v1/auth/token", data={"username": "conc", "password": PASSWORD}, timeout=30
         ).json()["access_token"]
@@ -281,7 +291,12 @@ def test_serve_with_several_workers_shares_one_secret(tmp_path):
         ]  # a new connection each: both workers
         assert codes == [200] * 30
     finally:
-        stop_server(proc)
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def test_an_inventory_put_with_one_bad_key_writes_none_of_them(server):

@@ -17,7 +17,11 @@ REGULATION = "Quy chế phối hợp 15/QC-UBND giữa các xã miền Tây"
 
 
 def used_links(plan: dict) -> set[tuple[str, str]]:
-    return {tuple(sorted(x)) for t in plan["transfers"] for x in zip(t["path"], t["path"][1:])}
+    return {
+        tuple(sorted(x))
+        for t in plan["transfers"]
+        for x in zip(t["path"], t["path"][1:], strict=False)
+    }
 
 
 def current(client: httpx.Client) -> dict[int, dict]:

@@ -126,7 +126,8 @@ def test_replanning_with_requests_does_not_ask_twice(server):
         again = bch.post(f"/incidents/{incident['id']}/plan", json={"create_requests": True})
         assert again.status_code == 200, again.text
         second = again.json()
-        # every open request is still waiting: nothing new is asked, and the plan says what was already asked
+        # every open request is still waiting: nothing new is asked, and the plan says what was
+        # already asked
         assert second["created_requests"] == []
         asked = {(a["commune"], a["resource"]): a["quantity"] for a in second["already_requested"]}
         wanted: dict[tuple[str, str], int] = {}
@@ -135,7 +136,7 @@ def test_replanning_with_requests_does_not_ask_twice(server):
                 wanted.get((t["to"], t["resource"]), 0) + t["quantity"]
             )
         assert asked == wanted
-        mine = [r for r in bch.get("/requests", params={"incident_id": incident["id"]}).json()]
+        mine = bch.get("/requests", params={"incident_id": incident["id"]}).json()
         assert sorted(r["id"] for r in mine) == sorted(first["created_requests"])
         # when every addressee of one request declines, a new plan asks for it again
         req = bch.get(f"/requests/{first['created_requests'][0]}").json()

@@ -1,0 +1,249 @@
+"""The fast tier: the service in process (FastAPI's TestClient), on SQLite in a temporary
+directory migrated by the project's own Alembic upgrade, over a few square communes made here.
+
+Nothing here needs ``../shared/data`` or a subprocess. The database is migrated, seeded with
+users (:func:`api.services.users.add_user`) and logged into once per session; every test then
+starts the app's normal lifespan (``create_app(settings)``) on its own copy of that database,
+so tests never see each other's requests, offers or stock.
+
+The map (5 km squares; province 40 above, province 42 below)::
+
+    +-------+-------+-------+
+    | 90001 | 90002 | 90003 |   province 40: Đông Hà (asks), Tây Sơn (gives), Bắc Lý
+    +-------+-------+-------+
+    | 90101 | 90102 |           province 42: Nam Phong, Kỳ Lạc
+    +-------+-------+
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ASKS, GIVES, OTHER = "90001", "90002", "90003"  # province 40
+SOUTH_A, SOUTH_B = "90101", "90102"  # province 42
+SIDE = 0.05  # degrees: about 5 km
+WEST, NORTH = 104.80, 19.10
+
+#: ``(code, name, province code, province name, column, row)`` of each square commune.
+COMMUNES = (
+    (ASKS, "Đông Hà", "40", "Nghệ An (thử)", 0, 0),
+    (GIVES, "Tây Sơn", "40", "Nghệ An (thử)", 1, 0),
+    (OTHER, "Bắc Lý", "40", "Nghệ An (thử)", 2, 0),
+    (SOUTH_A, "Nam Phong", "42", "Hà Tĩnh (thử)", 0, 1),
+    (SOUTH_B, "Kỳ Lạc", "42", "Hà Tĩnh (thử)", 1, 1),
+)
+
+PASSWORD = "mật-khẩu-thử-đủ-dài"
+SECRET = "fast-tier-secret-not-for-production"
+#: A small upload limit, so the 413 tests send little.
+MAX_UPLOAD = 16 * 1024
+
+#: ``name: (role, binding)``, as ``lienxa users add`` takes them.
+USERS: dict[str, tuple[str, dict[str, str]]] = {
+    "dongha": ("commune_leader", {"commune": ASKS}),
+    "tayson": ("commune_leader", {"commune": GIVES}),
+    "bacly": ("commune_leader", {"commune": OTHER}),
+    "bch40": ("defence_command", {"province": "40"}),
+    "bch42": ("defence_command", {"province": "42"}),
+    "planner": ("planner", {}),
+    "admin": ("admin", {}),
+}
+
+
+def write_boundaries(path: Path) -> Path:
+    """The square communes as GeoJSON in EPSG:4326, with the shared files' column names."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    rows = [
+        {
+            "ma_xa": code,
+            "ten_xa": name,
+            "loai": "Xã",
+            "ma_tinh": prov,
+            "ten_tinh": prov_name,
+            "dan_so": 8000 + 100 * k,
+            "geometry": box(
+                WEST + col * SIDE,
+                NORTH - (row + 1) * SIDE,
+                WEST + (col + 1) * SIDE,
+                NORTH - row * SIDE,
+            ),
+        }
+        for k, (code, name, prov, prov_name, col, row) in enumerate(COMMUNES)
+    ]
+    gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    return path
+
+
+def settings_for(data_dir: Path, boundaries: Path):
+    """The service's settings for a test: nothing taken from the caller's environment that
+    matters here (database, boundaries, secret and upload limit are all given)."""
+    from api.settings import Settings
+
+    return Settings(
+        boundaries=boundaries,
+        boundaries_layer=None,
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'lienxa.db'}",
+        secret_key=SECRET,
+        max_upload_bytes=MAX_UPLOAD,
+    )
+
+
+class Caller:
+    """Calls ``/api/v1`` of the in-process app as one user (or as nobody)."""
+
+    def __init__(self, client: Any, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return self.client.request(method, "/api/v1" + path, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Any:
+        return self.request("PUT", path, **kw)
+
+
+@dataclass
+class Site:
+    """One test's service: its TestClient and the bearer tokens of :data:`USERS`."""
+
+    client: Any
+    tokens: dict[str, str]
+
+    def as_(self, user: str | None) -> Caller:
+        return Caller(self.client, self.tokens[user] if user else None)
+
+    def incident(self, *, affected: str = ASKS, name: str = "Lũ thử") -> dict[str, Any]:
+        """An active incident affecting ``affected``, created by the province's command."""
+        r = self.as_("bch40").post(
+            "/incidents",
+            json={
+                "name": name,
+                "risk_level": 2,
+                "duration_days": 1,
+                "affected": [{"commune": affected, "displaced": 500}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def stock(self, commune: str, user: str, **items: int) -> dict[str, Any]:
+        """Set ``commune``'s inventory as ``user`` (its leader or command)."""
+        r = self.as_(user).put(f"/communes/{commune}/inventory", json=items)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def inventory(self, commune: str) -> dict[str, Any]:
+        r = self.as_("planner").get(f"/communes/{commune}/inventory")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def ask(
+        self,
+        incident: dict[str, Any],
+        quantity: int,
+        *,
+        resource: str = "boats",
+        commune: str = ASKS,
+        to: tuple[str, ...] = (GIVES,),
+        user: str = "dongha",
+    ) -> dict[str, Any]:
+        """A support request from ``commune`` (an open request, or the test fails here)."""
+        r = self.as_(user).post(
+            "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": commune,
+                "resource": resource,
+                "quantity": quantity,
+                "to": list(to),
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "open"
+        return r.json()
+
+    def offer(
+        self, request: dict[str, Any], quantity: int, *, commune: str = GIVES, user: str = "tayson"
+    ) -> dict[str, Any]:
+        """An offer from ``commune`` to ``request`` (made, or the test fails here)."""
+        r = self.as_(user).post(
+            f"/requests/{request['id']}/offers", json={"commune": commune, "quantity": quantity}
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "offered"
+        return r.json()
+
+    def request_now(self, request: dict[str, Any]) -> dict[str, Any]:
+        r = self.as_("planner").get(f"/requests/{request['id']}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def audit(self, action: str | None = None) -> list[dict[str, Any]]:
+        r = self.as_("planner").get("/audit", params={"limit": 500})
+        assert r.status_code == 200, r.text
+        return [e for e in r.json() if action is None or e["action"] == action]
+
+
+@dataclass
+class Template:
+    folder: Path
+    boundaries: Path
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """A migrated, seeded database and the users' tokens, made once per session."""
+    from fastapi.testclient import TestClient
+
+    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from api.main import create_app
+    from api.services.users import add_user
+
+    folder = tmp_path_factory.mktemp("fast-template")
+    boundaries = write_boundaries(folder / "communes.geojson")
+    settings = settings_for(folder, boundaries)
+    url = settings.resolved_database_url()
+    upgrade(url)
+    engine = make_engine(url)
+    _, write = make_sessionmaker(engine)
+    with session_scope(write) as s:
+        for name, (role, binding) in USERS.items():
+            add_user(s, name, PASSWORD, role, **binding, actor="test-setup")
+    engine.dispose()
+    tokens = {}
+    with TestClient(create_app(settings)) as client:
+        for name in USERS:
+            r = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            tokens[name] = r.json()["access_token"]
+    return Template(folder, boundaries, tokens)
+
+
+@pytest.fixture
+def site(template: Template, tmp_path: Path) -> Iterator[Site]:
+    """The app on a fresh copy of the template database, through its normal lifespan."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    for f in template.folder.glob("lienxa.db*"):  # the lifespan closed it: no WAL left, but
+        shutil.copy2(f, tmp_path / f.name)  # copy one if SQLite kept it
+    with TestClient(create_app(settings_for(tmp_path, template.boundaries))) as client:
+        yield Site(client, dict(template.tokens))

@@ -1,0 +1,69 @@
+"""The service's command line in process: ``lienxa db upgrade`` and ``users add``, then the
+user it made logs in to the app built from the same ``LIENXA_*`` settings."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from tests.fast.conftest import GIVES, PASSWORD, SECRET
+
+
+@pytest.fixture
+def lienxa(template, tmp_path, monkeypatch, capsys):
+    """``lienxa ARGS...`` as a function: ``(exit code, stdout, stderr)``, with the settings
+    of a fresh data directory in the environment (and no cached settings of another test)."""
+    from api.cli import main
+    from api.settings import get_settings
+
+    monkeypatch.setenv("LIENXA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LIENXA_BOUNDARIES", str(template.boundaries))
+    monkeypatch.setenv("LIENXA_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("LIENXA_SECRET_KEY", SECRET)
+    get_settings.cache_clear()
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # as the console script ends
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    yield run
+    get_settings.cache_clear()
+
+
+def test_users_added_by_the_cli_log_in_and_act_for_their_commune(lienxa):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import get_settings
+
+    add = ("users", "add", "tayson", "--role", "commune_leader", "--commune", GIVES)
+    code, _, err = lienxa(*add, "--password-stdin", stdin=PASSWORD + "\n")
+    assert code == 2 and "run `lienxa db upgrade` first" in err
+    code, out, _ = lienxa("db", "upgrade")
+    assert code == 0 and "at migration" in out, out
+    code, _, err = lienxa(
+        "users", "add", "x", "--role", "commune_leader", "--commune", "99999", "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert (code, err.strip()) == (
+        2,
+        "lienxa users add: error: unknown commune '99999' in the boundaries",
+    )
+    code, out, err = lienxa(*add, "--password-stdin", stdin=PASSWORD + "\n")
+    assert (code, out.strip()) == (0, "user tayson (commune_leader) created"), err
+    code, _, err = lienxa(*add, "--password-stdin", stdin=PASSWORD + "\n")
+    assert (code, err.strip()) == (2, "lienxa users add: error: user 'tayson' exists")
+
+    with TestClient(create_app(get_settings())) as client:
+        r = client.post("/api/v1/auth/token", data={"username": "tayson", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        r = client.put(f"/api/v1/communes/{GIVES}/inventory", json={"boats": 3}, headers=auth)
+        assert r.status_code == 200 and r.json()["items"] == {"boats": 3}, r.text
