@@ -41,14 +41,15 @@ class Base(DeclarativeBase):
 def _stored_as_text(enum: type[StrEnum], length: int) -> Enum:
     """``enum`` kept as its value in a ``VARCHAR(length)``, as the column always was: no
     database enum type and no CHECK constraint (the migrations stay as they are); rows load
-    as members, and a value outside ``enum`` is refused before it is written."""
+    as members. Strings outside ``enum`` are not refused when bound, so that a filter on an
+    unknown status finds nothing, as it did (writers assign members or validated values)."""
     return Enum(
         enum,
         native_enum=False,
         create_constraint=False,
         length=length,
         values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
+        validate_strings=False,
     )
 
 

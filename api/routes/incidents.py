@@ -6,9 +6,10 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.deps import CurrentUser, ReadSessionDep, SettingsDep, StateDep, WriterDep
 from api.errors import BadInput
 from api.schemas import IncidentOut, LedgerEntryOut, PlanIn, PlanOut, error_responses
 from api.services.incidents import (
@@ -80,12 +81,14 @@ async def scenario_from(request: Request) -> dict[str, Any]:
     },
 )
 async def create_incident_route(
-    request: Request, state: StateDep, user: CurrentUser, writer: WriterDep
+    request: Request,
+    state: StateDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    writer: WriterDep,
 ) -> Any:
     """Create an incident from a flood scenario (CONTRACT.md), JSON or an uploaded file."""
     data = await scenario_from(request)
-    settings = state.settings
-    from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(
         writer.run,
