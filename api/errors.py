@@ -12,9 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import BoundaryError, LienXaError, Problem
@@ -125,20 +125,6 @@ class BadInput(ServiceError):
     default_code = "bad_input"
 
 
-#: The code of a framework error (no route, wrong method, body too large...), by HTTP status.
-HTTP_CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "body_too_large",
-    415: "unsupported_media_type",
-    422: "bad_input",
-    429: "too_many_attempts",
-}
-
-
 def _plain(value: Any) -> Any:
     """``value`` if JSON can hold it as it is, else its text (pydantic's ``ctx`` may hold an
     exception)."""
@@ -193,16 +179,9 @@ def install_handlers(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and not_found_page is not None and wants_html(request):
             return not_found_page(request)
-        headers = getattr(exc, "headers", None)
-        if not is_body_allowed_for_status_code(exc.status_code):
-            return Response(status_code=exc.status_code, headers=headers)
-        body: dict[str, Any] = {
-            "detail": exc.detail,
-            "code": HTTP_CODES.get(exc.status_code, "http_error"),
-            "field": None,
-            "params": {},
-        }
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        # the framework's own errors (no route, wrong method) answer as FastAPI does:
+        # {"detail": "Not Found"}, which clients already match on
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
