@@ -20,8 +20,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api.errors import Forbidden, NotAuthenticated, TooManyAttempts
+from api.enums import Role
+from api.errors import BadInput, Forbidden, NotAuthenticated, TooManyAttempts
 from api.models import ROLES, LoginFailure, Region, User, utcnow
+from api.state import state_of
 
 SESSION_COOKIE = "lienxa_session"
 _hasher = PasswordHasher()
@@ -46,7 +48,7 @@ class Principal:
 
     id: int
     username: str
-    role: str
+    role: Role
     commune: str | None = None
     region: str | None = None
     province: str | None = None
@@ -55,14 +57,14 @@ class Principal:
 
     def in_area(self, commune: str) -> bool:
         """A defence command's area (region or province); a leader's own commune."""
-        if self.role == "commune_leader":
+        if self.role == Role.COMMUNE_LEADER:
             return commune == self.commune
         return commune in self.area
 
     def may_act_for(self, commune: str) -> bool:
         """Leaders act for their own commune; a defence command for any commune of its area."""
-        return (self.role == "commune_leader" and commune == self.commune) or (
-            self.role == "defence_command" and commune in self.area
+        return (self.role == Role.COMMUNE_LEADER and commune == self.commune) or (
+            self.role == Role.DEFENCE_COMMAND and commune in self.area
         )
 
     def describe(self) -> str:
@@ -74,7 +76,7 @@ class Principal:
     def describe_for(self, commune: str) -> str:
         """The audit actor for an act done in ``commune``'s name: a defence command acting for
         one of its communes is recorded as such (``... acting for commune 17254``)."""
-        if self.role == "commune_leader" and commune == self.commune:
+        if self.role == Role.COMMUNE_LEADER and commune == self.commune:
             return self.describe()
         return f"{self.describe()} acting for commune {commune}"
 
@@ -94,9 +96,9 @@ class Tokens:
         try:
             data = self._s.loads(token, max_age=self.max_age)
         except SignatureExpired as exc:
-            raise NotAuthenticated("token expired: log in again") from exc
+            raise NotAuthenticated("token expired: log in again", code="token_expired") from exc
         except BadSignature as exc:
-            raise NotAuthenticated("invalid token") from exc
+            raise NotAuthenticated("invalid token", code="invalid_token") from exc
         return int(data["uid"])
 
     def csrf_for(self, token: str) -> str:
@@ -140,7 +142,8 @@ def authenticate(request: Request, session: Session) -> Principal:
     Forbidden
         A cookie-authenticated change without its CSRF token (403).
     """
-    tokens: Tokens = request.app.state.tokens
+    state = state_of(request)
+    tokens = state.tokens
     header = request.headers.get("authorization", "")
     via_cookie = False
     if header.lower().startswith("bearer "):
@@ -155,36 +158,77 @@ def authenticate(request: Request, session: Session) -> Principal:
     uid = tokens.read(token)
     user = session.get(User, uid)
     if user is None or not user.active:
-        raise NotAuthenticated("unknown or disabled user")
+        raise NotAuthenticated("unknown or disabled user", code="unknown_or_disabled_user")
     if via_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get("x-csrf-token") or getattr(
             request.state, "csrf_form_token", None
         )
         if not sent or not hmac.compare_digest(sent, tokens.csrf_for(token)):
-            raise Forbidden("missing or wrong CSRF token for a form or cookie request")
-    return principal_for(
-        session, user, request.app.state.communes_by_province, via_cookie=via_cookie
-    )
+            raise Forbidden(
+                "missing or wrong CSRF token for a form or cookie request",
+                code="csrf_failed",
+                field="csrf_token",
+            )
+    return principal_for(session, user, state.communes_by_province, via_cookie=via_cookie)
 
 
-def require_role(principal: Principal, *roles: str, action: str) -> None:
-    """Raise 403 naming the needed role(s) unless ``principal`` has one of them."""
+def require_role(principal: Principal, *roles: Role, action: str) -> None:
+    """Raise 403 naming the needed role(s) unless ``principal`` has one of them.
+
+    Raises
+    ------
+    Forbidden
+        Code ``role_required``, params ``roles`` (needed), ``role`` (the principal's) and
+        ``action`` (English, what was tried).
+    """
     if principal.role not in roles:
         needed = " or ".join(roles)
-        raise Forbidden(f"{action} needs the role {needed}; you are {principal.role}")
+        raise Forbidden(
+            f"{action} needs the role {needed}; you are {principal.role}",
+            code="role_required",
+            params={"roles": list(roles), "role": principal.role, "action": action},
+        )
 
 
 def require_act_for(principal: Principal, commune: str, *, action: str) -> None:
-    """Raise 403 unless the principal may act for ``commune``."""
-    if not principal.may_act_for(commune):
-        if principal.role == "commune_leader":
-            raise Forbidden(f"{action}: you lead commune {principal.commune}, not {commune}")
-        if principal.role == "defence_command":
-            raise Forbidden(f"{action}: commune {commune} is outside your area")
+    """Raise 403 unless the principal may act for ``commune``.
+
+    Raises
+    ------
+    Forbidden
+        Field ``commune``; code ``not_your_commune`` (a leader of another commune, params
+        ``commune`` and ``own``), ``outside_area`` (a defence command, params ``commune``) or
+        ``role_required`` (any other role, params ``roles``, ``role``, ``commune``); each with
+        ``action``.
+    """
+    if principal.may_act_for(commune):
+        return
+    if principal.role == Role.COMMUNE_LEADER:
         raise Forbidden(
-            f"{action} needs the role commune_leader (of {commune}) or defence_command; "
-            f"you are {principal.role}"
+            f"{action}: you lead commune {principal.commune}, not {commune}",
+            code="not_your_commune",
+            field="commune",
+            params={"commune": commune, "own": principal.commune, "action": action},
         )
+    if principal.role == Role.DEFENCE_COMMAND:
+        raise Forbidden(
+            f"{action}: commune {commune} is outside your area",
+            code="outside_area",
+            field="commune",
+            params={"commune": commune, "action": action},
+        )
+    raise Forbidden(
+        f"{action} needs the role commune_leader (of {commune}) or defence_command; "
+        f"you are {principal.role}",
+        code="role_required",
+        field="commune",
+        params={
+            "roles": [Role.COMMUNE_LEADER, Role.DEFENCE_COMMAND],
+            "role": principal.role,
+            "commune": commune,
+            "action": action,
+        },
+    )
 
 
 def check_login_rate(
@@ -202,6 +246,8 @@ def check_login_rate(
     if (n_user or 0) >= max_failures or (n_ip or 0) >= max_failures * 4:
         raise TooManyAttempts(
             f"too many failed logins; try again in {window_minutes} minutes",
+            code="too_many_attempts",
+            params={"minutes": window_minutes},
             headers={"Retry-After": str(window_minutes * 60)},
         )
 
@@ -216,13 +262,40 @@ def clear_login_failures(session: Session, username: str) -> None:
 
 def validate_role_binding(
     role: str, commune: str | None, region: str | None, province: str | None
-) -> None:
-    """A role's binding: leaders to one commune, defence commands to a region or a province."""
+) -> Role:
+    """A role's binding: leaders to one commune, defence commands to a region or a province.
+
+    Returns
+    -------
+    Role
+        ``role`` as a member.
+
+    Raises
+    ------
+    BadInput
+        ``unknown_role`` (field ``role``, params ``role``, ``roles``), ``commune_required``
+        (field ``commune``) or ``area_required`` (field ``region``), with the param ``role``.
+    """
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
-    if role == "commune_leader" and not commune:
-        raise ValueError("a commune_leader is bound to one commune: give --commune CODE")
-    if role == "defence_command" and not (region or province):
-        raise ValueError(
-            "a defence_command is bound to a region or a province: give --region NAME or --province CODE"
+        raise BadInput(
+            f"unknown role {role!r}; use one of {', '.join(ROLES)}",
+            code="unknown_role",
+            field="role",
+            params={"role": role, "roles": list(ROLES)},
         )
+    if role == Role.COMMUNE_LEADER and not commune:
+        raise BadInput(
+            "a commune_leader is bound to one commune: give --commune CODE",
+            code="commune_required",
+            field="commune",
+            params={"role": role},
+        )
+    if role == Role.DEFENCE_COMMAND and not (region or province):
+        raise BadInput(
+            "a defence_command is bound to a region or a province: "
+            "give --region NAME or --province CODE",
+            code="area_required",
+            field="region",
+            params={"role": role},
+        )
+    return Role(role)

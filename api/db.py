@@ -6,11 +6,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, ScalarResult, Select, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_T = TypeVar("_T")
 
 
 def make_engine(url: str) -> Engine:
@@ -21,7 +26,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -31,7 +36,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):
+        def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql(
                 "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
             )
@@ -72,7 +77,16 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.close()
 
 
-def alembic_config(url: str):
+def locked(session: Session, stmt: Select[_T]) -> ScalarResult[_T]:
+    """The rows of ``stmt``, locked for the transaction where the database has row locks
+    (``SELECT ... FOR UPDATE`` on PostgreSQL; a SQLite write transaction already holds the
+    whole database from its ``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt)
+
+
+def alembic_config(url: str) -> Config:
     """An Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
     from alembic.config import Config
 

@@ -20,24 +20,38 @@ from api.models import IdempotencyRecord
 from api.settings import Settings
 from api.state import AppState, state_of
 
-
-def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+#: The longest ``Idempotency-Key`` accepted.
+MAX_KEY = 128
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    with session_scope(request.app.state.read_session) as s:
+def app_state(request: Request) -> AppState:
+    """What the lifespan loaded (settings, database, tokens, boundaries and graph)."""
+    return state_of(request)
+
+
+StateDep = Annotated[AppState, Depends(app_state)]
+
+
+def app_settings(state: StateDep) -> Settings:
+    """The running application's settings (those ``create_app`` was given)."""
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+def get_read_session(state: StateDep) -> Iterator[Session]:
+    """A read session, committed (or rolled back) when the request is answered."""
+    with session_scope(state.read_session) as s:
         yield s
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_current_user(request: Request) -> Principal:
-    with session_scope(request.app.state.read_session) as s:
+def get_current_user(request: Request, state: StateDep) -> Principal:
+    """The authenticated principal (401/403 otherwise, see :func:`api.auth.authenticate`)."""
+    with session_scope(state.read_session) as s:
         return authenticate(request, s)
 
 
@@ -76,37 +90,54 @@ class Writer:
         self, request: Request, principal: Principal, fingerprint: str | None = None
     ) -> None:
         self.request = request
+        self.state = state_of(request)
         self.principal = principal
         self.fingerprint = fingerprint
         self.key = request.headers.get("idempotency-key")
-        if self.key is not None and not (0 < len(self.key) <= 128):
-            raise BadInput("Idempotency-Key: 1 to 128 characters")
+        if self.key is not None and not (0 < len(self.key) <= MAX_KEY):
+            raise BadInput(
+                f"Idempotency-Key: 1 to {MAX_KEY} characters",
+                code="idempotency_key_invalid",
+                field="Idempotency-Key",
+                params={"max": MAX_KEY},
+            )
 
     def _stored(self) -> JSONResponse | None:
-        with session_scope(self.request.app.state.read_session) as s:
+        with session_scope(self.state.read_session) as s:
             rec = s.get(IdempotencyRecord, (self.principal.id, self.key))
             if rec is None:
                 return None
+            used = {"key": self.key, "method": rec.method, "path": rec.path}
             if (rec.method, rec.path) != (self.request.method, self.request.url.path):
-                raise Conflict(f"Idempotency-Key {self.key!r} was used for {rec.method} {rec.path}")
+                raise Conflict(
+                    f"Idempotency-Key {self.key!r} was used for {rec.method} {rec.path}",
+                    code="idempotency_key_reused",
+                    field="Idempotency-Key",
+                    params=used,
+                )
             if rec.fingerprint and self.fingerprint and rec.fingerprint != self.fingerprint:
                 raise BadInput(
                     f"Idempotency-Key {self.key!r} was already used for a different request body "
-                    f"to {rec.method} {rec.path}; use a new key for a new request"
+                    f"to {rec.method} {rec.path}; use a new key for a new request",
+                    code="idempotency_key_mismatch",
+                    field="Idempotency-Key",
+                    params=used,
                 )
             return JSONResponse(
                 rec.response, status_code=rec.status_code, headers={"Idempotent-Replay": "true"}
             )
 
     def run(self, fn: Callable[[Session], Any], *, status_code: int = 200) -> Any:
+        """``fn(session)`` in one write transaction, its result as the JSON response (the
+        stored first response for a repeated ``Idempotency-Key``)."""
         if self.key is None:
-            with session_scope(self.request.app.state.write_session) as s:
+            with session_scope(self.state.write_session) as s:
                 return JSONResponse(jsonable_encoder(fn(s)), status_code=status_code)
         replay = self._stored()
         if replay is not None:
             return replay
         try:
-            with session_scope(self.request.app.state.write_session) as s:
+            with session_scope(self.state.write_session) as s:
                 body = jsonable_encoder(fn(s))
                 s.add(
                     IdempotencyRecord(
@@ -143,11 +174,3 @@ async def get_writer(request: Request, principal: CurrentUser) -> Writer:
 
 
 WriterDep = Annotated[Writer, Depends(get_writer)]
-
-
-def app_state(request: Request) -> AppState:
-    """What the lifespan loaded (settings, database, tokens, boundaries and graph)."""
-    return state_of(request)
-
-
-StateDep = Annotated[AppState, Depends(app_state)]

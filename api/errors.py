@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -54,6 +56,30 @@ class ServiceError(Exception):
         self.params: dict[str, Any] = dict(params or {})
         self.problems: list[Problem] = list(problems)
         self.headers = headers
+
+    @classmethod
+    def carrying(
+        cls,
+        exc: BaseException,
+        detail: object,
+        *,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        problems: Sequence[Problem] | None = None,
+    ) -> ServiceError:
+        """This error for a domain error ``exc`` the service re-raises, with ``exc``'s ``code``,
+        ``field``, ``params`` and ``problems`` carried across (each overridable; ``code`` also
+        where ``exc`` has only the generic one of :class:`geo.errors.LienXaError`)."""
+        own = getattr(exc, "code", None)
+        if own == LienXaError.default_code and code is not None:
+            own = None
+        return cls(
+            detail,
+            code=own or code,
+            field=getattr(exc, "field", None),
+            params={**(getattr(exc, "params", None) or {}), **(params or {})},
+            problems=getattr(exc, "problems", ()) if problems is None else problems,
+        )
 
     @property
     def message(self) -> str:
@@ -99,6 +125,37 @@ class BadInput(ServiceError):
     default_code = "bad_input"
 
 
+def _plain(value: Any) -> Any:
+    """``value`` if JSON can hold it as it is, else its text (pydantic's ``ctx`` may hold an
+    exception)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def validation_problems(errors: Sequence[Mapping[str, Any]]) -> list[Problem]:
+    """Pydantic's errors as problems: pydantic's stable ``type`` is the code (``missing``,
+    ``greater_than``...), the location after ``body``/``query``/``path`` the field, ``ctx``
+    the params (``{"gt": 0}``)."""
+    out = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form"):
+            loc = loc[1:]
+        params = {k: _plain(v) for k, v in (e.get("ctx") or {}).items()}
+        out.append(
+            Problem(
+                str(e.get("type", "invalid")),
+                str(e.get("msg", "")),
+                field=".".join(loc) or None,
+                params=params,
+            )
+        )
+    return out
+
+
 def wants_html(request: Request) -> bool:
     """A browser asking for a page (not the API, not a script or stylesheet)."""
     path = request.url.path
@@ -122,7 +179,22 @@ def install_handlers(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and not_found_page is not None and wants_html(request):
             return not_found_page(request)
+        # the framework's own errors (no route, wrong method) answer as FastAPI does:
+        # {"detail": "Not Found"}, which clients already match on
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        problems = validation_problems(errors)
+        body = {
+            "detail": jsonable_encoder(errors),  # what FastAPI answers, unchanged
+            "code": "invalid_request",
+            "field": problems[0].field if problems else None,
+            "params": {"count": len(problems)},
+            "problems": [p.to_dict() for p in problems],
+        }
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:

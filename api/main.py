@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state
+from api.deps import StateDep
 from api.errors import install_handlers
 from api.settings import Settings, get_settings
 from api.state import AppState, GeoData
@@ -46,6 +49,8 @@ class BodyLimit:
                 send,
                 413,
                 f"body of {int(length):,} bytes is over the limit of {self.limit:,} bytes",
+                code="body_too_large",
+                params={"length": int(length), "limit": self.limit},
             )
             return
         seen = 0
@@ -64,36 +69,38 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
-async def _json(send: Send, status: int, detail: str) -> None:
-    import json
-
-    body = json.dumps({"detail": detail}).encode()
+async def _json(
+    send: Send, status: int, detail: str, *, code: str, params: Mapping[str, Any]
+) -> None:
+    """Answer an error straight from the ASGI layer, in the shape of every other error."""
+    body = json.dumps({"detail": detail, "code": code, "field": None, "params": dict(params)})
+    raw = body.encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", str(len(raw)).encode()),
                 (b"connection", b"close"),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": raw})
 
 
 def check_migrated(engine: Engine) -> None:
     """Raise :class:`NotMigrated`, saying what to run, unless the database is at the code's head."""
     current, head = migration_state(engine)
     if current != head:
+        where = "not created" if current is None else f"at migration {current}"
         raise NotMigrated(
             f"the database {engine.url.render_as_string(hide_password=True)} is "
-            f"{'not created' if current is None else f'at migration {current}'}, the code needs {head}: "
-            "run `lienxa db upgrade` first"
+            f"{where}, the code needs {head}: run `lienxa db upgrade` first"
         )
 
 
-def load_geodata(settings: Settings) -> dict[str, Any]:
+def load_geodata(settings: Settings) -> GeoData:
     """Boundaries, graph and display geometry, loaded once per process."""
     from geo.adjacency import build_graph
     from geo.boundaries import load_boundaries
@@ -106,19 +113,17 @@ def load_geodata(settings: Settings) -> dict[str, Any]:
     display = DisplayCache(gdf)
     # warm the display geometry of the whole area in the background (seconds nationwide)
     threading.Thread(target=display.get, name="warm-display", daemon=True).start()
-    return {
-        "gdf": gdf,
-        "graph": G,
-        "display": display,
-        "communes_by_province": by_province,
-        "geojson_cache": {},
-    }
+    return GeoData(gdf=gdf, graph=G, display=display, communes_by_province=by_province)
 
 
 def create_app(
-    settings: Settings | None = None, *, geodata: dict[str, Any] | None = None
+    settings: Settings | None = None, *, geodata: GeoData | Mapping[str, Any] | None = None
 ) -> FastAPI:
-    """The application. It refuses to start on a database that is not migrated to head."""
+    """The application. It refuses to start on a database that is not migrated to head.
+
+    ``geodata`` (a :class:`GeoData`, or a mapping of its fields) replaces the boundaries of
+    the settings, for tests on a few communes made in the test.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -129,25 +134,30 @@ def create_app(
         except NotMigrated:
             engine.dispose()
             raise
-        app.state.engine = engine
-        app.state.read_session, app.state.write_session = make_sessionmaker(engine)
-        app.state.tokens = Tokens(settings.resolved_secret(), settings.token_minutes)
-        loaded = geodata or load_geodata(settings)
-        app.state.lienxa = AppState(
+        read_session, write_session = make_sessionmaker(engine)
+        if geodata is None:
+            geo = load_geodata(settings)
+        else:
+            geo = geodata if isinstance(geodata, GeoData) else GeoData(**geodata)
+        state = AppState(
             settings=settings,
             engine=engine,
-            read_session=app.state.read_session,
-            write_session=app.state.write_session,
-            tokens=app.state.tokens,
-            geo=GeoData(**loaded),
+            read_session=read_session,
+            write_session=write_session,
+            tokens=Tokens(settings.resolved_secret(), settings.token_minutes),
+            geo=geo,
         )
+        app.state.lienxa = state
         # TRANSITION: the untyped attributes stay until every caller uses StateDep / state_of
-        for key, value in loaded.items():
-            setattr(app.state, key, value)
+        app.state.engine = engine
+        app.state.read_session, app.state.write_session = read_session, write_session
+        app.state.tokens = state.tokens
+        for f in dataclasses.fields(geo):
+            setattr(app.state, f.name, getattr(geo, f.name))
         log.info(
             "Liên Xã ready: %d communes, %d links",
-            app.state.graph.number_of_nodes(),
-            app.state.graph.number_of_edges(),
+            state.graph.number_of_nodes(),
+            state.graph.number_of_edges(),
         )
         yield
         engine.dispose()
@@ -160,7 +170,7 @@ def create_app(
         docs_url=None,  # served below from the local Swagger UI, not a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
+    app.state.settings = settings  # TRANSITION: read by the pages before they use state_of
     from api.routes import (
         admin,
         auth,
@@ -175,9 +185,8 @@ def create_app(
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (auth, communes, inventory, incidents, requests, offers, rules, admin, exports):
-        for (
-            route
-        ) in module.router.routes:  # each handler's one-line docstring is its OpenAPI summary
+        # each handler's one-line docstring is its OpenAPI summary
+        for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.description:
                 route.summary = route.description.strip().splitlines()[0].rstrip(".")
         v1.include_router(module.router)
@@ -199,9 +208,9 @@ def create_app(
         )
 
     @app.get("/healthz", tags=["meta"])
-    def healthz() -> dict[str, Any]:
+    def healthz(state: StateDep) -> dict[str, Any]:
         """Liveness: the process is up and its data loaded."""
-        return {"ok": True, "communes": app.state.graph.number_of_nodes()}
+        return {"ok": True, "communes": state.graph.number_of_nodes()}
 
     try:  # the maps and web pages, when that part is installed
         from api.routes import maps as maps_routes

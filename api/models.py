@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from api.enums import IncidentStatus, OfferStatus, RequestStatus, Role, Urgency
 
 
 def utcnow() -> dt.datetime:
@@ -31,10 +35,26 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-ROLES = ("commune_leader", "defence_command", "planner", "admin")
+def _stored_as_text(enum: type[StrEnum], length: int) -> Enum:
+    """``enum`` kept as its value in a ``VARCHAR(length)``, as the column always was: no
+    database enum type and no CHECK constraint (the migrations stay as they are); rows load
+    as members. Strings outside ``enum`` are not refused when bound, so that a filter on an
+    unknown status finds nothing, as it did (writers assign members or validated values)."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=False,
+    )
+
+
+#: The roles, in the order the CLI and the errors list them.
+ROLES: tuple[Role, ...] = tuple(Role)
 
 
 class User(Base):
@@ -43,7 +63,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(_stored_as_text(Role, 32))
     commune_code: Mapped[str | None] = mapped_column(String(5))
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     province_code: Mapped[str | None] = mapped_column(String(2))
@@ -81,7 +101,9 @@ class Incident(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[IncidentStatus] = mapped_column(
+        _stored_as_text(IncidentStatus, 16), default=IncidentStatus.ACTIVE
+    )
     risk_level: Mapped[int] = mapped_column(Integer)
     scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64))
@@ -106,11 +128,13 @@ class SupportRequest(Base):
     commune_code: Mapped[str] = mapped_column(String(5), index=True)
     resource: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
-    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    urgency: Mapped[Urgency] = mapped_column(_stored_as_text(Urgency, 16), default=Urgency.NORMAL)
     note: Mapped[str | None] = mapped_column(Text)
     to_communes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     declined_by: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[RequestStatus] = mapped_column(
+        _stored_as_text(RequestStatus, 16), default=RequestStatus.OPEN
+    )
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -124,7 +148,9 @@ class Offer(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
     commune_code: Mapped[str] = mapped_column(String(5), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="offered")
+    status: Mapped[OfferStatus] = mapped_column(
+        _stored_as_text(OfferStatus, 16), default=OfferStatus.OFFERED
+    )
     note: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.enums import IncidentStatus, OfferStatus, RequestStatus, Role, Urgency
+
 Code = Field(pattern=r"^\d{5}$", description="5-digit commune code")
 
 
@@ -17,16 +19,32 @@ class Open(BaseModel):
 class Token(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    role: str
+    role: Role
     commune: str | None = None
 
 
+class ProblemOut(BaseModel):
+    """One thing wrong in an input (see :class:`geo.errors.Problem`)."""
+
+    code: str
+    message: str
+    field: str | None = None
+    params: dict[str, Any] = {}
+    line: int | None = Field(None, description="the file line, or the rule's position from 1")
+
+
 class Detail(BaseModel):
-    detail: Any
+    """An error: the English ``detail`` and what every surface words it from."""
+
+    detail: Any = Field(description="the English message (or an object holding one)")
+    code: str = Field(description="stable key, e.g. over_offer; its wording is error.<code>")
+    field: str | None = Field(None, description="the input the error concerns")
+    params: dict[str, Any] = Field({}, description="the values its wording needs")
+    problems: list[ProblemOut] | None = Field(None, description="when it lists several")
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error statuses a route can answer, each ``{"detail": ...}``."""
+    """OpenAPI ``responses`` for the error statuses a route can answer, each a :class:`Detail`."""
     return {code: {"model": Detail} for code in codes}
 
 
@@ -45,7 +63,7 @@ class InventoryOut(Open):
 class IncidentOut(Open):
     id: int
     name: str
-    status: str
+    status: IncidentStatus
     risk_level: int
     affected: list[str]
     scenario: dict[str, Any]
@@ -60,7 +78,7 @@ class RequestIn(BaseModel):
     resource: str
     quantity: int = Field(gt=0, le=10_000_000)
     to: list[str] | None = None
-    urgency: Literal["low", "normal", "high", "critical"] = "normal"
+    urgency: Urgency = Urgency.NORMAL
     note: str | None = Field(None, max_length=2000)
 
 
@@ -80,7 +98,7 @@ class OfferOut(Open):
     request_id: int
     commune: str
     quantity: int
-    status: str
+    status: OfferStatus
 
 
 class RequestOut(Open):
@@ -89,9 +107,9 @@ class RequestOut(Open):
     commune: str
     resource: str
     quantity: int
-    status: str
+    status: RequestStatus
     to: list[str]
-    urgency: str
+    urgency: Urgency
     offered: int
     remaining: int
     offers: list[OfferOut]
@@ -114,8 +132,9 @@ class PlanIn(BaseModel):
     max_hops: int = Field(2, ge=1, le=6)
     reserve_share: Share | dict[str, Share] = Field(
         0.3,
-        description="The share of its stock a commune keeps and never sends: one share for every resource, "
-        'or per resource, `{"default": 0.3, "boats": 0.5}` (keys from the resource catalogue; '
+        description="The share of its stock a commune keeps and never sends: one share for "
+        'every resource, or per resource, `{"default": 0.3, "boats": 0.5}` (keys from the '
+        "resource catalogue; "
         "`default`, 0.3 when absent, for the resources not named). The plan's "
         "`parameters.reserve_share` shows the shares used.",
         examples=[0.3, {"default": 0.3, "boats": 0.5, "militia": 0.2}],
@@ -174,7 +193,7 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=256)
-    role: Literal["commune_leader", "defence_command", "planner", "admin"]
+    role: Role
     commune: str | None = Field(None, pattern=r"^\d{5}$")
     region: str | None = None
     province: str | None = Field(None, pattern=r"^\d{2}$")
@@ -183,7 +202,7 @@ class UserIn(BaseModel):
 class UserOut(Open):
     id: int
     username: str
-    role: str
+    role: Role
     commune: str | None = None
     region: str | None = None
     province: str | None = None

@@ -17,14 +17,18 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LIENXA_", env_file=".env", extra="ignore")
 
-    boundaries: Path | None = Field(None, description="boundaries file (default: data/boundaries/)")
+    boundaries: Path | None = Field(
+        default=None, description="boundaries file (default: data/boundaries/)"
+    )
     boundaries_layer: str | None = None
-    data_dir: Path = Field(Path("var"), description="where the SQLite database and secret live")
+    data_dir: Path = Field(
+        default=Path("var"), description="where the SQLite database and secret live"
+    )
     database_url: str | None = Field(
-        None, description="default: SQLite in data_dir; postgresql+psycopg://..."
+        default=None, description="default: SQLite in data_dir; postgresql+psycopg://..."
     )
     secret_key: str | None = Field(
-        None, description="signs tokens and cookies (default: generated in data_dir)"
+        default=None, description="signs tokens and cookies (default: generated in data_dir)"
     )
     token_minutes: int = 12 * 60
     max_upload_bytes: int = 2 * 1024 * 1024
@@ -33,7 +37,7 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     cookie_secure: bool = False
     tile_url: str | None = Field(
-        None, description="optional base map tiles, e.g. a provincial tile server"
+        default=None, description="optional base map tiles, e.g. a provincial tile server"
     )
     tile_attribution: str | None = None
 

@@ -18,26 +18,20 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.api.conftest import (
-    PASSWORD,
-    create_database,
-    drop_database,
-    seed,
-    start_server,
-    stop_server,
-)
 
 
-def drive(fn, n: int, concurrency: int) -> dict:
+def drive(fn: Callable[[int], bool], n: int, concurrency: int) -> dict[str, Any]:
+    """Run ``fn(i)`` for ``i < n`` on ``concurrency`` threads: throughput and p50/p99 latency."""
     latencies: list[float] = []
     errors = 0
 
@@ -63,7 +57,18 @@ def drive(fn, n: int, concurrency: int) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Start a server, drive each scenario, write the results."""
+    sys.path.insert(0, str(ROOT))  # the server helpers of the API tests
+    from tests.api.conftest import (
+        PASSWORD,
+        create_database,
+        drop_database,
+        seed,
+        start_server,
+        stop_server,
+    )
+
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--postgres", action="store_true")
@@ -81,7 +86,7 @@ def main() -> int:
                 ).json()["access_token"]
                 for u in ("conc", "chaukhe", "bchqs")
             }
-            local = __import__("threading").local()
+            local = threading.local()
 
             def client(user: str) -> httpx.Client:
                 key = f"c_{user}"
@@ -95,7 +100,8 @@ def main() -> int:
                             headers={"Authorization": f"Bearer {tokens[user]}"},
                         ),
                     )
-                return getattr(local, key)
+                c: httpx.Client = getattr(local, key)
+                return c
 
             scenario = json.loads(
                 (ROOT.parent / "shared/data/scenarios/nghe-an-western-floods.json").read_text()
@@ -127,7 +133,7 @@ def main() -> int:
                         "to": ["17248"],
                     },
                 )
-            scenarios = {
+            scenarios: dict[str, Callable[[int], bool]] = {
                 "GET /communes?province=40 (GeoJSON)": lambda i: (
                     client("conc").get("/communes", params={"province": "40"}).status_code == 200
                 ),
@@ -147,7 +153,7 @@ def main() -> int:
                     == 201
                 ),
             }
-            results = {
+            results: dict[str, Any] = {
                 "backend": backend,
                 "concurrency": args.concurrency,
                 "server": "uvicorn, 1 worker",
@@ -165,8 +171,8 @@ def main() -> int:
     print(f"{backend}, {args.concurrency} concurrent clients, {args.requests} requests each:")
     for name, r in results["scenarios"].items():
         print(
-            f"  {name:40s} {r['throughput_rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
-            f"  errors {r['errors']}"
+            f"  {name:40s} {r['throughput_rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms"
+            f"  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}"
         )
     print(f"written to {out}")
     return 0

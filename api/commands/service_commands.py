@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from api.enums import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.settings import Settings
 
 
-def _settings():
+def _settings() -> Settings:
     from api.settings import get_settings
 
     return get_settings()
@@ -65,7 +74,8 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session():
+def _session() -> AbstractContextManager[Session]:
+    """A write session on the configured database (exit 2 when it is not migrated)."""
     from api.db import make_engine, make_sessionmaker, migration_state, session_scope
 
     engine = make_engine(_settings().resolved_database_url())
@@ -191,7 +201,7 @@ def run_rules_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from api.errors import ServiceError
-    from api.services.rules import import_rules, rules_document
+    from api.services.rules_import import import_rules, rules_document
     from geo.boundaries import load_boundaries
     from geo.rules import RuleError
 
@@ -249,7 +259,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the service commands."""
     p = sub.add_parser("serve", help="run the web service (settings from LIENXA_* variables)")
     p.add_argument("--host", default="127.0.0.1")
@@ -273,9 +283,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="add a user")
     add.add_argument("name")
-    add.add_argument(
-        "--role", required=True, choices=["commune_leader", "defence_command", "planner", "admin"]
-    )
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
     group = add.add_mutually_exclusive_group()
     group.add_argument("--commune", help="5-digit code (commune_leader)")
     group.add_argument("--region", help="region name (defence_command)")

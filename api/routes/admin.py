@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.enums import Role
 from api.errors import BadInput, Conflict
 from api.models import AuditEntry, Region
 from api.schemas import (
@@ -39,14 +41,24 @@ def read_regions(user: CurrentUser, session: ReadSessionDep) -> list[dict[str, A
 @router.post("/regions", status_code=201, response_model=RegionOut, responses=ERRORS)
 def create_region(body: RegionIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
     """Create a defence region (a named set of communes)."""
-    require_role(user, "planner", "admin", action="creating a region")
+    require_role(user, Role.PLANNER, Role.ADMIN, action="creating a region")
     unknown = [c for c in body.communes if c not in state.graph]
     if unknown:
-        raise BadInput(f"communes: unknown commune(s) {', '.join(unknown[:10])}")
+        raise BadInput(
+            f"communes: unknown commune(s) {', '.join(unknown[:10])}",
+            code="unknown_commune",
+            field="communes",
+            params={"commune": ", ".join(unknown[:10]), "communes": unknown[:10]},
+        )
 
-    def run(s):
+    def run(s: Session) -> dict[str, Any]:
         if s.scalars(select(Region).where(Region.name == body.name)).first():
-            raise Conflict(f"region {body.name!r} exists")
+            raise Conflict(
+                f"region {body.name!r} exists",
+                code="region_exists",
+                field="name",
+                params={"name": body.name},
+            )
         r = Region(name=body.name, communes=sorted(set(body.communes)))
         s.add(r)
         s.flush()
@@ -66,9 +78,14 @@ def create_region(body: RegionIn, state: StateDep, user: CurrentUser, writer: Wr
 @router.post("/users", status_code=201, response_model=UserOut, responses=ERRORS)
 def create_user(body: UserIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
     """Create a user (admin)."""
-    require_role(user, "admin", action="creating users")
+    require_role(user, Role.ADMIN, action="creating users")
     if body.commune and body.commune not in state.graph:
-        raise BadInput(f"commune: unknown commune {body.commune!r}")
+        raise BadInput(
+            f"commune: unknown commune {body.commune!r}",
+            code="unknown_commune",
+            field="commune",
+            params={"commune": body.commune},
+        )
     return writer.run(
         lambda s: user_dict(
             s,
@@ -95,7 +112,9 @@ def read_audit(
     limit: int = Query(200, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     """The audit log, newest first (defence command, planner, admin)."""
-    require_role(user, "defence_command", "planner", "admin", action="reading the audit log")
+    require_role(
+        user, Role.DEFENCE_COMMAND, Role.PLANNER, Role.ADMIN, action="reading the audit log"
+    )
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if entity:
         stmt = stmt.where(AuditEntry.entity == entity)
@@ -105,6 +124,8 @@ def read_audit(
 @router.get("/audit/verify", response_model=AuditVerifyOut, responses=ERRORS)
 def verify_audit(user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
     """Recompute the hash chain."""
-    require_role(user, "defence_command", "planner", "admin", action="verifying the audit log")
+    require_role(
+        user, Role.DEFENCE_COMMAND, Role.PLANNER, Role.ADMIN, action="verifying the audit log"
+    )
     ok, n, message = audit.verify(session)
     return {"ok": ok, "entries": n, "message": message}

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def login(request: Request, username: str, password: str) -> tuple[User, str]:
-    """Check credentials (rate-limited) and return the user and a fresh token."""
+    """Check credentials (rate-limited) and return the user and a fresh token (see
+    :func:`api.services.login.log_in`)."""
     ip = request.client.host if request.client else "?"
     return log_in(state_of(request), username, password, ip=ip)
 
@@ -34,12 +35,14 @@ def create_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, De
 @router.get("/me", response_model=UserOut, responses={401: {"model": Detail}})
 def read_me(user: CurrentUser) -> UserOut:
     """Who the token belongs to, with role and area."""
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        role=user.role,
-        commune=user.commune,
-        region=user.region,
-        province=user.province,
-        area_size=len(user.area),
+    return UserOut.model_validate(
+        {
+            "id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "commune": user.commune,
+            "region": user.region,
+            "province": user.province,
+            "area_size": len(user.area),  # an extra field of the open model
+        }
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
@@ -10,14 +10,21 @@ from fastapi.responses import Response
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import NotFound
 from api.schemas import Detail, InventoryOut
-from api.services.workflow import inventory_of, set_inventory
+from api.services.inventory import inventory_of, set_inventory
+from api.state import AppState
 
 router = APIRouter(prefix="/communes", tags=["communes"])
 
 
-def _commune(state: Any, code: str) -> dict[str, Any]:
+def _commune(state: AppState, code: str) -> dict[str, Any]:
+    """The commune's node attributes (404 ``unknown_commune`` for a code not in the graph)."""
     if code not in state.graph:
-        raise NotFound(f"commune {code} not found")
+        raise NotFound(
+            f"commune {code} not found",
+            code="unknown_commune",
+            field="code",
+            params={"commune": code},
+        )
     return {"code": code, **state.graph.nodes[code]}
 
 
@@ -100,7 +107,7 @@ def update_inventory(
     state: StateDep,
     user: CurrentUser,
     writer: WriterDep,
-    items: dict[str, Any] = Body(..., examples=[{"boats": 6, "militia": 450}]),
+    items: Annotated[dict[str, Any], Body(examples=[{"boats": 6, "militia": 450}])],
 ) -> Any:
     """Set the listed resources of a commune's inventory (its leader, or a defence command)."""
     _commune(state, code)

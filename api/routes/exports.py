@@ -19,11 +19,14 @@ from sqlalchemy import select
 
 from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep
+from api.enums import Role
 from api.errors import NotFound
 from api.models import Offer, SupportRequest
 from api.schemas import error_responses
 from api.services.incidents import latest_plan
-from api.services.workflow import may_read_offer, may_read_request
+from api.services.offers import may_read_offer
+from api.services.requests import may_read_request
+from api.state import AppState
 
 router = APIRouter(prefix="/export", tags=["exports"])
 ERRORS = {
@@ -35,7 +38,7 @@ ERRORS = {
 }
 
 
-def _point(state: Any, code: str) -> list[float]:
+def _point(state: AppState, code: str) -> list[float]:
     n = state.graph.nodes[code]
     return [round(n["lon"], 6), round(n["lat"], 6)]
 
@@ -188,10 +191,14 @@ def export_plan(
     session: ReadSessionDep,
 ) -> Response:
     """The incident's latest plan: transfers along their paths, unmet needs at the commune."""
-    require_role(user, "defence_command", "planner", "admin", action="exporting")
+    require_role(user, Role.DEFENCE_COMMAND, Role.PLANNER, Role.ADMIN, action="exporting")
     plan = latest_plan(session, incident_id)
     if plan is None:
-        raise NotFound(f"incident {incident_id} has no plan yet")
+        raise NotFound(
+            f"incident {incident_id} has no plan yet",
+            code="no_plan_yet",
+            params={"incident_id": incident_id},
+        )
     rows = [
         {
             "kind": "transfer",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.deps import CurrentUser, ReadSessionDep, SettingsDep, StateDep, WriterDep
 from api.errors import BadInput
 from api.schemas import IncidentOut, LedgerEntryOut, PlanIn, PlanOut, error_responses
 from api.services.incidents import (
@@ -19,7 +20,7 @@ from api.services.incidents import (
     latest_plan,
     plan_incident,
 )
-from api.services.workflow import ledger_of
+from api.services.offers import ledger_of
 from geo.planning import PlanParameters
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -33,16 +34,30 @@ async def scenario_from(request: Request) -> dict[str, Any]:
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise BadInput("file: upload the scenario JSON as the form field 'file'")
+            raise BadInput(
+                "file: upload the scenario JSON as the form field 'file'",
+                code="file_required",
+                field="file",
+            )
         raw = await upload.read()
     else:
         raw = await request.body()
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"body: not valid JSON ({exc})") from exc
+        raise BadInput(
+            f"body: not valid JSON ({exc})",
+            code="invalid_json",
+            field="body",
+            params={"error": str(exc)[:300]},
+        ) from exc
     if not isinstance(data, dict):
-        raise BadInput("body: a scenario is a JSON object")
+        raise BadInput(
+            "body: a scenario is a JSON object",
+            code="scenario_not_object",
+            field="body",
+            params={"type": type(data).__name__},
+        )
     return data
 
 
@@ -66,12 +81,14 @@ async def scenario_from(request: Request) -> dict[str, Any]:
     },
 )
 async def create_incident_route(
-    request: Request, state: StateDep, user: CurrentUser, writer: WriterDep
+    request: Request,
+    state: StateDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    writer: WriterDep,
 ) -> Any:
     """Create an incident from a flood scenario (CONTRACT.md), JSON or an uploaded file."""
     data = await scenario_from(request)
-    settings = state.settings
-    from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(
         writer.run,
@@ -113,7 +130,7 @@ def plan_incident_route(
     state: StateDep,
     user: CurrentUser,
     writer: WriterDep,
-    body: PlanIn = Body(default_factory=PlanIn),
+    body: Annotated[PlanIn, Body(default_factory=PlanIn)],
 ) -> Any:
     """Plan on the current inventories (minus open offers) and rules, optionally with its requests.
 

@@ -10,9 +10,10 @@ from starlette.datastructures import UploadFile
 
 from api.auth import require_role
 from api.deps import CurrentUser, StateDep, WriterDep
+from api.enums import Role
 from api.errors import BadInput
 from api.schemas import InventoryImportOut, error_responses
-from api.services.workflow import import_inventory, parse_inventory_csv
+from api.services.inventory import import_inventory, parse_inventory_csv
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -25,7 +26,11 @@ async def csv_from(request: Request) -> bytes:
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise BadInput("file: upload the inventory CSV as the form field 'file'")
+            raise BadInput(
+                "file: upload the inventory CSV as the form field 'file'",
+                code="file_required",
+                field="file",
+            )
         return await upload.read()
     return await request.body()
 
@@ -70,7 +75,7 @@ async def import_inventory_file(
 
     With an ``Idempotency-Key`` header a repeat returns the first answer and imports nothing.
     """
-    require_role(user, "defence_command", "admin", action="importing an inventory file")
+    require_role(user, Role.DEFENCE_COMMAND, Role.ADMIN, action="importing an inventory file")
     raw = await csv_from(request)
     inventory = await run_in_threadpool(parse_inventory_csv, raw, communes=state.graph)
     return await run_in_threadpool(writer.run, lambda s: import_inventory(s, user, inventory))

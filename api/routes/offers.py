@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
 from api.deps import CurrentUser, ReadSessionDep, WriterDep
+from api.enums import OfferAction
 from api.schemas import OfferOut, ReasonIn, error_responses
-from api.services.workflow import get_offer, transition_offer
+from api.services.offers import get_offer, transition_offer
 
 router = APIRouter(prefix="/offers", tags=["offers"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -23,10 +24,10 @@ def read_offer(offer_id: int, user: CurrentUser, session: ReadSessionDep) -> dic
 @router.post("/{offer_id}/{action}", response_model=OfferOut, responses=ERRORS)
 def act_on_offer(
     offer_id: int,
-    action: Literal["accept", "decline", "dispatch", "arrive", "cancel"],
+    action: OfferAction,
     user: CurrentUser,
     writer: WriterDep,
-    body: ReasonIn | None = Body(None),
+    body: Annotated[ReasonIn | None, Body()] = None,
 ) -> Any:
     """Move an offer on: accept, decline or arrive (requester), dispatch (giver), cancel (either).
 

@@ -16,25 +16,28 @@ from starlette.datastructures import UploadFile
 from api.auth import require_role
 from api.db import session_scope
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
-from api.errors import BadInput
+from api.enums import Role
+from api.errors import BadInput, validation_problems
 from api.schemas import Open, ReasonIn, RuleIn, RulePatch, RuleVersionOut, error_responses
 from api.services.rules import (
     create_rule,
     current_rules,
-    import_rules,
     retire_rule,
     rule_history,
-    rules_document,
     update_rule,
     version_dict,
 )
+from api.services.rules_import import import_rules, rules_document
 
 router = APIRouter(prefix="/rules", tags=["rules"])
+#: The longest reason kept in a rule's history.
+MAX_REASON = 2000
 ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 class RulesImportIn(BaseModel):
-    """The JSON body of ``POST /rules/import`` (a file upload has the fields ``file`` and ``reason``)."""
+    """The JSON body of ``POST /rules/import`` (a file upload has the fields ``file`` and
+    ``reason``)."""
 
     reason: str = Field(
         min_length=1, max_length=2000, description="why: kept in every imported rule's history"
@@ -88,16 +91,30 @@ IMPORT_BODY = {
 
 
 async def import_from(request: Request) -> tuple[Any, str]:
-    """The rules and the reason from a JSON body, or from an uploaded file and a ``reason`` field."""
+    """The rules and the reason from a JSON body, or from an uploaded file and a ``reason``
+    field."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         async with request.form(max_files=1, max_fields=5) as form:
             upload, reason = form.get("file"), form.get("reason")
             if not isinstance(upload, UploadFile):
-                raise BadInput("file: upload the rules (JSON or YAML) as the form field 'file'")
+                raise BadInput(
+                    "file: upload the rules (JSON or YAML) as the form field 'file'",
+                    code="file_required",
+                    field="file",
+                )
             if not isinstance(reason, str) or not reason.strip():
-                raise BadInput("reason: importing rules needs a reason (the form field 'reason')")
-            if len(reason) > 2000:
-                raise BadInput("reason: at most 2000 characters")
+                raise BadInput(
+                    "reason: importing rules needs a reason (the form field 'reason')",
+                    code="reason_required",
+                    field="reason",
+                )
+            if len(reason) > MAX_REASON:
+                raise BadInput(
+                    f"reason: at most {MAX_REASON} characters",
+                    code="reason_too_long",
+                    field="reason",
+                    params={"max": MAX_REASON},
+                )
             return rules_document(
                 await upload.read(), name=upload.filename, content_type=upload.content_type
             ), reason
@@ -105,11 +122,16 @@ async def import_from(request: Request) -> tuple[Any, str]:
     try:
         body = RulesImportIn.model_validate_json(raw)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        problems = validation_problems(errors)
         raise BadInput(
             "; ".join(
-                f"{'.'.join(str(x) for x in e['loc']) or 'body'}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
+                f"{'.'.join(str(x) for x in e['loc']) or 'body'}: {e['msg']}" for e in errors
+            ),
+            code="invalid_request",
+            field=problems[0].field if problems else None,
+            params={"count": len(problems)},
+            problems=problems,
         ) from None
     return body.rules, body.reason
 
@@ -151,9 +173,11 @@ async def import_rules_route(
     rules file (field ``file``, a list or ``{"rules": [...]}``) with a ``reason`` field. The
     rules are checked together with the rules in force: with any error the answer is 422 and
     nothing is stored; ``detail`` (and ``errors``, one per problem, when there are several)
-    names each rule by its position (``rule #1`` is the first) and what was wrong. Otherwise each becomes a new rule with the import's
-    reason and author (201); a dry run answers 200 with what would be created."""
-    require_role(user, "planner", "admin", action="importing rules")
+    names each rule by its position (``rule #1`` is the first) and what was wrong; ``code`` is
+    ``rules_invalid`` with one problem per error, its ``line`` the rule's position. Otherwise
+    each becomes a new rule with the import's reason and author (201); a dry run answers 200
+    with what would be created."""
+    require_role(user, Role.PLANNER, Role.ADMIN, action="importing rules")
     items, reason = await import_from(request)
     communes = set(state.graph)
 
@@ -205,10 +229,10 @@ def retire_rule_route(
     reason: Annotated[
         str | None,
         Query(
-            max_length=2000,
+            max_length=MAX_REASON,
             description=(
-                "Why the rule is retired. Give it here or in the body: many HTTP clients and proxies "
-                "drop a body on DELETE."
+                "Why the rule is retired. Give it here or in the body: many HTTP clients and "
+                "proxies drop a body on DELETE."
             ),
         ),
     ] = None,
@@ -227,9 +251,15 @@ def retire_rule_route(
     given = {x.strip() for x in (reason, body.reason if body else None) if x and x.strip()}
     if not given:
         raise BadInput(
-            'reason: retiring a rule needs a reason (?reason=... or a JSON body {"reason": ...})'
+            'reason: retiring a rule needs a reason (?reason=... or a JSON body {"reason": ...})',
+            code="reason_required",
+            field="reason",
         )
     if len(given) > 1:
-        raise BadInput("reason: the query and the body give different reasons; give one")
+        raise BadInput(
+            "reason: the query and the body give different reasons; give one",
+            code="reasons_differ",
+            field="reason",
+        )
     (why,) = given
     return writer.run(lambda s: retire_rule(s, user, rule_id, why))

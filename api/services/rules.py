@@ -1,41 +1,30 @@
-"""Adjacency rules in the database: every change a new version, rules as of any time."""
+"""Adjacency rules in the database: every change a new version, rules as of any time.
+
+Importing many rules at once is :mod:`api.services.rules_import`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_role
+from api.enums import Role
 from api.errors import BadInput, Conflict, NotFound
 from api.models import RuleVersion, utcnow
 from api.services import audit
-from geo.rules import Rule, RuleError, parse_rules, rule_from_dict, rule_to_dict
+from geo.rules import Rule, parse_rules, rule_from_dict, rule_to_dict
 
 #: PostgreSQL advisory lock taken by every rule write that checks consistency, so that two
 #: concurrent writes cannot each pass the check against the other's absence.
 RULE_WRITE_LOCK = 7244
 
 
-class RulesImportError(RuleError):
-    """An import with invalid or contradictory rules; ``errors`` lists every problem, each
-    naming the rule by its position in the imported list (``rule #1`` is the first)."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = list(errors)
-        n = len(self.errors)
-        super().__init__(
-            f"{n} error{'s' if n > 1 else ''} in the rules, nothing imported: "
-            + "; ".join(self.errors)
-        )
-
-
-def _lock_rule_writes(session: Session) -> None:
+def lock_rule_writes(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RULE_WRITE_LOCK})
 
@@ -78,7 +67,7 @@ def _check_consistent(
 ) -> dict[str, Any]:
     rule = rule_from_dict({**candidate, "id": str(rule_id)}, communes=communes)
     others = [rule_to_dict(r) for v, r in current_rules(session) if v.rule_id != rule_id]
-    parse_rules(others + [rule_to_dict(rule)], communes=communes)  # contradictions name both rules
+    parse_rules([*others, rule_to_dict(rule)], communes=communes)  # contradictions name both rules
     data = rule_to_dict(rule)
     data.pop("id", None)
     return data
@@ -91,9 +80,9 @@ def create_rule(
     reason: str,
     communes: Collection[str],
 ) -> dict[str, Any]:
-    require_role(principal, "planner", "admin", action="creating a rule")
-    _require_reason(reason, "every rule change")
-    _lock_rule_writes(session)
+    require_role(principal, Role.PLANNER, Role.ADMIN, action="creating a rule")
+    require_reason(reason, "every rule change")
+    lock_rule_writes(session)
     rule_id = (session.scalar(select(func.max(RuleVersion.rule_id))) or 0) + 1
     clean = _check_consistent(session, data, rule_id, communes)
     v = RuleVersion(
@@ -112,9 +101,10 @@ def create_rule(
     return version_dict(v)
 
 
-def _require_reason(reason: str | None, what: str) -> None:
+def require_reason(reason: str | None, what: str) -> None:
+    """Refuse (``reason_required``) a change without a reason."""
     if not reason or not reason.strip():
-        raise BadInput(f"reason: {what} needs a reason")
+        raise BadInput(f"reason: {what} needs a reason", code="reason_required", field="reason")
 
 
 def _latest(session: Session, rule_id: int) -> RuleVersion:
@@ -125,8 +115,12 @@ def _latest(session: Session, rule_id: int) -> RuleVersion:
         .limit(1)
     ).first()
     if v is None:
-        raise NotFound(f"rule {rule_id} not found")
+        raise _rule_not_found(rule_id)
     return v
+
+
+def _rule_not_found(rule_id: int) -> NotFound:
+    return NotFound(f"rule {rule_id} not found", code="rule_not_found", params={"rule_id": rule_id})
 
 
 def update_rule(
@@ -137,12 +131,16 @@ def update_rule(
     reason: str,
     communes: Collection[str],
 ) -> dict[str, Any]:
-    require_role(principal, "planner", "admin", action="editing a rule")
-    _require_reason(reason, "every rule change")
-    _lock_rule_writes(session)
+    require_role(principal, Role.PLANNER, Role.ADMIN, action="editing a rule")
+    require_reason(reason, "every rule change")
+    lock_rule_writes(session)
     last = _latest(session, rule_id)
     if last.retired:
-        raise Conflict({"message": f"rule {rule_id} is retired", "status": "retired"})
+        raise Conflict(
+            {"message": f"rule {rule_id} is retired", "status": "retired"},
+            code="rule_retired",
+            params={"rule_id": rule_id, "status": "retired"},
+        )
     clean = _check_consistent(session, {**last.data, **changes}, rule_id, communes)
     v = RuleVersion(
         rule_id=rule_id,
@@ -169,11 +167,15 @@ def update_rule(
 def retire_rule(
     session: Session, principal: Principal, rule_id: int, reason: str
 ) -> dict[str, Any]:
-    require_role(principal, "planner", "admin", action="retiring a rule")
-    _require_reason(reason, "retiring a rule")
+    require_role(principal, Role.PLANNER, Role.ADMIN, action="retiring a rule")
+    require_reason(reason, "retiring a rule")
     last = _latest(session, rule_id)
     if last.retired:
-        raise Conflict({"message": f"rule {rule_id} is already retired", "status": "retired"})
+        raise Conflict(
+            {"message": f"rule {rule_id} is already retired", "status": "retired"},
+            code="rule_already_retired",
+            params={"rule_id": rule_id, "status": "retired"},
+        )
     v = RuleVersion(
         rule_id=rule_id,
         version=last.version + 1,
@@ -201,163 +203,5 @@ def rule_history(session: Session, rule_id: int) -> list[dict[str, Any]]:
         select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)
     ).all()
     if not rows:
-        raise NotFound(f"rule {rule_id} not found")
+        raise _rule_not_found(rule_id)
     return [version_dict(v) for v in rows]
-
-
-def rules_document(raw: bytes, *, name: str | None = None, content_type: str | None = None) -> Any:
-    """Parse a rules file's bytes: YAML for a ``.yaml``/``.yml`` name or a YAML content type,
-    JSON otherwise (the shapes :func:`geo.rules.load_rules` reads).
-
-    Raises
-    ------
-    RuleError
-        If the bytes are not UTF-8 or not valid JSON/YAML.
-    """
-    import yaml
-
-    label = name or "the rules file"
-    is_yaml = (name or "").lower().endswith((".yaml", ".yml")) or "yaml" in (
-        content_type or ""
-    ).lower()
-    try:
-        body = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RuleError(f"{label} is not UTF-8 text: {exc}") from exc
-    try:
-        return yaml.safe_load(body) if is_yaml else json.loads(body)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise RuleError(f"{label} is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from exc
-
-
-def check_import(
-    session: Session, items: Any, communes: Collection[str]
-) -> list[tuple[int, dict[str, Any]]]:
-    """Validate rules to import, together with the rules in force, all-or-nothing.
-
-    Every rule is checked on its own (fields, communes, self links), then against the stored
-    rules and the rules before it in the list (contradictions as in
-    :func:`geo.rules.parse_rules`). A rule is named by its position, ``rule #1`` being the
-    first (with its ``id`` from the file, if any, in brackets); a stored rule by its id,
-    ``rule 12 (stored)``. Ids in the file are not kept: each rule gets a new id when stored.
-
-    Returns
-    -------
-    list of (position, rule data ready to store)
-
-    Raises
-    ------
-    RulesImportError
-        Listing every problem found, not just the first.
-    """
-    if isinstance(items, Mapping):
-        items = items.get("rules")
-    if not isinstance(items, list):
-        raise RuleError('rules: a list of rules (or {"rules": [...]}), got ' + type(items).__name__)
-    if not items:
-        raise RuleError("rules: the list is empty, nothing to import")
-    errors: list[tuple[int, str]] = []
-    valid: list[tuple[int, Rule]] = []
-    for i, item in enumerate(items, 1):
-        label = (
-            f"#{i}"
-            if not isinstance(item, Mapping) or item.get("id") is None
-            else f"#{i} ({item['id']})"
-        )
-        try:
-            data = {**item, "id": label} if isinstance(item, Mapping) else item
-            valid.append((i, rule_from_dict(data, communes=communes, index=i)))
-        except RuleError as exc:
-            errors.append((i, str(exc)))
-    by_pair: dict[tuple[str, str], list[Rule]] = {}
-    for v, r in current_rules(session):
-        by_pair.setdefault(r.pair, []).append(dataclasses.replace(r, id=f"{v.rule_id} (stored)"))
-    accepted: list[tuple[int, dict[str, Any]]] = []
-    for i, rule in valid:
-        group = by_pair.setdefault(rule.pair, [])
-        try:  # the same check as one rule at a time, on the pair's rules only
-            parse_rules([rule_to_dict(r) for r in (*group, rule)])
-        except RuleError as exc:
-            errors.append((i, str(exc)))
-            continue
-        group.append(rule)
-        data = rule_to_dict(rule)
-        data.pop("id", None)
-        accepted.append((i, data))
-    if errors:
-        raise RulesImportError([message for _, message in sorted(errors, key=lambda e: e[0])])
-    return accepted
-
-
-def import_rules(
-    session: Session,
-    items: Any,
-    *,
-    reason: str,
-    author: str,
-    actor: str,
-    communes: Collection[str],
-    dry_run: bool = False,
-) -> list[dict[str, Any]]:
-    """Create many rules at once (a province's coordination regulation), all or nothing.
-
-    The caller checks the role (the route: planner or admin; the CLI runs as the operator).
-    Each rule becomes a new rule (version 1) with ``reason`` and ``author``, audited as
-    ``rule.create`` by ``actor``. With ``dry_run`` nothing is stored and the versions that
-    would be created are returned with ``id`` and ``created_at`` None.
-
-    Returns
-    -------
-    list of dict
-        The created versions (as :func:`version_dict`), each with its ``position`` in
-        ``items``.
-
-    Raises
-    ------
-    BadInput
-        Without a reason.
-    RuleError
-        The list is malformed or empty; :class:`RulesImportError` with every invalid or
-        contradictory rule (see :func:`check_import`).
-    """
-    _require_reason(reason, "importing rules")
-    if not dry_run:
-        _lock_rule_writes(session)
-    accepted = check_import(session, items, communes)
-    if dry_run:
-        return [
-            {
-                "position": i,
-                "id": None,
-                "version": 1,
-                "rule": data,
-                "retired": False,
-                "author": author,
-                "reason": reason,
-                "created_at": None,
-            }
-            for i, data in accepted
-        ]
-    first = (session.scalar(select(func.max(RuleVersion.rule_id))) or 0) + 1
-    created = []
-    for n, (i, data) in enumerate(accepted):
-        v = RuleVersion(
-            rule_id=first + n,
-            version=1,
-            data=data,
-            author=author,
-            reason=reason,
-            created_at=utcnow(),
-        )
-        session.add(v)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="rule.create",
-            entity="rule",
-            entity_id=v.rule_id,
-            after={**data, "reason": reason, "import": {"position": i, "of": len(accepted)}},
-        )
-        created.append({**version_dict(v), "position": i})
-    return created

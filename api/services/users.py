@@ -8,9 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import hash_password, validate_role_binding
+from api.enums import Role
 from api.errors import BadInput, Conflict
 from api.models import Region, User
 from api.services import audit
+
+#: The shortest password accepted.
+MIN_PASSWORD = 8
 
 
 def add_user(
@@ -24,26 +28,47 @@ def add_user(
     province: str | None = None,
     actor: str = "cli",
 ) -> User:
-    """Create a user; errors name what is wrong (role binding, unknown region, duplicate)."""
-    try:
-        validate_role_binding(role, commune, region, province)
-    except ValueError as exc:
-        raise BadInput(str(exc)) from exc
-    if len(password) < 8:
-        raise BadInput("password: at least 8 characters")
+    """Create a user; errors name what is wrong (role binding, unknown region, duplicate).
+
+    Raises
+    ------
+    BadInput
+        A role without its binding (see :func:`api.auth.validate_role_binding`),
+        ``password_too_short`` (params ``min``) or ``unknown_region`` (params ``region``).
+    Conflict
+        ``user_exists`` (params ``username``).
+    """
+    member = validate_role_binding(role, commune, region, province)
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(
+            f"password: at least {MIN_PASSWORD} characters",
+            code="password_too_short",
+            field="password",
+            params={"min": MIN_PASSWORD},
+        )
     if session.scalars(select(User).where(User.username == username)).first():
-        raise Conflict(f"user {username!r} exists")
+        raise Conflict(
+            f"user {username!r} exists",
+            code="user_exists",
+            field="username",
+            params={"username": username},
+        )
     region_id = None
     if region:
         r = session.scalars(select(Region).where(Region.name == region)).first()
         if r is None:
-            raise BadInput(f"region: no region named {region!r} (create it first)")
+            raise BadInput(
+                f"region: no region named {region!r} (create it first)",
+                code="unknown_region",
+                field="region",
+                params={"region": region},
+            )
         region_id = r.id
     user = User(
         username=username,
         password_hash=hash_password(password),
-        role=role,
-        commune_code=commune if role == "commune_leader" else None,
+        role=member,
+        commune_code=commune if member == Role.COMMUNE_LEADER else None,
         region_id=region_id,
         province_code=province,
     )
@@ -57,7 +82,7 @@ def add_user(
         entity_id=user.id,
         after={
             "username": username,
-            "role": role,
+            "role": member,
             "commune": commune,
             "region": region,
             "province": province,
@@ -67,7 +92,9 @@ def add_user(
 
 
 def user_dict(session: Session, u: User) -> dict[str, Any]:
-    region = session.get(Region, u.region_id).name if u.region_id else None
+    """A user as the API shows it (the region by name)."""
+    r = session.get(Region, u.region_id) if u.region_id else None
+    region = r.name if r is not None else None
     return {
         "id": u.id,
         "username": u.username,

@@ -1,0 +1,380 @@
+"""Offers made to support requests, and their state machine.
+
+Offer states and who moves them (anything else is 409 with the current state)::
+
+    offered --accept (requester)--> accepted --dispatch (giver)--> dispatched
+        --arrive (requester)--> arrived
+    offered --decline (requester)--> declined
+    offered | accepted --cancel (either side, with a reason)--> cancelled
+
+Stock is never promised twice: an offer reserves its quantity from the giver's inventory in
+the same transaction, with the inventory row locked (``SELECT ... FOR UPDATE`` on PostgreSQL;
+on SQLite every write transaction holds the database write lock from its ``BEGIN IMMEDIATE``).
+Declining or cancelling releases the reservation; dispatch takes the stock out of the giver's
+inventory; arrival writes it into the receiver's ledger for the incident.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, require_act_for
+from api.db import locked
+from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Role
+from api.errors import BadInput, Conflict, Forbidden, NotFound
+from api.models import InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
+from api.services import audit
+
+#: For each action, the states it moves an offer from and to.
+TRANSITIONS: dict[OfferAction, dict[OfferStatus, OfferStatus]] = {
+    OfferAction.ACCEPT: {OfferStatus.OFFERED: OfferStatus.ACCEPTED},
+    OfferAction.DECLINE: {OfferStatus.OFFERED: OfferStatus.DECLINED},
+    OfferAction.DISPATCH: {OfferStatus.ACCEPTED: OfferStatus.DISPATCHED},
+    OfferAction.ARRIVE: {OfferStatus.DISPATCHED: OfferStatus.ARRIVED},
+    OfferAction.CANCEL: {
+        OfferStatus.OFFERED: OfferStatus.CANCELLED,
+        OfferStatus.ACCEPTED: OfferStatus.CANCELLED,
+    },
+}
+#: The actions that are the requesting commune's to take (dispatch is the giver's, cancel
+#: either side's).
+REQUESTER_ACTIONS = (OfferAction.ACCEPT, OfferAction.DECLINE, OfferAction.ARRIVE)
+
+
+def offer_dict(o: Offer) -> dict[str, Any]:
+    """The offer as the API shows it."""
+    return {
+        "id": o.id,
+        "request_id": o.request_id,
+        "commune": o.commune_code,
+        "quantity": o.quantity,
+        "status": o.status,
+        "note": o.note,
+        "cancel_reason": o.cancel_reason,
+        "created_by": o.created_by,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+    }
+
+
+def may_read_offer(principal: Principal, o: Offer, r: SupportRequest) -> bool:
+    """Whether ``principal`` may read offer ``o`` (made to request ``r``): the giving and the
+    requesting commune's leaders and commands, planners and admins."""
+    if principal.role not in (Role.COMMUNE_LEADER, Role.DEFENCE_COMMAND):
+        return True
+    return principal.in_area(o.commune_code) or principal.in_area(r.commune_code)
+
+
+def _stock_row(session: Session, commune: str, resource: str) -> InventoryItem | None:
+    """``commune``'s inventory row of ``resource``, locked for the transaction."""
+    return locked(
+        session,
+        select(InventoryItem).where(
+            InventoryItem.commune_code == commune, InventoryItem.resource == resource
+        ),
+    ).first()
+
+
+def _offered(session: Session, r: SupportRequest, statuses: tuple[OfferStatus, ...]) -> int:
+    """The quantity of ``r``'s offers in ``statuses``."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Offer.quantity), 0)).where(
+            Offer.request_id == r.id, Offer.status.in_(statuses)
+        )
+    )
+    return int(total or 0)
+
+
+def not_addressed(request_id: int, commune: str) -> Conflict:
+    """The 409 for a commune acting on a request not addressed to it."""
+    return Conflict(
+        f"request {request_id} is not addressed to {commune}",
+        code="not_addressed",
+        field="commune",
+        params={"request_id": request_id, "commune": commune},
+    )
+
+
+def not_open(r: SupportRequest) -> Conflict:
+    """The 409 for acting on a request that is no longer open."""
+    return Conflict(
+        {"message": f"request {r.id} is {r.status}", "status": r.status},
+        code="request_not_open",
+        params={"request_id": r.id, "status": r.status},
+    )
+
+
+def request_not_found(request_id: int) -> NotFound:
+    """The 404 for an unknown request."""
+    return NotFound(
+        f"request {request_id} not found",
+        code="request_not_found",
+        params={"request_id": request_id},
+    )
+
+
+def create_offer(
+    session: Session,
+    principal: Principal,
+    request_id: int,
+    *,
+    commune: str,
+    quantity: int,
+    note: str | None,
+) -> dict[str, Any]:
+    """Offer ``quantity`` from ``commune`` to a request addressed to it, reserving the stock.
+
+    Raises
+    ------
+    Forbidden, NotFound, BadInput
+        ``quantity_not_positive``, ``own_request`` (field ``commune``).
+    Conflict
+        The request is not open (``request_not_open``) or not addressed to ``commune``
+        (``not_addressed``); the offer exceeds what is left to offer (``over_offer``, params
+        ``quantity``, ``remaining``) or what the commune has available, stock minus what is
+        already promised (``over_stock``, params ``quantity``, ``available``).
+    """
+    require_act_for(principal, commune, action="offering support")
+    if quantity <= 0:
+        raise BadInput(
+            "quantity: must be a positive integer",
+            code="quantity_not_positive",
+            field="quantity",
+            params={"quantity": quantity},
+        )
+    r = locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    if r is None:
+        raise request_not_found(request_id)
+    if commune == r.commune_code:
+        raise BadInput(
+            "commune: a commune cannot offer to its own request",
+            code="own_request",
+            field="commune",
+            params={"commune": commune, "request_id": request_id},
+        )
+    if commune not in r.to_communes:
+        raise not_addressed(request_id, commune)
+    if r.status != RequestStatus.OPEN:
+        raise not_open(r)
+    left = r.quantity - _offered(session, r, ACTIVE_OFFER)
+    if quantity > left:
+        raise Conflict(
+            f"offer of {quantity} is larger than what is left to offer ({left} of {r.quantity})",
+            code="over_offer",
+            field="quantity",
+            params={"quantity": quantity, "remaining": left, "requested": r.quantity},
+        )
+    item = _stock_row(session, commune, r.resource)
+    available = 0 if item is None else item.quantity - item.reserved
+    if item is None or quantity > available:
+        raise Conflict(
+            f"{commune} has {available} {r.resource} available (stock minus open offers), "
+            f"cannot offer {quantity}",
+            code="over_stock",
+            field="quantity",
+            params={
+                "quantity": quantity,
+                "available": available,
+                "commune": commune,
+                "resource": r.resource,
+            },
+        )
+    item.reserved += quantity
+    item.updated_at = utcnow()
+    o = Offer(
+        request_id=r.id,
+        commune_code=commune,
+        quantity=quantity,
+        status=OfferStatus.OFFERED,
+        note=note,
+        created_by=principal.username,
+    )
+    session.add(o)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.describe_for(commune),
+        action="offer.create",
+        entity="offer",
+        entity_id=o.id,
+        after={
+            "request_id": r.id,
+            "commune": commune,
+            "resource": r.resource,
+            "quantity": quantity,
+            "reserved_now": item.reserved,
+        },
+    )
+    return offer_dict(o)
+
+
+def _offer_not_found(offer_id: int) -> NotFound:
+    return NotFound(
+        f"offer {offer_id} not found", code="offer_not_found", params={"offer_id": offer_id}
+    )
+
+
+def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str, Any]:
+    """One offer, for the communes on either side of it (and commands over them)."""
+    o = session.get(Offer, offer_id)
+    if o is None:
+        raise _offer_not_found(offer_id)
+    r = session.get_one(SupportRequest, o.request_id)
+    if not may_read_offer(principal, o, r):
+        raise Forbidden(
+            f"offer {offer_id} involves none of your communes",
+            code="offer_not_yours",
+            params={"offer_id": offer_id},
+        )
+    return offer_dict(o)
+
+
+def release(session: Session, o: Offer, r: SupportRequest) -> None:
+    """Give back to the giver's free stock what offer ``o`` (made to ``r``) reserved."""
+    item = _stock_row(session, o.commune_code, r.resource)
+    if item is not None:
+        item.reserved = max(0, item.reserved - o.quantity)
+
+
+def _acting_side(
+    principal: Principal, o: Offer, r: SupportRequest, action: OfferAction, reason: str | None
+) -> str:
+    """The commune in whose name ``principal`` takes ``action`` (403 if it may not)."""
+    if action in REQUESTER_ACTIONS:
+        side = r.commune_code
+        require_act_for(principal, side, action=f"{action} an offer (the requesting commune's act)")
+    elif action == OfferAction.DISPATCH:
+        side = o.commune_code
+        require_act_for(principal, side, action="dispatch an offer (the offering commune's act)")
+    else:
+        side = r.commune_code if principal.may_act_for(r.commune_code) else o.commune_code
+        require_act_for(principal, side, action="cancel an offer (either side's act)")
+        if not reason:
+            raise BadInput(
+                "reason: cancelling needs a reason", code="reason_required", field="reason"
+            )
+    return side
+
+
+def _dispatch(session: Session, o: Offer, r: SupportRequest) -> None:
+    """Take the offer's quantity out of the giver's stock (and its reservation).
+
+    Raises
+    ------
+    Conflict
+        ``inventory_row_missing``: the giver's inventory no longer has the resource's row
+        (nothing is changed).
+    """
+    item = _stock_row(session, o.commune_code, r.resource)
+    if item is None:
+        raise Conflict(
+            f"cannot dispatch offer {o.id}: {o.commune_code} has no {r.resource} in its "
+            "inventory any more (set its inventory first)",
+            code="inventory_row_missing",
+            params={"offer_id": o.id, "commune": o.commune_code, "resource": r.resource},
+        )
+    item.reserved -= o.quantity
+    item.quantity -= o.quantity
+    item.updated_at = utcnow()
+
+
+def _arrive(session: Session, o: Offer, r: SupportRequest) -> None:
+    """Write the offer into the receiver's ledger; the request is fulfilled when all arrived."""
+    session.add(
+        LedgerEntry(
+            incident_id=r.incident_id,
+            commune_code=r.commune_code,
+            resource=r.resource,
+            quantity=o.quantity,
+            from_commune=o.commune_code,
+            offer_id=o.id,
+        )
+    )
+    if _offered(session, r, (OfferStatus.ARRIVED,)) + o.quantity >= r.quantity:
+        r.status, r.updated_at = RequestStatus.FULFILLED, utcnow()
+
+
+def transition_offer(
+    session: Session, principal: Principal, offer_id: int, action: str, reason: str | None = None
+) -> dict[str, Any]:
+    """Move an offer along its state machine (see the module docstring).
+
+    Raises
+    ------
+    NotFound
+        ``unknown_action`` (field ``action``) or ``offer_not_found``.
+    Forbidden
+        Not the side whose act it is.
+    BadInput
+        ``reason_required``: cancelling without a reason.
+    Conflict
+        ``illegal_transition`` (params ``action``, ``status``, ``allowed``);
+        ``inventory_row_missing`` on dispatch (see :func:`_dispatch`).
+    """
+    if action not in TRANSITIONS:
+        raise NotFound(
+            f"no action {action!r} on offers",
+            code="unknown_action",
+            field="action",
+            params={"action": action, "allowed": list(TRANSITIONS)},
+        )
+    act = OfferAction(action)
+    o = locked(session, select(Offer).where(Offer.id == offer_id)).first()
+    if o is None:
+        raise _offer_not_found(offer_id)
+    r = session.get_one(SupportRequest, o.request_id)
+    side = _acting_side(principal, o, r, act, reason)
+    to = TRANSITIONS[act].get(o.status)
+    if to is None:
+        allowed = [a for a, m in TRANSITIONS.items() if o.status in m]
+        raise Conflict(
+            {
+                "message": f"cannot {act} an offer that is {o.status}",
+                "status": o.status,
+                "allowed": allowed,
+            },
+            code="illegal_transition",
+            params={"action": act, "status": o.status, "allowed": allowed},
+        )
+    before = o.status
+    if act in (OfferAction.DECLINE, OfferAction.CANCEL):
+        release(session, o, r)
+    elif act == OfferAction.DISPATCH:
+        _dispatch(session, o, r)
+    elif act == OfferAction.ARRIVE:
+        _arrive(session, o, r)
+    o.status, o.updated_at = to, utcnow()
+    if reason:
+        o.cancel_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.describe_for(side),
+        action=f"offer.{act}",
+        entity="offer",
+        entity_id=o.id,
+        before={"status": before},
+        after={"status": to, **({"reason": reason} if reason else {})},
+    )
+    return offer_dict(o)
+
+
+def ledger_of(session: Session, incident_id: int) -> list[dict[str, Any]]:
+    """What arrived where for an incident."""
+    rows = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.incident_id == incident_id).order_by(LedgerEntry.id)
+    )
+    return [
+        {
+            "commune": e.commune_code,
+            "resource": e.resource,
+            "quantity": e.quantity,
+            "from": e.from_commune,
+            "offer_id": e.offer_id,
+            "at": e.created_at,
+        }
+        for e in rows
+    ]
