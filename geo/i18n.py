@@ -116,7 +116,7 @@ def error_text(lang: str, code: str, params: Mapping[str, Any], fallback: str) -
         return fallback
     try:
         return gettext(lang, key).format(**params)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, TypeError):
         return fallback
 
 
@@ -234,6 +234,11 @@ ERRORS = (
     N_("error.file_not_found"),  # {path}
     N_("error.inventory_invalid"),  # {count}
     N_("error.rules_invalid"),  # {count}
+    N_("error.date_invalid"),  # {value}
+    N_("error.self_link"),  # {commune}
+    N_("error.valid_to_before_valid_from"),  # {valid_from}, {valid_to}
+    N_("error.travel_minutes_invalid"),  # {value}
+    N_("error.unknown_rule_type"),  # {type}
     N_("error.over_offer"),  # {quantity}, {remaining}
     N_("error.over_stock"),  # {quantity}, {available}
     N_("error.wrong_credentials"),

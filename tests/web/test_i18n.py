@@ -36,13 +36,14 @@ def used_messages(root: Path) -> dict[str, list[str]]:
 
 
 def untranslated(used: dict[str, list[str]], po: Path) -> list[str]:
-    """The keys of ``used`` that the catalogue ``po`` leaves without a text."""
+    """The keys of ``used`` that the catalogue ``po`` leaves without a text (a fuzzy one is not
+    used at run time either)."""
     with po.open("rb") as f:
         catalog = read_po(f)
     return sorted(
         f"{key} ({', '.join(where)})"
         for key, where in used.items()
-        if key not in catalog or not catalog[key].string
+        if key not in catalog or not catalog[key].string or catalog[key].fuzzy
     )
 
 
