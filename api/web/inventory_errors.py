@@ -15,6 +15,9 @@ from api.web.render import lang_of, resource_labels, say
 from geo import i18n
 from geo.errors import Problem
 
+#: bad lines listed on the page; the rest are counted
+MAX_SHOWN = 50
+
 
 def problem_lines(request: Request, problems: Sequence[Problem]) -> list[str]:
     """One text per line of the file (``dòng 4: …; …``), its problems in the page language; a
@@ -42,6 +45,24 @@ def _more(request: Request, n: int) -> str:
     return say(request, "inv.more", n=n) if n > 0 else ""
 
 
+def _bad_lines(
+    request: Request, exc: ServiceError, errors: Sequence[object], more: int
+) -> dict[str, Any]:
+    """A file with bad lines: worded from ``exc.problems``; while the service gives none, its
+    ``errors`` as they are (English)."""
+    if exc.problems:
+        lines = problem_lines(request, exc.problems)
+        # the bad lines of the file: the error's count, else those listed and those left out
+        total = int(exc.params.get("count", len(lines) + more))
+        lines = lines[:MAX_SHOWN]
+        more = max(0, total - len(lines))
+    else:
+        lines = [str(e) for e in errors]
+        total = len(lines) + more
+    heading = i18n.error_text(lang_of(request), "inventory_invalid", {"count": total}, "")
+    return {"heading": heading + ":", "lines": lines, "more": _more(request, more)}
+
+
 def inventory_upload_error(request: Request, exc: ServiceError) -> dict[str, Any]:
     """What the upload form shows for a refused file: a heading and the lines, in the page
     language. Bad lines are worded from ``exc.problems`` (shown as the service gave them, in
@@ -56,13 +77,7 @@ def inventory_upload_error(request: Request, exc: ServiceError) -> dict[str, Any
 
     more = int(detail.get("more", 0) or 0)
     if exc.problems or "errors" in detail:
-        lines = (
-            problem_lines(request, exc.problems)
-            if exc.problems
-            else [str(e) for e in detail["errors"]]
-        )
-        heading = i18n.error_text(lang, "inventory_invalid", {"count": len(lines) + more}, "")
-        return {"heading": heading + ":", "lines": lines, "more": _more(request, more)}
+        return _bad_lines(request, exc, detail.get("errors", []), more)
     if "communes" in detail:
         shown = detail["communes"][:50]
         return {

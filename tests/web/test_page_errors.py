@@ -100,3 +100,16 @@ def test_an_error_of_another_code_is_its_english_message():
 )
 def test_a_rule_error_goes_next_to_the_field_it_names(exc, field):
     assert _error_field(exc, {"a": "16876", "b": "99999"}) == field
+
+
+def test_a_long_list_of_bad_lines_is_cut_and_counted():
+    problems = [
+        Problem("unknown_commune", "…", "commune", {"commune": str(90000 + n)}, n)
+        for n in range(2, 62)
+    ]
+    exc = BadInput(
+        {"message": "…", "errors": [], "more": 10}, params={"count": 60}, problems=problems
+    )
+    shown = inventory_upload_error(page_request("vi"), exc)
+    assert len(shown["lines"]) == 50 and shown["more"] == "… và 10 lỗi nữa."
+    assert shown["heading"] == "Tệp có 60 lỗi, chưa nhập dòng nào:"
