@@ -18,7 +18,7 @@ Messages are found by ``pybabel extract`` in the templates' ``_('key')``, and in
     pybabel extract -F babel.cfg -k say:2 -o geo/locale/lienxa.pot .
     pybabel update -i geo/locale/lienxa.pot -d geo/locale -D lienxa --no-fuzzy-matching
 
-then fill the new ``msgstr`` of both languages (tests/web/test_i18n.py fails while one is
+then fill the new ``msgstr`` of both languages (tests/maps/test_i18n.py fails while one is
 empty).
 """
 

@@ -1,6 +1,6 @@
-"""The catalogues (geo/locale) word every message the templates and the code use, in Vietnamese
-and English; numbers, quantities and dates are Babel's for vi_VN and en; errors are worded
-from their code."""
+"""The catalogues (geo/locale, shared by the maps and the pages) word every message the
+templates and the code use, in Vietnamese and English; numbers, quantities and dates are Babel's
+for vi_VN and en; errors are worded from their code."""
 
 from __future__ import annotations
 
