@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.core import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, parse_pattern
 from babel.support import Translations
 
 #: The languages of the catalogues; the first is the default.
@@ -125,13 +126,24 @@ def labels(lang: str, keys: Mapping[str, str]) -> dict[str, str]:
     return {value: gettext(lang, key) for value, key in keys.items()}
 
 
+#: a whole number with thousands grouped; a fraction with one decimal (parsed once: a map writes
+#: thousands of numbers)
+_WHOLE = parse_pattern("#,##0")
+_FRACTION = parse_pattern("#,##0.0")
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES[language(lang)])
+
+
 def number(x: float | None, lang: str = DEFAULT_LANG) -> str:
     """A number as the reader writes it: ``1.556`` and ``12,5`` in Vietnamese, ``1,556`` and
     ``12.5`` in English (one decimal for a fraction); ``?`` for a missing number."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"
-    pattern = "#,##0" if float(x).is_integer() else "#,##0.0"
-    return str(format_decimal(x, format=pattern, locale=LOCALES[language(lang)]))
+    pattern = _WHOLE if float(x).is_integer() else _FRACTION
+    return str(format_decimal(x, format=pattern, locale=_locale(lang)))
 
 
 #: Catalogue units (written in Vietnamese); ``amount.<unit>`` words a quantity of each.
