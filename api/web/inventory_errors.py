@@ -46,19 +46,20 @@ def _more(request: Request, n: int) -> str:
 
 
 def _bad_lines(
-    request: Request, exc: ServiceError, errors: Sequence[object], more: int
+    request: Request, exc: ServiceError, errors: Sequence[object] | None, more: int
 ) -> dict[str, Any]:
     """A file with bad lines: worded from ``exc.problems``; while the service gives none, its
-    ``errors`` as they are (English)."""
+    ``errors`` (one per bad line) as they are (English). The heading counts bad lines of the
+    file: those the detail lists and those it left out (``more``), else the error's count."""
+    if errors is not None:
+        total = len(errors) + more
+    else:
+        total = int(exc.params.get("count", len(exc.problems)))
     if exc.problems:
-        lines = problem_lines(request, exc.problems)
-        # the bad lines of the file: the error's count, else those listed and those left out
-        total = int(exc.params.get("count", len(lines) + more))
-        lines = lines[:MAX_SHOWN]
+        lines = problem_lines(request, exc.problems)[:MAX_SHOWN]
         more = max(0, total - len(lines))
     else:
-        lines = [str(e) for e in errors]
-        total = len(lines) + more
+        lines = [str(e) for e in errors or []]
     heading = i18n.error_text(lang_of(request), "inventory_invalid", {"count": total}, "")
     return {"heading": heading + ":", "lines": lines, "more": _more(request, more)}
 
@@ -76,16 +77,15 @@ def inventory_upload_error(request: Request, exc: ServiceError) -> dict[str, Any
         return f"{G.nodes[c].get('full_name', c)} ({c})" if c in G else c
 
     more = int(detail.get("more", 0) or 0)
-    if exc.problems or "errors" in detail:
-        return _bad_lines(request, exc, detail.get("errors", []), more)
-    if "communes" in detail:
-        shown = detail["communes"][:50]
+    if exc.code == "outside_area" or "communes" in detail:
+        communes = detail.get("communes") or exc.params.get("communes", [])
+        shown = communes[:50]
         return {
             "heading": say(request, "inv.outside", communes=", ".join(name(c) for c in shown)),
             "lines": [],
-            "more": _more(request, len(detail["communes"]) - len(shown)),
+            "more": _more(request, len(communes) - len(shown)),
         }
-    if "conflicts" in detail:
+    if exc.code == "below_reserved" or "conflicts" in detail:
         labels = resource_labels(lang)
         lines = [
             say(
@@ -96,11 +96,13 @@ def inventory_upload_error(request: Request, exc: ServiceError) -> dict[str, Any
                 quantity=i18n.number(x["quantity"], lang),
                 reserved=i18n.number(x["reserved"], lang),
             )
-            for x in detail["conflicts"]
+            for x in detail.get("conflicts", [])
         ]
         return {
             "heading": say(request, "inv.reserved"),
             "lines": lines,
             "more": _more(request, more),
         }
+    if exc.problems or "errors" in detail:
+        return _bad_lines(request, exc, detail.get("errors"), more)
     return {"heading": error_text(request, exc), "lines": [], "more": ""}

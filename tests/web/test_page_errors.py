@@ -108,8 +108,30 @@ def test_a_long_list_of_bad_lines_is_cut_and_counted():
         for n in range(2, 62)
     ]
     exc = BadInput(
-        {"message": "…", "errors": [], "more": 10}, params={"count": 60}, problems=problems
+        {"message": "…", "errors": ["…"] * 50, "more": 10}, params={"count": 60}, problems=problems
     )
     shown = inventory_upload_error(page_request("vi"), exc)
     assert len(shown["lines"]) == 50 and shown["more"] == "… và 10 lỗi nữa."
     assert shown["heading"] == "Tệp có 60 lỗi, chưa nhập dòng nào:"
+
+
+def test_quantities_below_promises_are_named_with_their_problems():
+    """The service lists them in ``conflicts`` and as problems: the page words the conflicts."""
+    conflict = {"commune": "16702", "resource": "boats", "quantity": 1, "reserved": 1200}
+    exc = Conflict(
+        {"message": "…", "conflicts": [conflict], "more": 0},
+        code="below_reserved",
+        problems=[Problem("below_reserved", "16702/boats (1 < 1200 promised)", params=conflict)],
+    )
+    shown = inventory_upload_error(page_request("vi"), exc)
+    assert shown["heading"].startswith("Số lượng thấp hơn số đã hứa")
+    assert shown["lines"] == ["Xã Thông Thụ (16702), xuồng, ca nô: 1 < 1.200 đã hứa"]
+
+
+def test_a_line_with_two_problems_counts_once():
+    exc = BadInput(
+        {"message": "…", "errors": ["…", "…", "…"], "more": 0},
+        params={"count": 4},  # problems, not lines
+        problems=BAD_FILE,
+    )
+    assert inventory_upload_error(page_request("vi"), exc)["heading"].startswith("Tệp có 3 lỗi")
