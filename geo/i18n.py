@@ -146,6 +146,15 @@ def number(x: float | None, lang: str = DEFAULT_LANG) -> str:
     return str(format_decimal(x, format=pattern, locale=_locale(lang)))
 
 
+_TYPED = parse_pattern("0.######")
+
+
+def typed_number(x: float, lang: str = DEFAULT_LANG) -> str:
+    """A number as typed into a form field: no thousands separator, the language's decimal
+    sign, no trailing zeros (``45``, ``12,5`` in Vietnamese)."""
+    return str(format_decimal(x, format=_TYPED, locale=_locale(lang)))
+
+
 #: Catalogue units (written in Vietnamese); ``amount.<unit>`` words a quantity of each.
 UNITS = {
     "người": N_("amount.người"),

@@ -17,6 +17,7 @@ from api.state import state_of
 from api.web.error_pages import error_text
 from api.web.forms import AlreadySent, form_and_user, need, run_once
 from api.web.render import render, say
+from geo import i18n
 from geo.errors import LienXaError
 
 router = APIRouter(include_in_schema=False)
@@ -42,10 +43,9 @@ def planner_context(request: Request) -> dict[str, Any]:
 
 
 def _field_text(value: Any) -> str:
-    """A stored rule value as typed into the form: ``45`` not ``45.0``, ``12,5`` for a fraction."""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
-    return str(value)
+    """A stored rule value as typed into the form: ``45`` not ``45.0``, ``12,5`` for a fraction
+    (with a decimal comma on both languages' pages; the form reads either sign)."""
+    return i18n.typed_number(value, "vi") if isinstance(value, float) else str(value)
 
 
 @router.get("/planner", response_class=HTMLResponse)

@@ -125,6 +125,11 @@ def test_numbers_and_amounts_in_the_readers_language():
     assert amount(7, "thùng", "en") == "7 thùng"  # a unit the catalogue does not know: as it is
 
 
+def test_numbers_as_typed_into_a_form():
+    assert i18n.typed_number(45.0) == "45" and i18n.typed_number(12.5) == "12,5"
+    assert i18n.typed_number(1200.0) == "1200"  # no separator to be read back as a decimal
+
+
 def test_vietnamese_date_format():
     assert vn_day("2025-07-20") == "20/07/2025"
     assert vn_day("2025-07-20T08:00:00+07:00") == "20/07/2025"
