@@ -16,9 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from geo.adjacency import build_graph
 from geo.boundaries import load_boundaries
 from geo.needs import load_scenario
@@ -26,6 +23,9 @@ from geo.planning import make_plan
 from geo.resources import sample_inventory
 from maps.builders import commune_map, incident_map, overview_map, rules_map
 from maps.simplify import DisplayCache
+
+# the packages come from the project's install (bash scripts/setup installs it editable)
+ROOT = Path(__file__).resolve().parent.parent
 
 SHARED = ROOT.parent / "shared" / "data"
 

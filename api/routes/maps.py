@@ -10,41 +10,43 @@ from sqlalchemy import select
 
 from api.auth import authenticate
 from api.db import session_scope
+from api.deps import StateDep
 from api.errors import NotFound
 from api.models import Incident, SupportRequest
 from api.services.incidents import get_incident, latest_plan
 from api.services.rules import current_rules
 from api.services.workflow import inventory_of, list_requests
+from api.state import AppState
+from geo.i18n import language
 from geo.resources import load_catalogue
 from geo.rules import apply_rules, rule_to_dict
-from maps.builders import TEXT, commune_map, incident_map, overview_map, rules_map
+from maps.builders import commune_map, incident_map, overview_map, rules_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
 
 def _lang(request: Request, lang: str | None) -> str:
     """The map's language: ``?lang=``, else the page's cookie; Vietnamese unless it is English."""
-    chosen = lang or request.cookies.get("lang") or "vi"
-    return chosen if chosen in TEXT else "vi"
+    return language(lang or request.cookies.get("lang"))
 
 
 def _html(m: Any) -> HTMLResponse:
     return HTMLResponse(m.get_root().render(), headers={"Cache-Control": "private, max-age=30"})
 
 
-def _tiles(request: Request) -> dict[str, Any]:
-    s = request.app.state.settings
+def _tiles(state: AppState) -> dict[str, Any]:
+    s = state.settings
     return {"tile_url": s.tile_url, "tile_attribution": s.tile_attribution}
 
 
 @router.get("/overview", response_class=HTMLResponse)
 def overview(
     request: Request,
+    state: StateDep,
     province: str | None = Query(None, pattern=r"^\d{2}$"),
     lang: str | None = None,
 ) -> HTMLResponse:
     """Every commune by incident risk level, province borders, search, open requests."""
-    state = request.app.state
     with session_scope(state.read_session) as s:
         authenticate(request, s)
         risk: dict[str, int] = {}
@@ -64,15 +66,16 @@ def overview(
             risk=risk,
             open_requests=open_req,
             lang=_lang(request, lang),
-            **_tiles(request),
+            **_tiles(state),
         )
     )
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident(request: Request, incident_id: int, lang: str | None = None) -> HTMLResponse:
+def incident(
+    request: Request, state: StateDep, incident_id: int, lang: str | None = None
+) -> HTMLResponse:
     """An incident: affected communes, the plan's transfers as arrows, unmet needs, escalations."""
-    state = request.app.state
     with session_scope(state.read_session) as s:
         authenticate(request, s)
         inc = get_incident(s, incident_id)
@@ -95,15 +98,14 @@ def incident(request: Request, incident_id: int, lang: str | None = None) -> HTM
             labels=labels,
             units=units,
             lang=lang,
-            **_tiles(request),
+            **_tiles(state),
         )
     )
 
 
 @router.get("/communes/{code}", response_class=HTMLResponse)
-def commune(request: Request, code: str, lang: str | None = None) -> HTMLResponse:
+def commune(request: Request, state: StateDep, code: str, lang: str | None = None) -> HTMLResponse:
     """One commune, its neighbours and links, inventory by pillar, requests."""
-    state = request.app.state
     if code not in state.graph:
         raise NotFound(f"commune {code} not found")
     with session_scope(state.read_session) as s:
@@ -141,7 +143,7 @@ def commune(request: Request, code: str, lang: str | None = None) -> HTMLRespons
             incoming=incoming,
             outgoing=outgoing,
             lang=_lang(request, lang),
-            **_tiles(request),
+            **_tiles(state),
         )
     )
 
@@ -149,17 +151,17 @@ def commune(request: Request, code: str, lang: str | None = None) -> HTMLRespons
 @router.get("/rules", response_class=HTMLResponse)
 def rules(
     request: Request,
+    state: StateDep,
     province: str | None = Query(None, pattern=r"^\d{2}$"),
     lang: str | None = None,
 ) -> HTMLResponse:
     """Links coloured by rule (agreement, added, closed, default) with documents and validity."""
-    state = request.app.state
     with session_scope(state.read_session) as s:
         authenticate(request, s)
         current = [rule_to_dict(r) for _, r in current_rules(s)]
     communes, provinces = state.display.get(province)
     return _html(
         rules_map(
-            communes, provinces, state.graph, current, lang=_lang(request, lang), **_tiles(request)
+            communes, provinces, state.graph, current, lang=_lang(request, lang), **_tiles(state)
         )
     )

@@ -23,7 +23,8 @@ def mount_static(app: FastAPI) -> None:
     """
     if not (LEAFLET_DIST / "leaflet.js").exists():
         raise RuntimeError(
-            f"Leaflet is missing from {LEAFLET_DIST}: run `bash scripts/setup` (npm ci in maps/assets)"
+            f"Leaflet is missing from {LEAFLET_DIST}: "
+            "run `bash scripts/setup` (npm ci in maps/assets)"
         )
     app.mount(VENDOR_URL, StaticFiles(directory=LEAFLET_DIST), name="vendor-leaflet")
     if SWAGGER_DIST.exists():

@@ -8,17 +8,8 @@ import re
 
 import pytest
 
-from maps.builders import (
-    RISK_COLOURS,
-    amount,
-    commune_map,
-    incident_map,
-    number,
-    overview_map,
-    rules_map,
-    vn_day,
-    vn_number,
-)
+from maps.builders import commune_map, incident_map, overview_map, rules_map
+from maps.legend import RISK_COLOURS
 from maps.offline import ATTRIBUTION, VENDOR_URL
 from maps.simplify import DisplayCache, display_geometry
 
@@ -256,28 +247,6 @@ def test_display_geometry_keeps_shared_edges(nghe_an_gdf, nghe_an_graph):
         if nghe_an_graph.edges[e]["kind"] == "shared_edge"
     }
     assert touching <= {tuple(sorted(e)) for e in G.edges()}
-
-
-def test_vietnamese_number_format():
-    assert vn_number(1234567) == "1.234.567"
-    assert vn_number(12.5) == "12,5"
-    assert vn_number(None) == "?"
-
-
-def test_numbers_and_amounts_in_the_readers_language():
-    assert (
-        number(1556, "vi") == "1.556"
-        and number(1556, "en") == "1,556"
-        and number(12.5, "en") == "12.5"
-    )
-    assert amount(16525, "lít") == "16.525 lít" and amount(16525, "lít", "en") == "16,525 L"
-    assert amount(3, "chiếc", "en") == "3"
-
-
-def test_vietnamese_date_format():
-    assert vn_day("2025-07-20") == "20/07/2025"
-    assert vn_day("2025-07-20T08:00:00+07:00") == "20/07/2025"
-    assert vn_day(None) == "" and vn_day("") == ""
 
 
 def test_display_cache_computes_each_area_once_under_concurrent_callers(nghe_an_gdf):

@@ -4,7 +4,6 @@ server, with every outside request blocked and recorded."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import httpx
@@ -14,8 +13,9 @@ from tests.api.conftest import PASSWORD
 from tests.conftest import REPO
 from tests.web.conftest import site_with_incident
 
+#: where the tests put their screenshots; never tracked files (docs/screenshots is refreshed on
+#: purpose, by scripts/update-screenshots)
 ARTIFACTS = REPO / "artifacts" / "screenshots"
-DOCS = REPO / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,24 @@ class Watch:
         self.ctx.close()
 
 
+#: true once the map's canvas has painted something: Leaflet draws all its paths in one frame
+MAP_PAINTED = """() => {
+  const c = document.querySelector(".leaflet-overlay-pane canvas");
+  if (!c || !c.width || !c.height) return false;
+  const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < px.length; i += 4 * 97) if (px[i] > 0) return true;
+  return false;
+}"""
+
+
+def wait_for_maps(page, timeout: float = 30000) -> None:
+    """Until every map on the page (itself, or in its iframes) has painted its polygons."""
+    frames = [f for f in page.frames if "/maps/" in f.url]
+    for frame in frames or [page.main_frame]:
+        frame.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=timeout)
+        frame.wait_for_function(MAP_PAINTED, timeout=timeout)
+
+
 def colour_share(path: Path, rgb: tuple[int, int, int], tol: int = 12) -> float:
     """The share of the screenshot's pixels within ``tol`` of ``rgb``."""
     import numpy as np
@@ -100,7 +118,7 @@ def blend(
     fill: tuple[int, int, int], alpha: float = 0.75, bg: tuple[int, int, int] = (207, 227, 239)
 ):
     """A polygon's colour as drawn: its fill at ``alpha`` over the map's background."""
-    return tuple(round(alpha * f + (1 - alpha) * b) for f, b in zip(fill, bg))
+    return tuple(round(alpha * f + (1 - alpha) * b) for f, b in zip(fill, bg, strict=True))
 
 
 def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
@@ -186,16 +204,13 @@ def test_maps_render_polygons_offline(site, browser, path, name, fill, least):
     w = Watch(browser, site["url"])
     w.login("bchqs")
     w.page.goto(site["url"] + path.format(incident=site["incident"]))
-    w.page.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=30000)
-    w.page.wait_for_timeout(500)
+    wait_for_maps(w.page)
     shot = w.shot(name)
     # the polygons are drawn: their fill colour covers a real part of the picture
     share = colour_share(shot, blend(fill))
     assert share > least, f"{name}: only {share:.1%} of pixels in the fill colour"
     html = w.page.content()
     assert "Ranh giới xã: thanglequoc/vietnamese-provinces-database" in html
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, DOCS / f"{name}.png")
     w.close()
 
 
@@ -232,7 +247,8 @@ def test_command_and_planner_pages(site, browser):
     w.page.wait_for_selector("#live-requests tbody tr")
     assert "Xã Châu Khê: 2 (đã đến)" in w.page.locator("#live-requests").inner_text()
     assert w.page.locator("#live-escalations").inner_text() == escalated
-    w.page.wait_for_timeout(1000)
+    w.page.wait_for_load_state("networkidle")  # the maps' iframes are loaded...
+    wait_for_maps(w.page)  # ...and have drawn, for the picture
     w.shot("command")
     w.close()
     p = Watch(browser, site["url"])
@@ -283,7 +299,8 @@ def test_english_switch(site, browser):
 
 
 def test_english_pages_write_english_numbers(site, browser):
-    """1,556 L on an English page (1.556 would read as one and a half), also after the live refresh."""
+    """1,556 L on an English page (1.556 would read as one and a half), also after the live
+    refresh."""
     w = Watch(browser, site["url"])
     w.login("bchqs")
     w.page.goto(site["url"] + "/lang/en")
@@ -294,8 +311,7 @@ def test_english_pages_write_english_numbers(site, browser):
     assert not re.search(r"\d\.\d{3}", unmet)
     escalated = w.page.locator("#live-escalations").inner_text()
     assert re.search(r"drinking water: \d{1,3},\d{3} L", escalated), escalated
-    w.page.evaluate("window.lxRefresh()")
-    w.page.wait_for_timeout(500)
+    w.page.evaluate("window.lxRefresh()")  # its promise: settled once the lists are redrawn
     assert w.page.locator("#live-unmet").inner_text() == unmet
     assert w.page.locator("#live-escalations").inner_text() == escalated
     w.close()

@@ -1,4 +1,5 @@
-"""The defence command's inventory upload form, in a real headless Chromium against a real server."""
+"""The defence command's inventory upload form, in a real headless Chromium against a real
+server."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def test_command_uploads_a_survey_and_sees_the_result(site, browser):
 def test_a_bad_file_shows_its_line_numbered_errors_in_the_page_language(site, browser):
     api = site["api"]
     before = api.get("/communes/16702/inventory").json()
-    bad = b"commune,resource,quantity\n16702,boats,5\n99999,boats,1\n16702,militia,-3\n16702,boats,6\n"
+    bad = (
+        b"commune,resource,quantity\n16702,boats,5\n99999,boats,1\n16702,militia,-3\n"
+        b"16702,boats,6\n"
+    )
     w = Watch(browser, site["url"])
     try:
         w.login("bchqs")

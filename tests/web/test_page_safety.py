@@ -213,7 +213,7 @@ def test_logout_button_logs_out_in_a_browser(site, browser):
     w.close()
 
 
-# --- 3. a form sent twice does its work once --------------------------------------------------------
+# --- 3. a form sent twice does its work once ------------------------------------------------------
 
 
 def test_request_form_sent_twice_creates_one_request(site):
@@ -264,7 +264,10 @@ def test_offer_accept_dispatch_arrive_and_inventory_forms_sent_twice_act_once(si
             },
         ).json()
     with page_client(site, "chaukhe") as ck, page_client(site, "conc") as conc:
-        twice = lambda c, action, data: [c.post(action, data=data).status_code for _ in range(2)]
+
+        def twice(c, action, data):
+            return [c.post(action, data=data).status_code for _ in range(2)]
+
         offer_form = form(ck.get("/commune").text, f"/commune/requests/{req['id']}/offer")
         assert twice(
             ck, f"/commune/requests/{req['id']}/offer", {**offer_form, f"offer_{req['id']}": "3"}
@@ -275,7 +278,8 @@ def test_offer_accept_dispatch_arrive_and_inventory_forms_sent_twice_act_once(si
         offer_id = offers[0]["id"]
         for client, action in ((conc, "accept"), (ck, "dispatch"), (conc, "arrive")):
             path = f"/commune/offers/{offer_id}/{action}"
-            # the second post repeats the first answer instead of a 422 "cannot accept an accepted offer"
+            # the second post repeats the first answer instead of a 422 "cannot accept an
+            # accepted offer"
             assert twice(client, path, form(client.get("/commune").text, path)) == [303, 303], (
                 action
             )
@@ -310,13 +314,13 @@ def test_submit_button_is_disabled_once_the_form_is_sent(site, browser):
     page.evaluate(
         "document.getElementById('request-form').requestSubmit()"
     )  # a second tap or Enter
-    page.wait_for_timeout(300)
+    round_trip(page)
     assert len(held) == 1
     held[0].abort("aborted")
     w.close()
 
 
-# --- 4. the defence command sees aid on its way -----------------------------------------------------
+# --- 4. the defence command sees aid on its way ---------------------------------------------------
 
 
 def test_command_live_list_shows_offers_in_progress(site, browser):
@@ -360,7 +364,7 @@ def test_command_live_list_shows_offers_in_progress(site, browser):
     w.close()
 
 
-# --- 5. forms sent while the link is down wait in a queue ------------------------------------------
+# --- 5. forms sent while the link is down wait in a queue -----------------------------------------
 
 
 def _fill_request(page, note: str) -> None:
@@ -368,6 +372,12 @@ def _fill_request(page, note: str) -> None:
     page.fill("#request-form input[name=quantity]", "4")
     page.fill("#request-form input[name=to]", CHAUKHE)
     page.fill("#request-form textarea[name=note]", note)
+
+
+def round_trip(page) -> None:
+    """Until a request the page makes now has been answered: the browser issues a page's
+    requests in order, so whatever the page sent before it has reached the routes by then."""
+    assert page.evaluate("fetch('/healthz', {cache: 'no-store'}).then(r => r.status)") == 200
 
 
 def _queued(page) -> list[dict]:
@@ -473,7 +483,7 @@ def test_queued_form_refused_by_the_server_is_dropped_with_its_error(site, brows
         assert c.get(f"/requests/{req['id']}").json()["offers"] == []
     # dropped, not retried: another "online" and a wait past the retry send nothing more
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_timeout(500)
+    round_trip(page)
     assert len(posts) == 1
     w.shot("offline-queue-refused")
     page.locator("#lx-refused button").click()
@@ -497,7 +507,7 @@ def test_queued_forms_are_never_sent_for_another_user(site, browser):
     w.login("chaukhe")
     assert page.url.endswith("/commune") and _queued(page) == []
     assert page.locator("#lx-queue").is_hidden()
-    page.wait_for_timeout(500)
+    round_trip(page)
     assert len(outgoing(site)) == before
     # and a logout clears the user's own queue
     page.route("**/commune/requests", lambda route: route.abort("internetdisconnected"))

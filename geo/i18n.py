@@ -1,0 +1,267 @@
+"""Words, numbers and dates for people, in Vietnamese (``vi``, the default) or English (``en``).
+
+This is the one place the pages (``api/web``), the maps (``maps/``) and the texts of ``geo``
+(SMS and PDF, coming next) take their wording from; it lives in ``geo`` because ``geo`` is the one
+package that ``api``, ``maps`` and ``geo`` may all import (``geo`` imports neither of the others).
+
+- Words are gettext catalogues, ``geo/locale/<lang>/LC_MESSAGES/lienxa.po``, read from the ``.po``
+  at first use (no compile step). Message ids are keys (``login.title``,
+  ``error.unknown_commune``), never sentences; code and templates hold keys only. The entry for an
+  error's ``code`` is ``error.<code>``, worded with the error's ``params`` (``str.format`` fields).
+- Numbers and dates are Babel's, for the locales ``vi_VN`` and ``en``; times are shown in
+  Vietnam's time (Asia/Ho_Chi_Minh).
+
+Messages are found by ``pybabel extract`` in the templates' ``_('key')``, and in the code's
+``N_('key')`` (a key looked up later) and ``say(request_or_lang, 'key', ...)`` calls
+(:data:`EXTRACT_KEYWORDS`). Refreshing the catalogues after a template or the code gains one::
+
+    pybabel extract -F babel.cfg -k say:2 -o geo/locale/lienxa.pot .
+    pybabel update -i geo/locale/lienxa.pot -d geo/locale -D lienxa --no-fuzzy-matching
+
+then fill the new ``msgstr`` of both languages (tests/maps/test_i18n.py fails while one is
+empty).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.core import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, parse_pattern
+from babel.support import Translations
+
+#: The languages of the catalogues; the first is the default.
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+#: Babel's locale for each language.
+LOCALES = {"vi": "vi_VN", "en": "en"}
+#: Where times are shown: Vietnam's time.
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "lienxa"
+#: Dates and times as Vietnamese readers write them, on both languages' pages (20/07/2025 08:05).
+DAY_FORMAT = "dd/MM/yyyy"
+DATETIME_FORMAT = "dd/MM/yyyy HH:mm"
+
+#: The calls ``pybabel extract`` reads message keys from (its defaults, and ``say``'s 2nd argument).
+EXTRACT_KEYWORDS: dict[str, Any] = {"_": None, "gettext": None, "N_": None, "say": (2,)}
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?")
+
+
+def N_(key: str) -> str:
+    """Mark a message key for extraction (``pybabel extract``) where it is looked up later."""
+    return key
+
+
+def language(lang: str | None) -> str:
+    """``lang`` if it is one of :data:`LANGS`, else the default (Vietnamese)."""
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def catalogue_path(lang: str) -> Path:
+    """The ``.po`` file of ``lang``."""
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(lang: str) -> Translations:
+    """The catalogue of ``lang`` (the default language's for another), read from its ``.po``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The ``.po`` file is missing (a broken checkout).
+    """
+    lang = language(lang)
+    with catalogue_path(lang).open("rb") as f:
+        catalog = read_po(f, locale=LOCALES[lang], domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
+
+
+def gettext(lang: str, key: str) -> str:
+    """The text of ``key`` in ``lang``; the key itself when the catalogue lacks it."""
+    return str(translations(lang).gettext(key))
+
+
+def has_text(lang: str, key: str) -> bool:
+    """Whether the catalogue of ``lang`` words ``key``."""
+    return gettext(lang, key) != key
+
+
+def say(lang: str, key: str, /, **params: Any) -> str:
+    """The text of ``key`` in ``lang`` with its ``{fields}`` filled from ``params``."""
+    return gettext(lang, key).format(**params)
+
+
+def error_text(lang: str, code: str, params: Mapping[str, Any], fallback: str) -> str:
+    """An error worded from its ``code`` and ``params`` (catalogue entry ``error.<code>``);
+    ``fallback`` (the English message) when the catalogue has no entry for the code or the
+    entry needs a parameter the error does not carry."""
+    key = f"error.{code}"
+    if not has_text(lang, key):
+        return fallback
+    try:
+        return gettext(lang, key).format(**params)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return fallback
+
+
+def labels(lang: str, keys: Mapping[str, str]) -> dict[str, str]:
+    """``{value: text}`` for a table ``{value: message key}`` (statuses, roles, ...)."""
+    return {value: gettext(lang, key) for value, key in keys.items()}
+
+
+#: a whole number with thousands grouped; a fraction with one decimal (parsed once: a map writes
+#: thousands of numbers)
+_WHOLE = parse_pattern("#,##0")
+_FRACTION = parse_pattern("#,##0.0")
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES[language(lang)])
+
+
+def number(x: float | None, lang: str = DEFAULT_LANG) -> str:
+    """A number as the reader writes it: ``1.556`` and ``12,5`` in Vietnamese, ``1,556`` and
+    ``12.5`` in English (one decimal for a fraction); ``?`` for a missing number."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "?"
+    pattern = _WHOLE if float(x).is_integer() else _FRACTION
+    return str(format_decimal(x, format=pattern, locale=_locale(lang)))
+
+
+_TYPED = parse_pattern("0.######")
+
+
+def typed_number(x: float, lang: str = DEFAULT_LANG) -> str:
+    """A number as typed into a form field: no thousands separator, the language's decimal
+    sign, no trailing zeros (``45``, ``12,5`` in Vietnamese)."""
+    return str(format_decimal(x, format=_TYPED, locale=_locale(lang)))
+
+
+#: Catalogue units (written in Vietnamese); ``amount.<unit>`` words a quantity of each.
+UNITS = {
+    "người": N_("amount.người"),
+    "lít": N_("amount.lít"),
+    "kg": N_("amount.kg"),
+    "bao": N_("amount.bao"),
+    "tấm": N_("amount.tấm"),
+    "bộ": N_("amount.bộ"),
+    "chiếc": N_("amount.chiếc"),
+    "cái": N_("amount.cái"),
+}
+
+
+def amount(quantity: float, unit: str | None, lang: str = DEFAULT_LANG) -> str:
+    """A quantity with its unit in the reader's language: ``16.525 lít``, ``16,525 L``, and
+    ``3`` for three boats in English (a count of things needs no unit there)."""
+    n = number(quantity, lang)
+    if unit in UNITS:
+        return say(lang, UNITS[unit], n=n).strip()
+    return f"{n} {unit or ''}".strip()
+
+
+def unit_label(unit: str | None, lang: str = DEFAULT_LANG) -> str:
+    """The unit alone as :func:`amount` writes it after a number (``L``; empty for a count)."""
+    if unit in UNITS:
+        return say(lang, UNITS[unit], n="").strip()
+    return unit or ""
+
+
+def per_resource(
+    quantities: Mapping[str, float],
+    labels: Mapping[str, str],
+    units: Mapping[str, str],
+    lang: str = DEFAULT_LANG,
+) -> str:
+    """Quantities of different resources, never added together:
+    ``nước uống: 30.680 lít; bạt: 168 tấm``."""
+    return "; ".join(
+        f"{labels.get(k, k)}: {amount(q, units.get(k), lang)}" for k, q in quantities.items()
+    )
+
+
+def date_time(value: dt.datetime | None, lang: str = DEFAULT_LANG) -> str:
+    """``dd/mm/yyyy HH:MM`` in Vietnam's time; a naive time is taken as UTC; empty for none."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return str(
+        format_datetime(aware, DATETIME_FORMAT, tzinfo=TIMEZONE, locale=LOCALES[language(lang)])
+    )
+
+
+def day(value: Any, lang: str = DEFAULT_LANG) -> str:
+    """An ISO date (``2025-07-20``, or the date part of a timestamp) as ``20/07/2025``; anything
+    else as it is (empty for none)."""
+    text = "" if value is None else str(value)
+    m = _ISO_DAY.fullmatch(text)
+    if m is None:
+        return text
+    try:
+        d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:  # 2025-02-30: no such day, its parts turned round as they are
+        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
+    return str(format_date(d, DAY_FORMAT, locale=LOCALES[language(lang)]))
+
+
+#: Request and offer statuses as a reader sees them (pages and maps).
+STATUSES = {
+    "open": N_("status.open"),
+    "fulfilled": N_("status.fulfilled"),
+    "cancelled": N_("status.cancelled"),
+    "offered": N_("status.offered"),
+    "accepted": N_("status.accepted"),
+    "declined": N_("status.declined"),
+    "dispatched": N_("status.dispatched"),
+    "arrived": N_("status.arrived"),
+}
+#: The four pillars of the "4 on-site" resources (pages and maps).
+PILLARS = {
+    "forces": N_("pillar.forces"),
+    "means": N_("pillar.means"),
+    "materials": N_("pillar.materials"),
+    "logistics": N_("pillar.logistics"),
+}
+
+#: The error codes the catalogues word (``error.<code>``, with the error's ``params``); an
+#: error with another code is shown in its English message.
+ERRORS = (
+    N_("error.unknown_commune"),  # {commune}
+    N_("error.unknown_resource"),  # {resource}
+    N_("error.quantity_not_integer"),  # {value}
+    N_("error.quantity_too_large"),  # {quantity}, {max}
+    N_("error.duplicate_row"),  # {commune}, {resource}, {first_line}
+    N_("error.wrong_field_count"),  # {count}
+    N_("error.bad_header"),  # {header}
+    N_("error.empty_inventory"),
+    N_("error.not_utf8"),  # {byte}
+    N_("error.file_not_found"),  # {path}
+    N_("error.inventory_invalid"),  # {count}
+    N_("error.rules_invalid"),  # {count}
+    N_("error.date_invalid"),  # {value}
+    N_("error.self_link"),  # {commune}
+    N_("error.valid_to_before_valid_from"),  # {valid_from}, {valid_to}
+    N_("error.travel_minutes_invalid"),  # {value}
+    N_("error.unknown_rule_type"),  # {type}
+    N_("error.over_offer"),  # {quantity}, {remaining}
+    N_("error.over_stock"),  # {quantity}, {available}
+    N_("error.wrong_credentials"),
+    N_("error.too_many_attempts"),  # {minutes}
+)
