@@ -176,41 +176,56 @@ def test_bad_reserve_shares_name_the_item():
         make_plan(G, sc, {}, params=PlanParameters(reserve_share=2))
 
 
-def test_rules_are_judged_on_the_planning_date():
-    # 10003 is nearer; an agreement with 10002 valid only in 2025 wins only when planning in 2025
+@pytest.mark.parametrize(
+    "day", [dt.date(2025, 8, 1), dt.date(2031, 2, 28), dt.date.today()], ids=str
+)
+def test_rules_are_judged_on_the_planning_date(day):
+    # 10003 is nearer; an agreement with 10002 valid only in the year of `day` wins only when
+    # planning in that year (the dates are parameters: the test holds on any day)
     G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
     inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
     sc = scenario({"10001": {"boats": 5}})
+    first, last = dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+    rule_id = f"QĐ-{day.year}"
     rules = parse_rules(
         [
             {
-                "id": "QĐ-2025",
+                "id": rule_id,
                 "type": "agreement",
                 "a": "10001",
                 "b": "10002",
-                "valid_from": "2025-01-01",
-                "valid_to": "2025-12-31",
+                "valid_from": first.isoformat(),
+                "valid_to": last.isoformat(),
             }
         ]
     )
+    for outside in (first - dt.timedelta(days=1), last + dt.timedelta(days=1)):
+        other = make_plan(G, sc, inv, rules=rules, params=PlanParameters(at=outside))
+        assert transfers(other) == [("10003", "10001", "boats", 5, ("10003", "10001"))]
+        assert other["parameters"]["at"] == outside.isoformat()
+    # without `at`, the rules are judged today, and the plan records today
     today = make_plan(G, sc, inv, rules=rules)
-    assert dt.date.today().year != 2025, "this test assumes today is not in 2025"
-    assert transfers(today) == [("10003", "10001", "boats", 5, ("10003", "10001"))]
+    on_today = make_plan(G, sc, inv, rules=rules, params=PlanParameters(at=dt.date.today()))
+    assert transfers(today) == transfers(on_today)
     assert today["parameters"]["at"] == dt.date.today().isoformat()
-    params = PlanParameters(at=dt.date(2025, 8, 1))
+    params = PlanParameters(at=day)
     past = make_plan(G, sc, inv, rules=rules, params=params)
     assert transfers(past) == [("10002", "10001", "boats", 5, ("10002", "10001"))]
-    assert past["transfers"][0]["agreement_rules"] == ["QĐ-2025"]
-    assert past["parameters"]["at"] == "2025-08-01"
+    assert past["transfers"][0]["agreement_rules"] == [rule_id]
+    assert past["parameters"]["at"] == day.isoformat()
     assert validate_plan(past, G, sc, inv, rules=rules, params=params) == []
     # a datetime is judged on its date and recorded as given
     instant = make_plan(
-        G, sc, inv, rules=rules, params=PlanParameters(at=dt.datetime(2025, 8, 1, 9, 30))
+        G,
+        sc,
+        inv,
+        rules=rules,
+        params=PlanParameters(at=dt.datetime.combine(day, dt.time(9, 30))),
     )
     assert transfers(instant) == transfers(past)
-    assert instant["parameters"]["at"] == "2025-08-01T09:30:00"
+    assert instant["parameters"]["at"] == f"{day.isoformat()}T09:30:00"
     with pytest.raises(PlanError, match="at must be a date or a datetime"):
-        make_plan(G, sc, inv, params=PlanParameters(at="2025-08-01"))
+        make_plan(G, sc, inv, params=PlanParameters(at=day.isoformat()))
 
 
 def test_an_affected_neighbour_does_not_give_what_it_lacks():
