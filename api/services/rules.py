@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -214,20 +213,15 @@ def rules_document(raw: bytes, *, name: str | None = None, content_type: str | N
     RuleError
         If the bytes are not UTF-8 or not valid JSON/YAML.
     """
-    import yaml
+    from geo.io import is_yaml_name, parse_structured
 
     label = name or "the rules file"
-    is_yaml = (name or "").lower().endswith((".yaml", ".yml")) or "yaml" in (
-        content_type or ""
-    ).lower()
+    is_yaml = is_yaml_name(name) or "yaml" in (content_type or "").lower()
     try:
         body = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RuleError(f"{label} is not UTF-8 text: {exc}") from exc
-    try:
-        return yaml.safe_load(body) if is_yaml else json.loads(body)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise RuleError(f"{label} is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from exc
+    return parse_structured(body, yaml=is_yaml, label=label, error_type=RuleError)
 
 
 def check_import(
