@@ -113,7 +113,11 @@ def validate_inventory_items(
     if problems:
         errors = [p.message for p in problems]
         raise InventoryError(
-            "; ".join(errors), errors, params={"count": len(problems)}, problems=problems
+            "; ".join(errors),
+            errors,
+            code="inventory_invalid",
+            params={"count": len(problems)},
+            problems=problems,
         )
     return out
 
@@ -282,6 +286,7 @@ def read_inventory_csv(
         raise InventoryError(
             f"{name}: {len(errors)} bad line(s), nothing imported:\n  {shown}",
             errors,
+            code="inventory_invalid",
             params={"count": len(errors)},
             problems=problems,
         )
