@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from itertools import pairwise
 
 import networkx as nx
 import numpy as np
@@ -167,10 +168,10 @@ def test_bad_reserve_shares_name_the_item():
     with pytest.raises(PlanError, match="reserve_share: unknown resource\\(s\\) 'boat'"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boat": 0.5}))
     with pytest.raises(
-        PlanError, match="reserve_share.boats must be a number between 0 and 1, got 1.5"
+        PlanError, match=r"reserve_share.boats must be a number between 0 and 1, got 1.5"
     ):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boats": 1.5}))
-    with pytest.raises(PlanError, match="reserve_share.default must be a number between 0 and 1"):
+    with pytest.raises(PlanError, match=r"reserve_share.default must be a number between 0 and 1"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"default": -0.1}))
     with pytest.raises(PlanError, match="reserve_share must be a number between 0 and 1, got 2"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share=2))
@@ -369,7 +370,7 @@ def independent_optimum(G, sc, inv, params, rules):
                 if s <= 0 or g == rc:
                     continue
                 costs = [
-                    sum(H.edges[u, v]["cost_milli"] for u, v in zip(p, p[1:]))
+                    sum(H.edges[u, v]["cost_milli"] for u, v in pairwise(p))
                     for p in nx.all_simple_paths(H, g, rc, cutoff=params.max_hops)
                 ]
                 if costs:
@@ -384,7 +385,7 @@ def independent_optimum(G, sc, inv, params, rules):
         rc_index = {c: i for i, c in enumerate(gaps)}
         g_index = {c: i for i, c in enumerate(spare)}
         A_eq = np.zeros((nu, nx_ + nu))
-        for k, (g, rc, _, _) in enumerate(arcs):
+        for k, (_, rc, _, _) in enumerate(arcs):
             A_eq[rc_index[rc], k] = 1
         A_eq[:, nx_:] = np.eye(nu)
         b_eq = np.array(list(gaps.values()), float)
@@ -442,7 +443,7 @@ def test_nghe_an_scenario_plan_obeys_every_rule(nghe_an_gdf, nghe_an_graph, scen
     assert validate_plan(plan, nghe_an_graph, sc, inv) == []
     assert {row["commune"] for row in plan["ledger"]} == set(sc.affected_codes)
     # the scenario's closed links are never used
-    used = {tuple(sorted(p)) for t in plan["transfers"] for p in zip(t["path"], t["path"][1:])}
+    used = {tuple(sorted(p)) for t in plan["transfers"] for p in pairwise(t["path"])}
     assert not used & {("16876", "16882"), ("16816", "16819")}
     greedy = greedy_plan(nghe_an_graph, sc, inv)
     assert plan["cost"]["unmet_units"] <= greedy["cost"]["unmet_units"]
