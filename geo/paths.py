@@ -54,8 +54,8 @@ def agreement_cap(H: nx.Graph, giver: str, receiver: str, resource: str) -> int 
     if not H.has_edge(giver, receiver):
         return None
     caps = H.edges[giver, receiver].get("caps") or {}
-    cap = caps.get(giver, {}).get(resource)
-    return None if cap is None else int(cap)
+    cap: int | None = caps.get(giver, {}).get(resource)  # integers (geo.rules checks them)
+    return cap
 
 
 def _region_of(commune: str, regions: Mapping[str, Iterable[str]]) -> str | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from geo.needs import NeedsProfile, Scenario, compute_needs
 from geo.paths import Paths, agreement_cap, hop_limited_paths
-from geo.plan_settings import PlanParameters, planning_day, reserve_kept
+from geo.plan_settings import PlanParameters, planning_day, reserve_kept, sendable
 from geo.plans import PlanError
 from geo.resources import load_catalogue
 from geo.rules import Rule, apply_rules
@@ -118,8 +118,9 @@ def prepare(
     reserve: dict[tuple[str, str], int] = {}
     for c, items in stock.items():
         for r, q in items.items():
-            reserve[(c, r)] = reserve_kept(q, params.reserve_for(r))
-            s = params.sendable(r, q, needs.get(c, {}).get(r, 0))
+            share = params.reserve_for(r)
+            reserve[(c, r)] = reserve_kept(q, share)
+            s = sendable(q, needs.get(c, {}).get(r, 0), share)
             if s > 0:
                 spare[(c, r)] = s
     on_site: dict[tuple[str, str], int] = {}
