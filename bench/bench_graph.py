@@ -1,7 +1,8 @@
 """Benchmark: the nationwide adjacency graph (with border lengths) against libpysal's
 ``Graph.build_contiguity(rook=False)`` on the same GeoDataFrame, in the same process.
 
-Run: ``.venv/bin/python bench/bench_graph.py [--boundaries FILE] [--repeat 5] [--baseline-repeat 2]``
+Run: ``.venv/bin/python bench/bench_graph.py [--boundaries FILE] [--repeat 5]
+[--baseline-repeat 2]``
 Writes ``bench/results/graph.json`` and prints a table. Reading the file, validating it and
 (for reference) projecting it to UTM are timed separately and are not part of either build.
 """
@@ -17,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from geo.adjacency import build_graph, summarise
 from geo.boundaries import load_boundaries, read_geodata
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(fn, repeat):
@@ -70,6 +70,7 @@ def main() -> int:
         for p in zip(
             base_graph.adjacency.index.get_level_values(0),
             base_graph.adjacency.index.get_level_values(1),
+            strict=True,
         )
         if p[0] != p[1]
     }
@@ -80,7 +81,9 @@ def main() -> int:
         "data": Path(args.boundaries).name,
         "units": len(gdf),
         "vertices": vertices,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "malloc_env": MALLOC_ENV,
         "read_s": round(t_read[0], 3),
         "read_and_validate_s": round(t_load[0], 3),
@@ -107,14 +110,17 @@ def main() -> int:
         f"project to UTM {result['project_to_utm_s']} s"
     )
     print(
-        f"  lienxa build_graph (borders, gaps, kinds): median {result['lienxa_build_graph_s']['median']} s"
+        "  lienxa build_graph (borders, gaps, kinds): "
+        f"median {result['lienxa_build_graph_s']['median']} s"
     )
     print(
-        f"  libpysal build_contiguity(rook=False):     median {result['libpysal_build_contiguity_queen_s']['median']} s"
+        "  libpysal build_contiguity(rook=False):     "
+        f"median {result['libpysal_build_contiguity_queen_s']['median']} s"
     )
     print(
         f"  speed-up: {result['speedup']}x; touching pairs agree with libpysal: "
-        f"{result['touching_pairs_agree_with_libpysal']} (+{result['only_lienxa']} / -{result['only_libpysal']})"
+        f"{result['touching_pairs_agree_with_libpysal']} "
+        f"(+{result['only_lienxa']} / -{result['only_libpysal']})"
     )
     print(f"  written to {args.out}")
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import statistics
 import sys
@@ -22,15 +21,15 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from geo.adjacency import build_graph
 from geo.boundaries import load_boundaries
 from geo.needs import compute_needs, load_scenario, parse_scenario
 from geo.planning import PlanParameters, greedy_plan, hop_limited_paths, make_plan, validate_plan
 from geo.resources import load_catalogue, sample_inventory
 from geo.rules import apply_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -90,10 +89,9 @@ def lp_highs(G, scenario, inventory, params):
         spare = {}
         for c, items in inventory.items():
             q, need = items.get(r, 0), needs.get(c, {}).get(r, 0)
-            if need <= q:
-                s = q - max(need, math.ceil(params.reserve_for(r) * q - 1e-9))
-                if s > 0:
-                    spare[c] = s
+            s = params.sendable(r, q, need)  # the planner's one reserve rule
+            if s > 0:
+                spare[c] = s
         if not gaps:
             continue
         arcs = [
@@ -215,16 +213,20 @@ def main() -> int:
     )
     for r in results:
         print(
-            f"{r['instance']}: {r['affected']} affected, {r['resources']} resources, max_hops {r['max_hops']}"
+            f"{r['instance']}: {r['affected']} affected, {r['resources']} resources, "
+            f"max_hops {r['max_hops']}"
         )
         print(
-            f"  optimal {r['optimal_ms']['median']} ms  unmet {r['optimal']['unmet_units']}  cost {r['optimal']['transport']}"
+            f"  optimal {r['optimal_ms']['median']} ms  unmet {r['optimal']['unmet_units']}  "
+            f"cost {r['optimal']['transport']}"
         )
         print(
-            f"  greedy  {r['greedy_ms']} ms  unmet {r['greedy']['unmet_units']}  cost {r['greedy']['transport']}"
+            f"  greedy  {r['greedy_ms']} ms  unmet {r['greedy']['unmet_units']}  "
+            f"cost {r['greedy']['transport']}"
         )
         print(
-            f"  HiGHS LP {r['lp_highs_ms']['median']} ms  unmet {r['lp_highs']['unmet_units']}  cost {r['lp_highs']['transport']}"
+            f"  HiGHS LP {r['lp_highs_ms']['median']} ms  unmet {r['lp_highs']['unmet_units']}  "
+            f"cost {r['lp_highs']['transport']}"
         )
         print(
             f"  equal to LP optimum: {r['equal_to_lp_optimum']}; never worse than greedy: "

@@ -13,8 +13,8 @@ other surface (API, pages, SMS, PDF) needs to word it in its own language withou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 _A = 6378137.0  # WGS84 semi-major axis (m)
@@ -24,10 +26,11 @@ def segment_lengths_m(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.nda
     kx, ky = metres_per_degree((y0 + y1) * 0.5)
     dx = (x1 - x0) * kx
     dy = (y1 - y0) * ky
-    return np.sqrt(dx * dx + dy * dy)  # no overflow to guard against at these magnitudes: not hypot
+    lengths: np.ndarray = np.sqrt(dx * dx + dy * dy)  # no overflow at these magnitudes: not hypot
+    return lengths
 
 
-def local_metric_frame(lat0: float, lon0: float):
+def local_metric_frame(lat0: float, lon0: float) -> Callable[[np.ndarray], np.ndarray]:
     """A function mapping lon/lat coordinate arrays to metres in a tangent frame at
     ``(lon0, lat0)``: accurate to ~1e-6 relative within a few kilometres of it."""
     kx, ky = metres_per_degree(lat0)

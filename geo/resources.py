@@ -1,369 +1,53 @@
-"""The "4 on-site" resource catalogue, inventories (CSV) and a labelled sample generator."""
+"""The "4 on-site" resources: the catalogue (:mod:`geo.catalogue`), inventories
+(:mod:`geo.inventory`, re-exported here) and a labelled sample generator."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
-import os
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from geo.errors import LienXaError
-
-PILLARS = ("forces", "means", "materials", "logistics")
-MAX_QUANTITY = 2**31 - 1  # the largest quantity a database integer column holds
-SAMPLE_LABEL = "SAMPLE DATA (generated from population and area, not a survey)"
-
-
-class CatalogueError(LienXaError):
-    """A resource catalogue file is malformed."""
-
-
-class InventoryError(LienXaError):
-    """An inventory is invalid; ``errors`` lists every problem (with its line for files)."""
-
-    def __init__(self, message: str, errors: list[str] | None = None) -> None:
-        self.errors = list(errors or [message])
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One kind of on-site resource: key, pillar, labels and unit."""
-
-    key: str
-    pillar: str
-    label_vi: str
-    label_en: str
-    unit: str
-
-
-#: The catalogue of CONTRACT.md: these keys stay.
-DEFAULT_RESOURCES = (
-    Resource("militia", "forces", "dân quân", "militia", "người"),
-    Resource("shock_team", "forces", "đội xung kích PCTT", "disaster shock team", "người"),
-    Resource("police", "forces", "công an xã", "commune police", "người"),
-    Resource("youth_volunteers", "forces", "thanh niên tình nguyện", "youth volunteers", "người"),
-    Resource("medical_staff", "forces", "nhân viên y tế", "medical staff", "người"),
-    Resource("boats", "means", "xuồng, ca nô", "boats", "chiếc"),
-    Resource("trucks", "means", "xe tải", "trucks", "chiếc"),
-    Resource("excavators", "means", "máy xúc", "excavators", "chiếc"),
-    Resource("generators", "means", "máy phát điện", "generators", "cái"),
-    Resource("life_jackets", "materials", "áo phao", "life jackets", "cái"),
-    Resource("sandbags", "materials", "bao cát", "sandbags", "bao"),
-    Resource("tarpaulins", "materials", "bạt", "tarpaulins", "tấm"),
-    Resource("rice_kg", "logistics", "gạo", "rice", "kg"),
-    Resource("drinking_water_l", "logistics", "nước uống", "drinking water", "lít"),
-    Resource("medicine_kits", "logistics", "cơ số thuốc", "medicine kits", "bộ"),
-    Resource("shelter_places", "logistics", "chỗ ở tạm", "temporary shelter places", "người"),
+from geo.catalogue import (
+    CATALOGUE_ENV,
+    DEFAULT_RESOURCES,
+    PILLARS,
+    Catalogue,
+    CatalogueError,
+    Resource,
+    format_count_vi,
+    load_catalogue,
+    quantity_vi,
+)
+from geo.inventory import (
+    MAX_QUANTITY,
+    SAMPLE_LABEL,
+    InventoryError,
+    read_inventory_csv,
+    validate_inventory_items,
+    write_inventory_csv,
 )
 
-
-class Catalogue(Mapping[str, Resource]):
-    """Resources by key, in catalogue order."""
-
-    def __init__(self, resources: Collection[Resource]) -> None:
-        self._by_key = {r.key: r for r in resources}
-
-    def __getitem__(self, key: str) -> Resource:
-        return self._by_key[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_key)
-
-    def __len__(self) -> int:
-        return len(self._by_key)
-
-    def by_pillar(self) -> dict[str, list[Resource]]:
-        """Resources grouped by pillar, pillars in the 4-on-site order."""
-        out: dict[str, list[Resource]] = {p: [] for p in PILLARS}
-        for r in self._by_key.values():
-            out.setdefault(r.pillar, []).append(r)
-        return out
-
-
-#: Environment variable naming a catalogue file (JSON or YAML) that extends the default one
-#: wherever :func:`load_catalogue` is called without a path (CLI, service, planner).
-CATALOGUE_ENV = "LIENXA_CATALOGUE"
-
-_DEFAULT_CATALOGUE = Catalogue(DEFAULT_RESOURCES)
-_FILE_CACHE: dict[tuple[str, int, int], Catalogue] = {}
-
-
-def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
-    """The default catalogue, extended (or relabelled) by a JSON or YAML file.
-
-    The file holds a list of ``{key, pillar, label_vi, label_en, unit}`` (or ``{"resources":
-    [...]}``); a key of the default catalogue keeps its place, new keys are appended. Without
-    ``path``, the file named by the ``LIENXA_CATALOGUE`` environment variable is used, if set,
-    so an extension reaches every part (inventories, scenarios, rules, planner). A file is
-    read again only when it changes.
-
-    Parameters
-    ----------
-    path
-        The catalogue file; default ``$LIENXA_CATALOGUE``, else the built-in catalogue.
-
-    Returns
-    -------
-    Catalogue
-        Resources by key, in catalogue order.
-
-    Raises
-    ------
-    CatalogueError
-        If the file cannot be read, is not valid JSON/YAML, or a resource lacks a key or names
-        an unknown pillar.
-    """
-    if path is None:
-        path = os.environ.get(CATALOGUE_ENV) or None
-    if path is None:
-        return _DEFAULT_CATALOGUE
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError as exc:
-        raise CatalogueError(f"cannot read catalogue file {p}: {exc}") from exc
-    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
-    catalogue = _FILE_CACHE.get(key)
-    if catalogue is None:
-        catalogue = _read_catalogue(p)
-        _FILE_CACHE.clear()  # one file in use at a time: keep only the latest
-        _FILE_CACHE[key] = catalogue
-    return catalogue
-
-
-def _read_catalogue(path: Path) -> Catalogue:
-    resources = {r.key: r for r in DEFAULT_RESOURCES}
-    data = _read_structured(path)
-    items = data.get("resources", data) if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise CatalogueError(f"{path}: expected a list of resources")
-    for i, item in enumerate(items, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
-            raise CatalogueError(f"{path}: resource #{i} needs a string 'key'")
-        key = item["key"]
-        base = resources.get(key)
-        pillar = item.get("pillar", base.pillar if base else None)
-        if pillar not in PILLARS:
-            raise CatalogueError(
-                f"{path}: resource {key!r} has pillar {pillar!r}; use one of {', '.join(PILLARS)}"
-            )
-        resources[key] = Resource(
-            key,
-            pillar,
-            item.get("label_vi", base.label_vi if base else key),
-            item.get("label_en", base.label_en if base else key),
-            item.get("unit", base.unit if base else ""),
-        )
-    return Catalogue(list(resources.values()))
-
-
-def _read_structured(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogueError(f"cannot read {path}: {exc}") from exc
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CatalogueError(f"{path.name} is not valid YAML: {exc}") from exc
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise CatalogueError(f"{path.name} is not valid JSON: {exc}") from exc
-
-
-def format_count_vi(n: int) -> str:
-    """An integer with Vietnamese thousands separators: ``1556`` -> ``"1.556"``."""
-    return f"{int(n):,}".replace(",", ".")
-
-
-def quantity_vi(quantity: int, resource: Resource) -> str:
-    """A quantity of a resource as a natural Vietnamese phrase.
-
-    - the unit is left out when the label already starts with it: ``188 bao cát``, not
-      ``188 bao bao cát``;
-    - a count of people served by something that is not a person (unit ``người`` outside the
-      forces pillar): ``chỗ ở tạm cho 194 người``;
-    - otherwise ``quantity unit label``: ``4 chiếc xuồng, ca nô``, ``1.556 kg gạo``,
-      ``120 người dân quân`` (``người`` as the classifier of a force).
-
-    Quantities carry Vietnamese thousands separators (``1.556``).
-    """
-    n = format_count_vi(quantity)
-    label, unit = resource.label_vi.strip(), resource.unit.strip()
-    if (
-        not unit
-        or label.casefold() == unit.casefold()
-        or label.casefold().startswith(unit.casefold() + " ")
-    ):
-        return f"{n} {label}"
-    if unit == "người" and resource.pillar != "forces":
-        return f"{label} cho {n} {unit}"
-    return f"{n} {unit} {label}"
-
-
-def validate_inventory_items(
-    items: Mapping[str, Any], *, catalogue: Mapping[str, Resource] | None = None
-) -> dict[str, int]:
-    """Check a ``{resource: quantity}`` mapping (an API body) and return it with int values.
-
-    Raises
-    ------
-    InventoryError
-        Naming every unknown resource and every negative, non-integer or too large
-        (over ``MAX_QUANTITY``) quantity.
-    """
-    catalogue = catalogue or load_catalogue()
-    errors = []
-    out: dict[str, int] = {}
-    for key, value in items.items():
-        if key not in catalogue:
-            errors.append(f"unknown resource {key!r}")
-            continue
-        q = _as_quantity(value)
-        if q is None:
-            errors.append(f"{key}: quantity must be a non-negative integer, got {value!r}")
-        elif q > MAX_QUANTITY:
-            errors.append(f"{key}: quantity {q} is over the largest storable, {MAX_QUANTITY}")
-        else:
-            out[key] = q
-    if errors:
-        raise InventoryError("; ".join(errors), errors)
-    return out
-
-
-def _as_quantity(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return int(value) if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        try:  # ASCII only: "²" is a digit to isdigit() but not to int()
-            return int(value.strip())
-        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
-            return None
-    return None
-
-
-def read_inventory_csv(
-    source: str | os.PathLike[str] | TextIO,
-    *,
-    communes: Collection[str],
-    catalogue: Mapping[str, Resource] | None = None,
-) -> dict[str, dict[str, int]]:
-    """Read a long-form inventory CSV (``commune,resource,quantity``).
-
-    ``source`` is a path, a file object, or the CSV text itself (when it contains a newline).
-    Lines starting with ``#`` are comments (the sample generator labels its files that way).
-
-    Raises
-    ------
-    InventoryError
-        Listing every bad line (unknown commune or resource, negative, non-integer or too large
-        quantity, duplicate row, missing header); nothing is returned from a file with errors.
-    """
-    catalogue = catalogue or load_catalogue()
-    known = set(communes)
-    if hasattr(source, "read"):
-        text = source.read()  # type: ignore[union-attr]
-        name = getattr(source, "name", "inventory")
-    elif isinstance(source, str) and "\n" in source:
-        text, name = source, "inventory"
-    else:
-        path = Path(source)  # type: ignore[arg-type]
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError as exc:
-            raise InventoryError(f"inventory file {path} does not exist") from exc
-        except UnicodeDecodeError as exc:
-            raise InventoryError(f"{path}: not UTF-8 text ({exc})") from exc
-        name = path.name
-    lines = [
-        (n, line)
-        for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not lines:
-        raise InventoryError(f"{name}: empty inventory (header commune,resource,quantity expected)")
-    header_no, header = lines[0]
-    cols = [c.strip().lower() for c in next(csv.reader([header]))]
-    if cols[:3] != ["commune", "resource", "quantity"]:
-        raise InventoryError(
-            f"{name} line {header_no}: header must be commune,resource,quantity, got {header!r}"
-        )
-    errors: list[str] = []
-    seen: dict[tuple[str, str], int] = {}
-    out: dict[str, dict[str, int]] = {}
-    for n, line in lines[1:]:
-        row = next(csv.reader([line]))
-        if len(row) < 3:
-            errors.append(f"line {n}: expected 3 fields, got {len(row)}")
-            continue
-        commune, resource, raw = (c.strip() for c in row[:3])
-        if commune.isdigit() and len(commune) < 5:
-            commune = commune.zfill(5)
-        problems = []
-        if commune not in known:
-            problems.append(f"unknown commune {commune!r}")
-        if resource not in catalogue:
-            problems.append(f"unknown resource {resource!r}")
-        q = _as_quantity(raw)
-        if q is None:
-            problems.append(f"quantity must be a non-negative integer, got {raw!r}")
-        elif q > MAX_QUANTITY:
-            problems.append(f"quantity {q} is over the largest storable, {MAX_QUANTITY}")
-        if (commune, resource) in seen:
-            problems.append(
-                f"duplicate row for {commune}/{resource} (first on line {seen[(commune, resource)]})"
-            )
-        seen.setdefault((commune, resource), n)
-        if problems:
-            errors.append(f"line {n}: " + "; ".join(problems))
-        elif q is not None:
-            out.setdefault(commune, {})[resource] = q
-    if errors:
-        shown = "\n  ".join(errors[:20]) + (
-            f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        )
-        raise InventoryError(
-            f"{name}: {len(errors)} bad line(s), nothing imported:\n  {shown}", errors
-        )
-    return out
-
-
-def write_inventory_csv(
-    inventory: Mapping[str, Mapping[str, int]],
-    path: str | os.PathLike[str] | TextIO,
-    *,
-    sample: bool = False,
-) -> None:
-    """Write an inventory as the long-form CSV of CONTRACT.md (sample data labelled)."""
-    buf = io.StringIO()
-    if sample:
-        buf.write(f"# {SAMPLE_LABEL}\n")
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["commune", "resource", "quantity"])
-    for commune in sorted(inventory):
-        for resource, q in inventory[commune].items():
-            w.writerow([commune, resource, int(q)])
-    if hasattr(path, "write"):
-        path.write(buf.getvalue())  # type: ignore[union-attr]
-    else:
-        Path(path).write_text(buf.getvalue(), encoding="utf-8")
+__all__ = [
+    "CATALOGUE_ENV",
+    "DEFAULT_RESOURCES",
+    "MAX_QUANTITY",
+    "PILLARS",
+    "SAMPLE_LABEL",
+    "SAMPLE_RATIOS",
+    "Catalogue",
+    "CatalogueError",
+    "InventoryError",
+    "Resource",
+    "format_count_vi",
+    "load_catalogue",
+    "quantity_vi",
+    "read_inventory_csv",
+    "sample_inventory",
+    "validate_inventory_items",
+    "write_inventory_csv",
+]
 
 
 #: Ratios of the sample generator, per resource: (per 1,000 people, per km², floor).

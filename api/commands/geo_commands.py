@@ -9,8 +9,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.errors import BoundaryError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Exit status of a command whose standard output was closed early (as a shell reports a
 #: process ended by SIGPIPE).
@@ -84,7 +88,7 @@ class Progress:
             print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def load_from_args(args: argparse.Namespace, progress: Progress | None = None):
+def load_from_args(args: argparse.Namespace, progress: Progress | None = None) -> gpd.GeoDataFrame:
     """Load the boundaries named by the shared options, reporting progress."""
     from geo.boundaries import find_boundaries_file, load_boundaries
 
@@ -117,7 +121,8 @@ def run_graph(args: argparse.Namespace) -> int:
     print(f"provinces:             {s['provinces']}")
     print(
         f"edges:                 {s['edges']} (shared_edge {kinds['shared_edge']}, "
-        f"point_touch {kinds['point_touch']}, near_gap {kinds['near_gap']}; tolerance {args.tolerance:g} m)"
+        f"point_touch {kinds['point_touch']}, near_gap {kinds['near_gap']}; "
+        f"tolerance {args.tolerance:g} m)"
     )
     print(f"cross-province links:  {s['cross_province_links']}")
     islands = s["islands"]
@@ -159,7 +164,7 @@ def run_communes(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``graph`` and ``communes`` to the CLI."""
     p = sub.add_parser("graph", help="build the adjacency graph of a boundaries file and report it")
     add_boundaries_options(p)

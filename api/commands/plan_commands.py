@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -49,21 +50,26 @@ def load_regions(path: str, communes: Collection[str]) -> dict[str, list[str]]:
     LienXaError
         If the file cannot be read, is not such a mapping, or names an unknown commune.
     """
+    from geo.io import read_structured
+
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LienXaError(f"cannot read regions file {p}: {exc}") from exc
+    data = read_structured(p, what="regions file", allow_yaml=False)
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise LienXaError(
-            f'{p.name}: regions must be an object {{"region name": ["commune", ...]}}'
+            f'{p.name}: regions must be an object {{"region name": ["commune", ...]}}',
+            code="regions_invalid",
+            field="regions",
         )
     known = set(communes)
     for region, members in data.items():
         unknown = [c for c in members if c not in known]
         if unknown:
             raise LienXaError(
-                f"{p.name}: region {region!r} names unknown commune(s) {', '.join(map(repr, unknown))}"
+                f"{p.name}: region {region!r} names unknown commune(s) "
+                f"{', '.join(map(repr, unknown))}",
+                code="unknown_commune",
+                field="regions",
+                params={"region": region, "commune": ", ".join(map(str, unknown))},
             )
     return {str(k): list(v) for k, v in data.items()}
 
@@ -85,7 +91,12 @@ def reserve_from_args(default: float, items: list[str] | None) -> float | dict[s
     try:
         check_reserve_share(default)
     except LienXaError as exc:
-        raise LienXaError(f"--reserve-share {default}: the share must be between 0 and 1") from exc
+        raise LienXaError(
+            f"--reserve-share {default}: the share must be between 0 and 1",
+            code="share_out_of_range",
+            field="reserve_share",
+            params={"value": str(default)},
+        ) from exc
     if not items:
         return float(default)
     catalogue = load_catalogue()
@@ -93,23 +104,43 @@ def reserve_from_args(default: float, items: list[str] | None) -> float | dict[s
     for item in items:
         key, sep, value = (part.strip() for part in item.partition("="))
         if not sep or not key or not value:
-            raise LienXaError(f"--reserve takes RESOURCE=SHARE (e.g. boats=0.5), got {item!r}")
+            raise LienXaError(
+                f"--reserve takes RESOURCE=SHARE (e.g. boats=0.5), got {item!r}",
+                code="reserve_item_malformed",
+                field="reserve",
+                params={"value": item},
+            )
         if key == RESERVE_DEFAULT_KEY:
             raise LienXaError(
-                f"--reserve {item}: set the share of the other resources with --reserve-share"
+                f"--reserve {item}: set the share of the other resources with --reserve-share",
+                code="reserve_default_key",
+                field="reserve",
             )
         if key not in catalogue:
             raise LienXaError(
-                f"--reserve {item}: unknown resource {key!r} (known: {', '.join(catalogue)})"
+                f"--reserve {item}: unknown resource {key!r} (known: {', '.join(catalogue)})",
+                code="unknown_resource",
+                field="reserve",
+                params={"resource": key},
             )
         if key in shares:
-            raise LienXaError(f"--reserve {item}: {key} is given twice")
+            raise LienXaError(
+                f"--reserve {item}: {key} is given twice",
+                code="reserve_repeated",
+                field="reserve",
+                params={"resource": key},
+            )
         try:
             share = float(value)
         except ValueError:
             share = float("nan")
         if not 0 <= share <= 1:
-            raise LienXaError(f"--reserve {item}: the share must be a number between 0 and 1")
+            raise LienXaError(
+                f"--reserve {item}: the share must be a number between 0 and 1",
+                code="share_out_of_range",
+                field="reserve",
+                params={"value": value, "resource": key},
+            )
         shares[key] = share
     return check_reserve_share(shares, catalogue=catalogue)
 
@@ -132,7 +163,7 @@ def run_plan(args: argparse.Namespace) -> int:
 def _run_plan(args: argparse.Namespace) -> int:
     from geo.adjacency import build_graph
     from geo.needs import load_needs_profile, load_scenario
-    from geo.planning import PlanParameters, make_plan, summarise_plan
+    from geo.planning import PlanParameters, compute_plan, summarise_plan
     from geo.resources import SAMPLE_LABEL, read_inventory_csv, sample_inventory
     from geo.rules import load_rules
 
@@ -166,13 +197,13 @@ def _run_plan(args: argparse.Namespace) -> int:
         at=args.at,
     )
     progress(f"planning {len(scenario.affected)} affected commune(s)")
-    plan = make_plan(
+    plan = compute_plan(
         G, scenario, inventory, rules=rules, params=params, needs_profile=profile, regions=regions
     )
-    plan["sample_inventory"] = sample
+    plan = dataclasses.replace(plan, sample_inventory=sample)
     if args.out:  # written before the summary, so a closed output (| head) cannot lose it
         Path(args.out).write_text(
-            json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     if sample:
         print(f"!! {SAMPLE_LABEL} — dữ liệu mẫu, không phải số liệu khảo sát")
@@ -200,7 +231,7 @@ def run_sample_inventory(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``plan`` and ``sample-inventory`` to the CLI."""
     p = sub.add_parser("plan", help="compute a mutual-aid plan offline")
     add_boundaries_options(p)

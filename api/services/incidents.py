@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -12,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_role
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
 from api.services.rules import current_rules
 from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
 from geo.needs import Scenario, compute_needs, parse_scenario
-from geo.planning import PlanParameters, make_plan
+from geo.planning import PlanParameters, compute_plan
+from geo.plans import Plan, QuantityRow, as_plan
 
 
 def incident_dict(i: Incident) -> dict[str, Any]:
@@ -48,10 +50,11 @@ def create_incident(
     if principal.role == "defence_command":
         outside = [c for c in scenario.affected_codes if not principal.in_area(c)]
         if len(outside) == len(scenario.affected_codes):
-            from api.errors import Forbidden
-
             raise Forbidden(
-                f"none of the affected communes is in your area ({', '.join(outside[:5])} ...)"
+                f"none of the affected communes is in your area ({', '.join(outside[:5])} ...)",
+                code="affected_outside_area",
+                field="affected",
+                params={"communes": ", ".join(outside[:5])},
             )
     stored = scenario.to_dict()
     if scenario.flood_extent is not None:
@@ -78,15 +81,27 @@ def create_incident(
 def get_incident(session: Session, incident_id: int) -> Incident:
     i = session.get(Incident, incident_id)
     if i is None:
-        raise NotFound(f"incident {incident_id} not found")
+        raise NotFound(
+            f"incident {incident_id} not found",
+            code="incident_not_found",
+            params={"incident": incident_id},
+        )
     return i
+
+
+def _require_active(i: Incident) -> None:
+    if i.status != "active":
+        raise Conflict(
+            {"message": f"incident {i.id} is {i.status}", "status": i.status},
+            code="incident_not_active",
+            params={"incident": i.id, "status": i.status},
+        )
 
 
 def close_incident(session: Session, principal: Principal, incident_id: int) -> dict[str, Any]:
     require_role(principal, "defence_command", "admin", action="closing an incident")
     i = get_incident(session, incident_id)
-    if i.status != "active":
-        raise Conflict({"message": f"incident {incident_id} is {i.status}", "status": i.status})
+    _require_active(i)
     i.status = "closed"
     audit.record(
         session,
@@ -130,16 +145,17 @@ def _minus_offers(
 
 
 def plan_wants(
-    plan: dict[str, Any], *, commune: str | None = None
+    plan: Plan | Mapping[str, Any], *, commune: str | None = None
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """What a plan brings to each receiving commune (only ``commune``, if given), per resource:
-    ``{(commune, resource): {"quantity": total, "to": {givers}}}``, the requests it suggests."""
+    """What a plan (a :class:`geo.plans.Plan` or its JSON) brings to each receiving commune
+    (only ``commune``, if given), per resource: ``{(commune, resource): {"quantity": total,
+    "to": {givers}}}``, the requests it suggests."""
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
-    for t in plan["transfers"]:
-        if commune is None or t["to"] == commune:
-            w = wanted.setdefault((t["to"], t["resource"]), {"quantity": 0, "to": set()})
-            w["quantity"] += t["quantity"]
-            w["to"].add(t["from"])
+    for t in as_plan(plan).transfers:
+        if commune is None or t.receiver == commune:
+            w = wanted.setdefault((t.receiver, t.resource), {"quantity": 0, "to": set()})
+            w["quantity"] += t.quantity
+            w["to"].add(t.giver)
     return wanted
 
 
@@ -156,7 +172,7 @@ def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str,
     if not requests:
         return {}
     out: dict[tuple[str, str], int] = {}
-    for r, offers in zip(requests, offers_of(session, requests)):
+    for r, offers in zip(requests, offers_of(session, requests), strict=True):
         if set(r.to_communes or []) <= set(r.declined_by or []):
             continue
         left = max(0, r.quantity - sum(o.quantity for o in offers if o.status in ACTIVE_OFFER))
@@ -184,14 +200,13 @@ def plan_incident(
     optionally turn the plan's transfers into requests to the suggested givers."""
     require_role(principal, "defence_command", "admin", action="running a plan")
     i = get_incident(session, incident_id)
-    if i.status != "active":
-        raise Conflict({"message": f"incident {incident_id} is {i.status}", "status": i.status})
+    _require_active(i)
     scenario = parse_scenario(i.scenario, gdf=gdf, max_affected=10**6)
     scenario, covered = _minus_offers(session, i.id, scenario)
     rules = [r for _, r in current_rules(session)]
     if params.at is None:
         params = replace(params, at=dt.datetime.now().astimezone().replace(microsecond=0))
-    plan = make_plan(
+    plan = compute_plan(
         G,
         scenario,
         available_inventory(session),
@@ -199,58 +214,70 @@ def plan_incident(
         params=params,
         regions=regions_map(session),
     )
-    rec = PlanRecord(incident_id=i.id, plan=plan, created_by=principal.username)
+    rec = PlanRecord(incident_id=i.id, plan=plan.to_json(), created_by=principal.username)
     session.add(rec)
     session.flush()
-    plan = {
-        "id": rec.id,
-        "incident_id": i.id,
-        **plan,
-        "covered_by_offers": [
-            {"commune": c, "resource": r, "quantity": q} for (c, r), q in sorted(covered.items())
-        ],
-    }
+    plan = replace(
+        plan,
+        id=rec.id,
+        incident_id=i.id,
+        covered_by_offers=tuple(QuantityRow(c, r, q) for (c, r), q in sorted(covered.items())),
+    )
     created: list[int] = []
-    already: list[dict[str, Any]] = []
+    already: list[QuantityRow] = []
     if create_requests:
-        outstanding = _outstanding_requests(session, i.id)
-        wanted = plan_wants(plan)
-        known = set(gdf.index)
-        for (commune, resource), w in sorted(wanted.items()):
-            if not principal.may_act_for(commune):  # requests are made for communes of one's area
-                continue
-            # Re-planning does not ask twice: open requests still waiting for offers count as asked.
-            asked = min(outstanding.get((commune, resource), 0), w["quantity"])
-            if asked:
-                already.append({"commune": commune, "resource": resource, "quantity": asked})
-            if w["quantity"] - asked <= 0:
-                continue
-            created.append(
-                create_request(
-                    session,
-                    principal,
-                    incident_id=i.id,
-                    commune=commune,
-                    resource=resource,
-                    quantity=w["quantity"] - asked,
-                    to=sorted(w["to"]),
-                    urgency="high",
-                    note=f"theo kế hoạch {rec.id} (plan {rec.id})",
-                    known=known,
-                    neighbours=[],
-                )["id"]
-            )
-    plan["created_requests"] = created
-    plan["already_requested"] = already
+        created, already = _request_from_plan(session, principal, i.id, rec.id, plan, gdf)
+    plan = replace(plan, created_requests=tuple(created), already_requested=tuple(already))
     audit.record(
         session,
         actor=principal.describe(),
         action="incident.plan",
         entity="incident",
         entity_id=i.id,
-        after={"plan_id": rec.id, "cost": plan["cost"], "created_requests": created},
+        after={"plan_id": rec.id, "cost": plan.cost.to_json(), "created_requests": created},
     )
-    return plan
+    return plan.to_json()
+
+
+def _request_from_plan(
+    session: Session,
+    principal: Principal,
+    incident_id: int,
+    plan_id: int,
+    plan: Plan,
+    gdf: gpd.GeoDataFrame,
+) -> tuple[list[int], list[QuantityRow]]:
+    """Turn the plan's transfers into requests to the suggested givers, for the communes of
+    the principal's area; returns the requests created and what open requests already ask."""
+    created: list[int] = []
+    already: list[QuantityRow] = []
+    outstanding = _outstanding_requests(session, incident_id)
+    known = set(gdf.index)
+    for (commune, resource), w in sorted(plan_wants(plan).items()):
+        if not principal.may_act_for(commune):  # requests are made for communes of one's area
+            continue
+        # Re-planning does not ask twice: open requests still waiting for offers count as asked.
+        asked = min(outstanding.get((commune, resource), 0), w["quantity"])
+        if asked:
+            already.append(QuantityRow(commune, resource, asked))
+        if w["quantity"] - asked <= 0:
+            continue
+        created.append(
+            create_request(
+                session,
+                principal,
+                incident_id=incident_id,
+                commune=commune,
+                resource=resource,
+                quantity=w["quantity"] - asked,
+                to=sorted(w["to"]),
+                urgency="high",
+                note=f"theo kế hoạch {plan_id} (plan {plan_id})",
+                known=known,
+                neighbours=[],
+            )["id"]
+        )
+    return created, already
 
 
 def latest_plan(session: Session, incident_id: int) -> dict[str, Any] | None:
@@ -260,4 +287,6 @@ def latest_plan(session: Session, incident_id: int) -> dict[str, Any] | None:
         .order_by(PlanRecord.id.desc())
         .limit(1)
     ).first()
-    return None if rec is None else {"id": rec.id, "incident_id": incident_id, **rec.plan}
+    if rec is None:
+        return None
+    return replace(Plan.from_json(rec.plan), id=rec.id, incident_id=incident_id).to_json()

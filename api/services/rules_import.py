@@ -4,7 +4,6 @@ the file, checking every rule together with the rules in force, all or nothing."
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -51,12 +50,10 @@ def rules_document(raw: bytes, *, name: str | None = None, content_type: str | N
     RuleError
         If the bytes are not UTF-8 or not valid JSON/YAML.
     """
-    import yaml
+    from geo.io import is_yaml_name, parse_structured
 
     label = name or "the rules file"
-    is_yaml = (name or "").lower().endswith((".yaml", ".yml")) or "yaml" in (
-        content_type or ""
-    ).lower()
+    is_yaml = is_yaml_name(name) or "yaml" in (content_type or "").lower()
     try:
         body = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -66,16 +63,7 @@ def rules_document(raw: bytes, *, name: str | None = None, content_type: str | N
             field="file",
             params={"byte": exc.start},
         ) from exc
-    kind = "YAML" if is_yaml else "JSON"
-    try:
-        return yaml.safe_load(body) if is_yaml else json.loads(body)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise RuleError(
-            f"{label} is not valid {kind}: {exc}",
-            code="rules_file_invalid",
-            field="file",
-            params={"format": kind, "error": str(exc)[:300]},
-        ) from exc
+    return parse_structured(body, yaml=is_yaml, label=label, error_type=RuleError)
 
 
 def check_import(

@@ -34,7 +34,7 @@ def test_nghe_an_matches_independent_overlay(nghe_an_gdf, nghe_an_graph):
     i, j = m.sindex.query(m.geometry, predicate="intersects")
     codes = m.index.to_numpy()
     shared, touch = {}, set()
-    for a, b in zip(i, j):
+    for a, b in zip(i, j, strict=True):
         if a >= b:
             continue
         length = m.geometry.iloc[a].boundary.intersection(m.geometry.iloc[b].boundary).length
@@ -56,7 +56,7 @@ def test_nghe_an_edge_csv(nghe_an_graph, tmp_path):
     text = (tmp_path / "e.csv").read_text().splitlines()
     assert text[0].startswith("a,b,shared_border_m,gap_m,kind")
     assert len(text) == 345
-    assert all(a < b for a, b in zip(df.a, df.b))
+    assert all(a < b for a, b in zip(df.a, df.b, strict=True))
 
 
 def test_nationwide_edges_are_exactly_the_pairs_within_tolerance(vietnam_gdf, vietnam_graph):
@@ -67,7 +67,7 @@ def test_nationwide_edges_are_exactly_the_pairs_within_tolerance(vietnam_gdf, vi
     # a single UTM zone stretches lengths by up to ~1.5% far from 105° E: compare with a margin
     def within(distance):
         i, j = m.sindex.query(m.geometry, predicate="dwithin", distance=distance)
-        return {tuple(sorted((codes[a], codes[b]))) for a, b in zip(i, j) if a < b}
+        return {tuple(sorted((codes[a], codes[b]))) for a, b in zip(i, j, strict=True) if a < b}
 
     possible, sure = within(tol * 1.02), within(tol * 0.98)
     ours = pairs_of(vietnam_graph)

@@ -65,7 +65,7 @@ def test_no_crs_is_refused():
 
 def test_missing_code_column_names_what_was_looked_for():
     rows = [{k: v for k, v in r.items() if k != "ma_xa"} for r in two_units()]
-    with pytest.raises(BoundaryError, match="no commune code column.*ma_xa"):
+    with pytest.raises(BoundaryError, match=r"no commune code column.*ma_xa"):
         normalise_boundaries(frame(rows))
 
 
@@ -125,7 +125,7 @@ def test_invalid_geometry_is_repaired_and_reported():
 def test_invalid_geometry_is_refused_when_strict():
     rows = two_units()
     rows[0]["geometry"] = bowtie()
-    with pytest.raises(BoundaryError, match="invalid geometries.*17248.*without --strict"):
+    with pytest.raises(BoundaryError, match=r"invalid geometries.*17248.*without --strict"):
         normalise_boundaries(frame(rows), strict=True)
 
 
@@ -155,7 +155,7 @@ def test_suspicious_population_is_warned():
 
 
 def test_unit_far_from_its_province_is_warned():
-    rows = two_units() + [unit("17260", box(106.0, 19.0, 106.01, 19.01), name="Xa Lắm")]
+    rows = [*two_units(), unit("17260", box(106.0, 19.0, 106.01, 19.01), name="Xa Lắm")]
     gdf = normalise_boundaries(frame(rows))
     far = [w for w in gdf.attrs["report"].warnings if w.kind == "far_unit"]
     assert far and far[0].codes == ["17260"]
@@ -166,14 +166,14 @@ def test_unit_far_from_its_province_is_warned():
 def test_file_that_is_not_geodata(tmp_path):
     bad = tmp_path / "broken.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [ {"type": ')
-    with pytest.raises(BoundaryError, match="broken.geojson is not geodata"):
+    with pytest.raises(BoundaryError, match=r"broken.geojson is not geodata"):
         load_boundaries(bad)
 
 
 def test_csv_without_geometry_is_refused(tmp_path):
     bad = tmp_path / "table.csv"
     bad.write_text("ma_xa,ten_xa\n17248,Châu Khê\n")
-    with pytest.raises(BoundaryError, match="table.csv (has no geometry|is not geodata)"):
+    with pytest.raises(BoundaryError, match=r"table.csv (has no geometry|is not geodata)"):
         load_boundaries(bad)
 
 
@@ -221,7 +221,7 @@ def test_where_the_file_is_found(tmp_path, monkeypatch):
     monkeypatch.setenv("LIENXA_BOUNDARIES", str(env))
     assert find_boundaries_file() == env
     assert find_boundaries_file(f) == f
-    with pytest.raises(BoundariesNotFoundError, match="nope.gpkg.*does not exist"):
+    with pytest.raises(BoundariesNotFoundError, match=r"nope.gpkg.*does not exist"):
         find_boundaries_file(tmp_path / "nope.gpkg")
 
 

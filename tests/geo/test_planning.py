@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from itertools import pairwise
 
 import networkx as nx
 import numpy as np
@@ -167,50 +168,65 @@ def test_bad_reserve_shares_name_the_item():
     with pytest.raises(PlanError, match="reserve_share: unknown resource\\(s\\) 'boat'"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boat": 0.5}))
     with pytest.raises(
-        PlanError, match="reserve_share.boats must be a number between 0 and 1, got 1.5"
+        PlanError, match=r"reserve_share.boats must be a number between 0 and 1, got 1.5"
     ):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"boats": 1.5}))
-    with pytest.raises(PlanError, match="reserve_share.default must be a number between 0 and 1"):
+    with pytest.raises(PlanError, match=r"reserve_share.default must be a number between 0 and 1"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share={"default": -0.1}))
     with pytest.raises(PlanError, match="reserve_share must be a number between 0 and 1, got 2"):
         make_plan(G, sc, {}, params=PlanParameters(reserve_share=2))
 
 
-def test_rules_are_judged_on_the_planning_date():
-    # 10003 is nearer; an agreement with 10002 valid only in 2025 wins only when planning in 2025
+@pytest.mark.parametrize(
+    "day", [dt.date(2025, 8, 1), dt.date(2031, 2, 28), dt.date.today()], ids=str
+)
+def test_rules_are_judged_on_the_planning_date(day):
+    # 10003 is nearer; an agreement with 10002 valid only in the year of `day` wins only when
+    # planning in that year (the dates are parameters: the test holds on any day)
     G = graph([("10001", "10002", 10), ("10001", "10003", 9)])
     inv = {"10002": {"boats": 10}, "10003": {"boats": 10}}
     sc = scenario({"10001": {"boats": 5}})
+    first, last = dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+    rule_id = f"QĐ-{day.year}"
     rules = parse_rules(
         [
             {
-                "id": "QĐ-2025",
+                "id": rule_id,
                 "type": "agreement",
                 "a": "10001",
                 "b": "10002",
-                "valid_from": "2025-01-01",
-                "valid_to": "2025-12-31",
+                "valid_from": first.isoformat(),
+                "valid_to": last.isoformat(),
             }
         ]
     )
+    for outside in (first - dt.timedelta(days=1), last + dt.timedelta(days=1)):
+        other = make_plan(G, sc, inv, rules=rules, params=PlanParameters(at=outside))
+        assert transfers(other) == [("10003", "10001", "boats", 5, ("10003", "10001"))]
+        assert other["parameters"]["at"] == outside.isoformat()
+    # without `at`, the rules are judged today, and the plan records today
     today = make_plan(G, sc, inv, rules=rules)
-    assert dt.date.today().year != 2025, "this test assumes today is not in 2025"
-    assert transfers(today) == [("10003", "10001", "boats", 5, ("10003", "10001"))]
+    on_today = make_plan(G, sc, inv, rules=rules, params=PlanParameters(at=dt.date.today()))
+    assert transfers(today) == transfers(on_today)
     assert today["parameters"]["at"] == dt.date.today().isoformat()
-    params = PlanParameters(at=dt.date(2025, 8, 1))
+    params = PlanParameters(at=day)
     past = make_plan(G, sc, inv, rules=rules, params=params)
     assert transfers(past) == [("10002", "10001", "boats", 5, ("10002", "10001"))]
-    assert past["transfers"][0]["agreement_rules"] == ["QĐ-2025"]
-    assert past["parameters"]["at"] == "2025-08-01"
+    assert past["transfers"][0]["agreement_rules"] == [rule_id]
+    assert past["parameters"]["at"] == day.isoformat()
     assert validate_plan(past, G, sc, inv, rules=rules, params=params) == []
     # a datetime is judged on its date and recorded as given
     instant = make_plan(
-        G, sc, inv, rules=rules, params=PlanParameters(at=dt.datetime(2025, 8, 1, 9, 30))
+        G,
+        sc,
+        inv,
+        rules=rules,
+        params=PlanParameters(at=dt.datetime.combine(day, dt.time(9, 30))),
     )
     assert transfers(instant) == transfers(past)
-    assert instant["parameters"]["at"] == "2025-08-01T09:30:00"
+    assert instant["parameters"]["at"] == f"{day.isoformat()}T09:30:00"
     with pytest.raises(PlanError, match="at must be a date or a datetime"):
-        make_plan(G, sc, inv, params=PlanParameters(at="2025-08-01"))
+        make_plan(G, sc, inv, params=PlanParameters(at=day.isoformat()))
 
 
 def test_an_affected_neighbour_does_not_give_what_it_lacks():
@@ -354,7 +370,7 @@ def independent_optimum(G, sc, inv, params, rules):
                 if s <= 0 or g == rc:
                     continue
                 costs = [
-                    sum(H.edges[u, v]["cost_milli"] for u, v in zip(p, p[1:]))
+                    sum(H.edges[u, v]["cost_milli"] for u, v in pairwise(p))
                     for p in nx.all_simple_paths(H, g, rc, cutoff=params.max_hops)
                 ]
                 if costs:
@@ -369,7 +385,7 @@ def independent_optimum(G, sc, inv, params, rules):
         rc_index = {c: i for i, c in enumerate(gaps)}
         g_index = {c: i for i, c in enumerate(spare)}
         A_eq = np.zeros((nu, nx_ + nu))
-        for k, (g, rc, _, _) in enumerate(arcs):
+        for k, (_, rc, _, _) in enumerate(arcs):
             A_eq[rc_index[rc], k] = 1
         A_eq[:, nx_:] = np.eye(nu)
         b_eq = np.array(list(gaps.values()), float)
@@ -427,7 +443,7 @@ def test_nghe_an_scenario_plan_obeys_every_rule(nghe_an_gdf, nghe_an_graph, scen
     assert validate_plan(plan, nghe_an_graph, sc, inv) == []
     assert {row["commune"] for row in plan["ledger"]} == set(sc.affected_codes)
     # the scenario's closed links are never used
-    used = {tuple(sorted(p)) for t in plan["transfers"] for p in zip(t["path"], t["path"][1:])}
+    used = {tuple(sorted(p)) for t in plan["transfers"] for p in pairwise(t["path"])}
     assert not used & {("16876", "16882"), ("16816", "16819")}
     greedy = greedy_plan(nghe_an_graph, sc, inv)
     assert plan["cost"]["unmet_units"] <= greedy["cost"]["unmet_units"]

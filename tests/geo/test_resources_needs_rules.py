@@ -61,7 +61,8 @@ def test_inventory_csv_reads_and_every_bad_line_is_named():
         "line 3: unknown commune '99999'",
         "line 4: unknown resource 'helicopters'",
         "line 5: quantity must be a non-negative integer, got '-3'",
-        "line 6: quantity must be a non-negative integer, got '2.5'; duplicate row for 17254/boats (first on line 5)",
+        "line 6: quantity must be a non-negative integer, got '2.5'; "
+        "duplicate row for 17254/boats (first on line 5)",
         "line 7: duplicate row for 17248/militia (first on line 2)",
     ]
     with pytest.raises(InventoryError, match="header must be commune,resource,quantity"):
@@ -157,7 +158,7 @@ def test_needs_profile_per_province(tmp_path):
     assert p.per_person["boats"] == 0.02 and p.per_person_day["rice_kg"] == 0.6
     assert load_needs_profile(f, province="01").per_person_day["rice_kg"] == 0.5
     f.write_text(json.dumps({"per_person": {"unicorns": 1}}))
-    with pytest.raises(ValueError, match="per_person.unicorns: unknown resource"):
+    with pytest.raises(ValueError, match=r"per_person.unicorns: unknown resource"):
         load_needs_profile(f)
 
 
@@ -379,7 +380,7 @@ def test_catalogue_file_named_by_the_environment_reaches_the_planner(tmp_path, m
     monkeypatch.delenv("LIENXA_CATALOGUE")
     assert "drones" not in load_catalogue()
     # a need the planner's catalogue does not know is an error, never silently dropped
-    with pytest.raises(PlanError, match="needs of 10001: unknown resource.*'drones'"):
+    with pytest.raises(PlanError, match=r"needs of 10001: unknown resource.*'drones'"):
         make_plan(G, sc, {})
 
 
@@ -388,7 +389,7 @@ def test_bad_catalogue_file_is_a_clear_error(tmp_path):
 
     f = tmp_path / "cat.json"
     f.write_text("[{")
-    with pytest.raises(CatalogueError, match="cat.json is not valid JSON"):
+    with pytest.raises(CatalogueError, match=r"cat.json is not valid JSON"):
         load_catalogue(f)
     with pytest.raises(CatalogueError, match="cannot read catalogue file"):
         load_catalogue(tmp_path / "none.yaml")
@@ -437,8 +438,8 @@ rules:
     commitments:
       "17248": {militia: 200, boats: 4}
     cap: true
-  - {id: slide, type: close_link, a: "17254", b: "16876", valid_from: 2025-07-20, valid_to: 2025-08-10,
-     reason: sạt lở}
+  - {id: slide, type: close_link, a: "17254", b: "16876", valid_from: 2025-07-20,
+     valid_to: 2025-08-10, reason: sạt lở}
   - {id: ferry, type: add_link, a: "17248", b: "16876", via: phà, travel_minutes: 45}
 """
 

@@ -1,0 +1,112 @@
+"""Paths and the command chain of a plan: hop-limited cheapest paths, agreement caps, who
+commands an affected commune and where an unmet need escalates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+
+from geo.plan_settings import PlanParameters
+from geo.plans import CommandRow
+
+#: ``{node: (cost, path)}`` of :func:`hop_limited_paths`.
+Paths = dict[str, tuple[int, list[str]]]
+
+
+def hop_limited_paths(
+    H: nx.Graph, source: str, max_hops: int, *, weight: str = "cost_milli"
+) -> Paths:
+    """Cheapest paths of at most ``max_hops`` links from ``source`` to every reachable node.
+
+    Returns ``{node: (cost, path)}`` (the source excluded). Bellman-Ford limited to
+    ``max_hops`` rounds; ties break by the lexicographically smaller path.
+    """
+    best: Paths = {source: (0, [source])}
+    frontier = {source: (0, [source])}
+    for _ in range(max_hops):
+        nxt: Paths = {}
+        for u in sorted(frontier):
+            cu, pu = frontier[u]
+            for v, e in H[u].items():
+                if v in pu:
+                    continue
+                cand = (cu + e[weight], [*pu, v])
+                cur = nxt.get(v)
+                if cur is None or cand < cur:
+                    nxt[v] = cand
+        frontier = {}
+        for v, cand in nxt.items():
+            cur = best.get(v)
+            if cur is None or cand < cur:
+                best[v] = cand
+                frontier[v] = cand
+        if not frontier:
+            break
+    best.pop(source)
+    return best
+
+
+def agreement_cap(H: nx.Graph, giver: str, receiver: str, resource: str) -> int | None:
+    """What an agreement on the link ``giver``-``receiver`` caps aid of ``resource`` from
+    ``giver`` to (None: no cap)."""
+    if not H.has_edge(giver, receiver):
+        return None
+    caps = H.edges[giver, receiver].get("caps") or {}
+    cap: int | None = caps.get(giver, {}).get(resource)  # integers (geo.rules checks them)
+    return cap
+
+
+def _region_of(commune: str, regions: Mapping[str, Iterable[str]]) -> str | None:
+    return next((name for name, members in regions.items() if commune in set(members)), None)
+
+
+def _tier_name(
+    tier: str, commune: str, region: str | None, H: nx.Graph, params: PlanParameters
+) -> str:
+    node: Mapping[str, Any] = H.nodes[commune] if commune in H else {}
+    return params.tier_names[tier].format(
+        commune=node.get("full_name", commune),
+        region=region,
+        province=node.get("province_name", ""),
+    )
+
+
+def escalate_to(
+    commune: str,
+    H: nx.Graph,
+    regions: Mapping[str, Iterable[str]],
+    params: PlanParameters,
+    *,
+    start: str = "commune",
+) -> str:
+    """The next body up the command chain above ``start`` for ``commune`` (a regional command
+    only where the commune belongs to a region)."""
+    chain = list(params.command_chain)
+    i = chain.index(start) + 1 if start in chain else 0
+    region = _region_of(commune, regions)
+    for tier in chain[i:]:
+        if tier == "region" and region is None:
+            continue
+        return _tier_name(tier, commune, region, H, params)
+    return params.tier_names.get("national", "national")
+
+
+def commander(
+    commune: str,
+    level: int,
+    n_affected: int,
+    H: nx.Graph,
+    regions: Mapping[str, Iterable[str]],
+    params: PlanParameters,
+) -> CommandRow:
+    """Who commands ``commune`` at risk ``level`` when ``n_affected`` communes are affected
+    (Decree 66/2021: an event over two or more communes passes command one tier up)."""
+    tier = params.commanders.get(level, "province")
+    if tier == "commune" and n_affected > 1:
+        tier = "region"
+    region = _region_of(commune, regions)
+    if tier == "region" and region is None:
+        tier = "province"
+    return CommandRow(commune, level, tier, _tier_name(tier, commune, region, H, params))
