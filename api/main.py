@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
@@ -147,13 +146,7 @@ def create_app(
             tokens=Tokens(settings.resolved_secret(), settings.token_minutes),
             geo=geo,
         )
-        app.state.lienxa = state
-        # TRANSITION: the untyped attributes stay until every caller uses StateDep / state_of
-        app.state.engine = engine
-        app.state.read_session, app.state.write_session = read_session, write_session
-        app.state.tokens = state.tokens
-        for f in dataclasses.fields(geo):
-            setattr(app.state, f.name, getattr(geo, f.name))
+        app.state.lienxa = state  # the one attribute: everything reads it through StateDep
         log.info(
             "Liên Xã ready: %d communes, %d links",
             state.graph.number_of_nodes(),
@@ -170,7 +163,6 @@ def create_app(
         docs_url=None,  # served below from the local Swagger UI, not a CDN
         redoc_url=None,
     )
-    app.state.settings = settings  # TRANSITION: read by the pages before they use state_of
     from api.routes import (
         admin,
         auth,

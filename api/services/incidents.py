@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_role
+from api.enums import IncidentStatus, Role
 from api.errors import Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
@@ -45,7 +46,7 @@ def create_incident(
     max_affected: int,
 ) -> dict[str, Any]:
     """Validate a scenario (``flood_extent`` resolved to affected communes) and store it."""
-    require_role(principal, "defence_command", "admin", action="creating an incident")
+    require_role(principal, Role.DEFENCE_COMMAND, Role.ADMIN, action="creating an incident")
     scenario = parse_scenario(data, gdf=gdf, max_affected=max_affected)
     if principal.role == "defence_command":
         outside = [c for c in scenario.affected_codes if not principal.in_area(c)]
@@ -99,10 +100,10 @@ def _require_active(i: Incident) -> None:
 
 
 def close_incident(session: Session, principal: Principal, incident_id: int) -> dict[str, Any]:
-    require_role(principal, "defence_command", "admin", action="closing an incident")
+    require_role(principal, Role.DEFENCE_COMMAND, Role.ADMIN, action="closing an incident")
     i = get_incident(session, incident_id)
     _require_active(i)
-    i.status = "closed"
+    i.status = IncidentStatus.CLOSED
     audit.record(
         session,
         actor=principal.describe(),
@@ -198,7 +199,7 @@ def plan_incident(
     """Plan on the current stored inventories minus what open offers reserve, with the current
     rules as valid now (a live incident: the plan records the instant as ``parameters.at``);
     optionally turn the plan's transfers into requests to the suggested givers."""
-    require_role(principal, "defence_command", "admin", action="running a plan")
+    require_role(principal, Role.DEFENCE_COMMAND, Role.ADMIN, action="running a plan")
     i = get_incident(session, incident_id)
     _require_active(i)
     scenario = parse_scenario(i.scenario, gdf=gdf, max_affected=10**6)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from tests.api.inprocess import PASSWORD, running_service
+from tests.fast.inprocess import PASSWORD, running_service
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.inprocess import STOCK, running_service
+from tests.fast.inprocess import STOCK, running_service
 
 
 @pytest.fixture(scope="module")
