@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from api.enums import Role
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
     from api.services.audit import Anchor
     from api.settings import Settings
@@ -34,11 +34,19 @@ def _anchor() -> Anchor:
     return Anchor.for_data_dir(settings.data_dir, settings.resolved_secret())
 
 
+def anchored(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """``factory``, with every commit that adds audit entries checkpointed in the data
+    directory (as the service does: :func:`api.services.audit.anchor_sessions`)."""
+    from api.services import audit
+
+    audit.anchor_sessions(factory, _anchor())
+    return factory
+
+
 def _session() -> AbstractContextManager[Session]:
     """A write session on the configured database whose audit entries are checkpointed (exit
     2 when the database is not migrated)."""
     from api.db import make_engine, make_sessionmaker, migration_state, session_scope
-    from api.services import audit
 
     engine = make_engine(_settings().resolved_database_url())
     current, head = migration_state(engine)
@@ -48,9 +56,7 @@ def _session() -> AbstractContextManager[Session]:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    write = make_sessionmaker(engine)[1]
-    audit.anchor_sessions(write, _anchor())
-    return session_scope(write)
+    return session_scope(anchored(make_sessionmaker(engine)[1]))
 
 
 def _known_codes() -> tuple[set[str] | None, set[str]]:

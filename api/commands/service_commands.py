@@ -84,7 +84,9 @@ def _session() -> AbstractContextManager[Session]:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    return session_scope(make_sessionmaker(engine)[1])
+    from api.commands.admin_commands import anchored  # audit checkpoints, as the service
+
+    return session_scope(anchored(make_sessionmaker(engine)[1]))
 
 
 def run_inventory(args: argparse.Namespace) -> int:
