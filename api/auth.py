@@ -39,7 +39,7 @@ def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches ``password_hash`` (constant time)."""
     try:
         return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):  # a lone surrogate
         return False
 
 

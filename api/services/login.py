@@ -102,10 +102,16 @@ def throttle(session: Session, username: str, ip: str, settings: Settings) -> fl
     return 0.0 if over < 0 else min(MAX_USER_DELAY, FIRST_USER_DELAY * 2.0**over)
 
 
+def storable(username: str) -> str:
+    """``username`` as every database can compare and keep it: no NUL, no lone surrogate, at
+    most the column's 64 characters (no real username has those: they cannot match one)."""
+    text = username.encode("utf-8", "replace").decode("utf-8").replace("\x00", "?")
+    return text[:64]
+
+
 def record_failure(session: Session, username: str, ip: str) -> None:
-    """Count one failed login of ``username`` from ``ip`` (the username as typed, cut to the
-    column)."""
-    session.add(LoginFailure(username=username[:64], ip=ip[:64]))
+    """Count one failed login of ``username`` (see :func:`storable`) from ``ip``."""
+    session.add(LoginFailure(username=username, ip=ip[:64]))
 
 
 def clear_failures(session: Session, username: str, ip: str) -> None:
@@ -125,6 +131,7 @@ def log_in(state: AppState, username: str, password: str, *, ip: str) -> tuple[U
     NotAuthenticated
         Unknown user, disabled user or wrong password (one answer for all three).
     """
+    username = storable(username)
     with session_scope(state.write_session) as s:
         delay = throttle(s, username, ip, state.settings)
     if delay:

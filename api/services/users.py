@@ -28,7 +28,16 @@ KNOWN_PROVINCES = frozenset(f"{_PROVINCES} 82 86 91 92 96".split())
 
 
 def check_password_rules(password: str) -> None:
-    """Raise ``password_too_short`` (field ``password``, params ``min``) for a short one."""
+    """Raise ``password_too_short`` (field ``password``, params ``min``) for a short one,
+    ``password_invalid`` (field ``password``) for one that is not text (a lone surrogate)."""
+    try:
+        password.encode()
+    except UnicodeEncodeError as exc:
+        raise BadInput(
+            "password: not valid text (a lone surrogate)",
+            code="password_invalid",
+            field="password",
+        ) from exc
     if len(password) < MIN_PASSWORD:
         raise BadInput(
             f"password: at least {MIN_PASSWORD} characters",

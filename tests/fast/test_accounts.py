@@ -224,3 +224,15 @@ def test_a_user_bound_to_an_unknown_province_or_commune_is_422_naming_it(svc, fi
 def test_a_user_bound_to_a_province_of_the_boundaries_is_created(svc):
     _, _, token = new_user(svc, role="defence_command", province="10")
     assert me(svc, token).json()["province"] == "10"
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["nul\x00name", "x" * 300, "lead1\x00"],
+    ids=["nul", "long", "nul-suffix"],
+)
+def test_a_username_no_database_can_store_is_a_wrong_login_not_a_500(svc, username):
+    r = from_address(svc).post(
+        "/api/v1/auth/token", data={"username": username, "password": "some-guess"}
+    )
+    assert r.status_code == 401 and r.json()["code"] == "wrong_credentials", r.text
