@@ -19,9 +19,20 @@ _hosts = itertools.count(1)
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
     """One service for the module: each test makes its own users (:func:`new_user`) and uses
-    its own addresses, so that revocations and failure counts of one do not reach another."""
-    with running_service(tmp_path_factory.mktemp("accounts")) as service:
-        yield service
+    its own addresses, so that revocations and failure counts of one do not reach another.
+    Passwords are hashed with cheap argon2 parameters here, so that the many logins are quick
+    (the service uses the library's defaults)."""
+    from argon2 import PasswordHasher
+
+    import api.auth
+    import api.services.login
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # the tests' speed only
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(api.auth, "_hasher", cheap)
+        mp.setattr(api.services.login, "_DUMMY_HASH", cheap.hash("lienxa: no such user"))
+        with running_service(tmp_path_factory.mktemp("accounts")) as service:
+            yield service
 
 
 @pytest.fixture

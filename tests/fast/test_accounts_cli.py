@@ -31,6 +31,12 @@ def lienxa(template, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LIENXA_BOUNDARIES", str(template.boundaries))
     monkeypatch.setenv("LIENXA_SECRET_KEY", SECRET)
     use(tmp_path)
+    from argon2 import PasswordHasher
+
+    import api.auth
+
+    # cheap argon2 parameters for the tests' speed only (the service uses the defaults)
+    monkeypatch.setattr(api.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
     def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
