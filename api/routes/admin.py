@@ -24,7 +24,7 @@ from api.schemas import (
     error_responses,
 )
 from api.services import audit
-from api.services.users import add_user, set_active, set_password, user_dict
+from api.services.users import KNOWN_PROVINCES, add_user, set_active, set_password, user_dict
 
 router = APIRouter(tags=["admin"])
 ERRORS = error_responses(401, 403, 409, 422)
@@ -104,7 +104,7 @@ def create_user(body: UserIn, state: StateDep, user: CurrentUser, writer: Writer
                 province=body.province,
                 actor=user.describe(),
                 communes=state.graph,
-                provinces=state.communes_by_province,
+                provinces=state.communes_by_province or KNOWN_PROVINCES,
             ),
         ),
         status_code=201,

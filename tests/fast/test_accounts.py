@@ -247,3 +247,33 @@ def test_a_username_no_database_can_store_is_a_wrong_login_not_a_500(svc, userna
         "/api/v1/auth/token", data={"username": username, "password": "some-guess"}
     )
     assert r.status_code == 401 and r.json()["code"] == "wrong_credentials", r.text
+
+
+def test_the_pages_log_out_everywhere_button_ends_every_session(svc):
+    from api.auth import SESSION_COOKIE
+
+    _, _, token = new_user(svc)
+    other = log_in(from_address(svc), *_credentials_of(svc, token)).json()["access_token"]
+    page = TestClient(svc.client.app, cookies={SESSION_COOKIE: token})
+    csrf = svc.state.tokens.csrf_for(token)
+    assert "Đăng xuất mọi nơi" in page.get("/commune").text  # the button, worded
+    r = page.post("/logout", data={"csrf_token": csrf, "everywhere": "1"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    for old in (token, other):
+        assert me(svc, old).json()["code"] == "token_revoked"
+
+
+def test_the_pages_plain_log_out_ends_only_that_cookie(svc):
+    from api.auth import SESSION_COOKIE
+
+    _, _, token = new_user(svc)
+    page = TestClient(svc.client.app, cookies={SESSION_COOKIE: token})
+    r = page.post(
+        "/logout", data={"csrf_token": svc.state.tokens.csrf_for(token)}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert me(svc, token).status_code == 200  # the bearer token elsewhere still works
+
+
+def _credentials_of(svc, token: str) -> tuple[str, str]:
+    return me(svc, token).json()["username"], PASSWORD
