@@ -132,7 +132,7 @@ def log_in(state: AppState, username: str, password: str, *, ip: str) -> tuple[U
         Unknown user, disabled user or wrong password (one answer for all three).
     """
     username = storable(username)
-    with session_scope(state.write_session) as s:
+    with session_scope(state.read_session) as s:  # reads only: no SQLite write lock
         delay = throttle(s, username, ip, state.settings)
     if delay:
         time.sleep(delay)  # outside any transaction: a slowed login holds no lock
@@ -165,7 +165,7 @@ def change_password(
         The new password breaks the rules (``password_too_short``).
     """
     check_password_rules(new)
-    with session_scope(state.write_session) as s:
+    with session_scope(state.read_session) as s:  # reads only: no SQLite write lock
         user = s.get(User, user_id)
         username = user.username if user is not None else ""
         delay = throttle(s, username, ip, state.settings)
