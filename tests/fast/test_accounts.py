@@ -256,7 +256,7 @@ def test_the_pages_log_out_everywhere_button_ends_every_session(svc):
     other = log_in(from_address(svc), *_credentials_of(svc, token)).json()["access_token"]
     page = TestClient(svc.client.app, cookies={SESSION_COOKIE: token})
     csrf = svc.state.tokens.csrf_for(token)
-    assert "Đăng xuất mọi nơi" in page.get("/commune").text  # the button, worded
+    assert "Thoát trên mọi thiết bị" in page.get("/commune").text  # the button, worded
     r = page.post("/logout", data={"csrf_token": csrf, "everywhere": "1"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     for old in (token, other):
