@@ -1,14 +1,16 @@
-"""Passwords, tokens, the current user, roles and areas, CSRF for forms, login rate limiting.
+"""Passwords, tokens, the current user, roles and areas, CSRF for forms.
 
 The API takes ``Authorization: Bearer <token>`` (OAuth2 password flow at
 ``/api/v1/auth/token``); web pages use the same signed token in the ``lienxa_session`` cookie.
 A request authenticated by the cookie must also send the CSRF token (form field ``csrf_token``
 or header ``X-CSRF-Token``) on anything but GET/HEAD: :func:`csrf_token_for` makes it.
+Every token carries its user's ``token_version``, compared with the database on every request,
+so that a password change, disabling a user or "log out everywhere" ends every older token.
+Login throttling is in :mod:`api.services.login`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -17,12 +19,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from api.enums import Role
-from api.errors import BadInput, Forbidden, NotAuthenticated, TooManyAttempts
-from api.models import ROLES, LoginFailure, Region, User, utcnow
+from api.errors import BadInput, Forbidden, NotAuthenticated
+from api.models import ROLES, Region, User
 from api.state import state_of
 
 SESSION_COOKIE = "lienxa_session"
@@ -38,7 +39,7 @@ def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches ``password_hash`` (constant time)."""
     try:
         return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):  # a lone surrogate
         return False
 
 
@@ -90,16 +91,25 @@ class Tokens:
         self.max_age = minutes * 60
 
     def issue(self, user: User) -> str:
-        return self._s.dumps({"uid": user.id, "u": user.username})
+        """A token of ``user`` carrying their ``token_version`` (see :func:`authenticate`)."""
+        return self._s.dumps({"uid": user.id, "u": user.username, "v": user.token_version or 0})
 
-    def read(self, token: str) -> int:
+    def read(self, token: str) -> tuple[int, int]:
+        """The user id and token version of a valid, unexpired token (a token issued before
+        versions existed reads as version 0).
+
+        Raises
+        ------
+        NotAuthenticated
+            ``token_expired`` or ``invalid_token``.
+        """
         try:
             data = self._s.loads(token, max_age=self.max_age)
         except SignatureExpired as exc:
             raise NotAuthenticated("token expired: log in again", code="token_expired") from exc
         except BadSignature as exc:
             raise NotAuthenticated("invalid token", code="invalid_token") from exc
-        return int(data["uid"])
+        return int(data["uid"]), int(data.get("v", 0))
 
     def csrf_for(self, token: str) -> str:
         return hmac.new(self._secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
@@ -138,7 +148,8 @@ def authenticate(request: Request, session: Session) -> Principal:
     Raises
     ------
     NotAuthenticated
-        No credentials, a bad or expired token, or a disabled user (401).
+        No credentials, a bad or expired token, a disabled user, or a token revoked by a
+        password change or "log out everywhere" (401, ``token_revoked``).
     Forbidden
         A cookie-authenticated change without its CSRF token (403).
     """
@@ -155,10 +166,15 @@ def authenticate(request: Request, session: Session) -> Principal:
         raise NotAuthenticated(
             "not authenticated: log in (POST /api/v1/auth/token) and send the bearer token"
         )
-    uid = tokens.read(token)
+    uid, version = tokens.read(token)
     user = session.get(User, uid)
     if user is None or not user.active:
         raise NotAuthenticated("unknown or disabled user", code="unknown_or_disabled_user")
+    if version != (user.token_version or 0):  # read from the database: every worker agrees
+        raise NotAuthenticated(
+            "this session was ended (password changed or logged out everywhere): log in again",
+            code="token_revoked",
+        )
     if via_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get("x-csrf-token") or getattr(
             request.state, "csrf_form_token", None
@@ -229,35 +245,6 @@ def require_act_for(principal: Principal, commune: str, *, action: str) -> None:
             "action": action,
         },
     )
-
-
-def check_login_rate(
-    session: Session, username: str, ip: str, *, max_failures: int, window_minutes: int
-) -> None:
-    """Refuse (429) after ``max_failures`` failed logins for the user or from the IP in the
-    window. Failures are stored in the database, so all workers agree."""
-    since = utcnow() - dt.timedelta(minutes=window_minutes)
-    n_user = session.scalar(
-        select(func.count()).where(LoginFailure.username == username, LoginFailure.at >= since)
-    )
-    n_ip = session.scalar(
-        select(func.count()).where(LoginFailure.ip == ip, LoginFailure.at >= since)
-    )
-    if (n_user or 0) >= max_failures or (n_ip or 0) >= max_failures * 4:
-        raise TooManyAttempts(
-            f"too many failed logins; try again in {window_minutes} minutes",
-            code="too_many_attempts",
-            params={"minutes": window_minutes},
-            headers={"Retry-After": str(window_minutes * 60)},
-        )
-
-
-def record_login_failure(session: Session, username: str, ip: str) -> None:
-    session.add(LoginFailure(username=username, ip=ip))
-
-
-def clear_login_failures(session: Session, username: str) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
 
 
 def validate_role_binding(

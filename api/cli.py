@@ -18,7 +18,8 @@ from geo.errors import LienXaError
 COMMAND_MODULES = (
     "api.commands.geo_commands",  # graph, communes
     "api.commands.plan_commands",  # plan, sample-inventory
-    "api.commands.service_commands",  # serve, db, users, inventory, rules, audit
+    "api.commands.service_commands",  # serve, db, inventory, rules
+    "api.commands.admin_commands",  # users, audit, backup, restore
 )
 
 

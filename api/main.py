@@ -19,6 +19,7 @@ from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state
 from api.deps import StateDep
 from api.errors import install_handlers
+from api.services import audit
 from api.settings import Settings, get_settings
 from api.state import AppState, GeoData
 from maps.simplify import DisplayCache
@@ -134,6 +135,9 @@ def create_app(
             engine.dispose()
             raise
         read_session, write_session = make_sessionmaker(engine)
+        audit.anchor_sessions(  # every committed audit entry is checkpointed (issue 13)
+            write_session, audit.Anchor.for_data_dir(settings.data_dir, settings.resolved_secret())
+        )
         if geodata is None:
             geo = load_geodata(settings)
         else:

@@ -68,6 +68,9 @@ class User(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     province_code: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: signed into every token and compared on every request: bumping it (password change,
+    #: disabling, "log out everywhere") ends every token issued before, in every worker
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -225,7 +228,10 @@ class IdempotencyRecord(Base):
 
 
 class LoginFailure(Base):
+    """One failed login (username as typed, client address): the throttle counts these."""
+
     __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_ip_at", "ip", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), index=True)

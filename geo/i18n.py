@@ -264,4 +264,8 @@ ERRORS = (
     N_("error.over_stock"),  # {quantity}, {available}
     N_("error.wrong_credentials"),
     N_("error.too_many_attempts"),  # {minutes}
+    N_("error.token_revoked"),
+    N_("error.unknown_province"),  # {province}
+    N_("error.user_not_found"),
+    N_("error.wrong_old_password"),
 )

@@ -1,5 +1,5 @@
-"""``lienxa serve``, ``db upgrade``, ``users add``, ``inventory import|sample``, ``rules import``,
-``audit verify``."""
+"""``lienxa serve``, ``db upgrade``, ``inventory import|sample``, ``rules import`` (``users`` and
+``audit`` are in :mod:`api.commands.admin_commands`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import argparse
 import sys
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
-
-from api.enums import Role
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -86,59 +84,9 @@ def _session() -> AbstractContextManager[Session]:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    return session_scope(make_sessionmaker(engine)[1])
+    from api.commands.admin_commands import anchored  # audit checkpoints, as the service
 
-
-def _known_communes() -> set[str] | None:
-    """Commune codes of the configured boundaries, or None when there are none to check with."""
-    from geo.boundaries import SOURCE_COLUMNS, find_boundaries_file, read_geodata
-    from geo.errors import BoundaryError
-
-    settings = _settings()
-    try:
-        raw = read_geodata(
-            find_boundaries_file(settings.boundaries), layer=settings.boundaries_layer
-        )
-    except BoundaryError:
-        return None
-    column = next((c for c in SOURCE_COLUMNS["code"] if c in raw.columns), None)
-    return None if column is None else {str(c).zfill(5) for c in raw[column]}
-
-
-def run_users_add(args: argparse.Namespace) -> int:
-    """Create a user; the password is read from standard input."""
-    from api.errors import ServiceError
-    from api.services.users import add_user
-
-    if not args.password_stdin:
-        print("give the password on standard input with --password-stdin", file=sys.stderr)
-        return 2
-    if args.commune:
-        known = _known_communes()
-        if known is not None and args.commune not in known:
-            print(
-                f"lienxa users add: error: unknown commune {args.commune!r} in the boundaries",
-                file=sys.stderr,
-            )
-            return 2
-    password = sys.stdin.readline().rstrip("\n")
-    try:
-        with _session() as s:
-            u = add_user(
-                s,
-                args.name,
-                password,
-                args.role,
-                commune=args.commune,
-                region=args.region,
-                province=args.province,
-                actor="cli",
-            )
-            print(f"user {u.username} ({u.role}) created")
-    except ServiceError as exc:
-        print(f"lienxa users add: error: {exc.detail}", file=sys.stderr)
-        return 2
-    return 0
+    return session_scope(anchored(make_sessionmaker(engine)[1]))
 
 
 def run_inventory(args: argparse.Namespace) -> int:
@@ -248,17 +196,6 @@ def run_rules_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_audit_verify(args: argparse.Namespace) -> int:
-    """Verify the audit log's hash chain: exit 0 when intact, 1 when broken, 2 when it cannot
-    be checked (no database, not migrated)."""
-    from api.services import audit
-
-    with _session() as s:
-        ok, _, message = audit.verify(s)
-    print(("OK: " if ok else "TAMPERED: ") + message)
-    return 0 if ok else 1
-
-
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the service commands."""
     p = sub.add_parser("serve", help="run the web service (settings from LIENXA_* variables)")
@@ -278,20 +215,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = dbsub.add_parser("upgrade", help="create or migrate the database")
     up.set_defaults(func=run_db_upgrade)
-
-    p = sub.add_parser("users", help="user administration")
-    usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-    add = usub.add_parser("add", help="add a user")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    group = add.add_mutually_exclusive_group()
-    group.add_argument("--commune", help="5-digit code (commune_leader)")
-    group.add_argument("--region", help="region name (defence_command)")
-    group.add_argument("--province", help="2-digit code (defence_command)")
-    add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    add.set_defaults(func=run_users_add)
 
     p = sub.add_parser("inventory", help="load inventories into the database")
     p.add_argument("action", choices=["import", "sample"])
@@ -315,8 +238,3 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     imp.add_argument("--author", default="cli", help="recorded as the rules' author (default: cli)")
     imp.add_argument("--dry-run", action="store_true", help="validate and report, store nothing")
     imp.set_defaults(func=run_rules_import)
-
-    p = sub.add_parser("audit", help="audit log")
-    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    v = asub.add_parser("verify", help="verify the hash chain")
-    v.set_defaults(func=run_audit_verify)

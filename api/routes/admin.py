@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.enums import Role
-from api.errors import BadInput, Conflict
-from api.models import AuditEntry, Region
+from api.errors import BadInput, Conflict, NotFound
+from api.models import AuditEntry, Region, User
 from api.schemas import (
     AuditOut,
     AuditVerifyOut,
@@ -23,10 +24,21 @@ from api.schemas import (
     error_responses,
 )
 from api.services import audit
-from api.services.users import add_user, user_dict
+from api.services.users import KNOWN_PROVINCES, add_user, set_active, set_password, user_dict
 
 router = APIRouter(tags=["admin"])
 ERRORS = error_responses(401, 403, 409, 422)
+#: the largest id a path takes (every database's integer column holds it)
+MAX_ID = 2**31 - 1
+
+
+class UserPatch(BaseModel):
+    """An administrator's change to a user: enable or disable, or reset the password (both
+    revoke the user's tokens, except enabling)."""
+
+    model_config = ConfigDict(extra="forbid")
+    active: bool | None = None
+    password: str | None = Field(None, min_length=1, max_length=256)
 
 
 @router.get("/regions", response_model=list[RegionOut], responses=ERRORS)
@@ -79,13 +91,6 @@ def create_region(body: RegionIn, state: StateDep, user: CurrentUser, writer: Wr
 def create_user(body: UserIn, state: StateDep, user: CurrentUser, writer: WriterDep) -> Any:
     """Create a user (admin)."""
     require_role(user, Role.ADMIN, action="creating users")
-    if body.commune and body.commune not in state.graph:
-        raise BadInput(
-            f"commune: unknown commune {body.commune!r}",
-            code="unknown_commune",
-            field="commune",
-            params={"commune": body.commune},
-        )
     return writer.run(
         lambda s: user_dict(
             s,
@@ -98,10 +103,50 @@ def create_user(body: UserIn, state: StateDep, user: CurrentUser, writer: Writer
                 region=body.region,
                 province=body.province,
                 actor=user.describe(),
+                communes=state.graph,
+                provinces=state.communes_by_province or KNOWN_PROVINCES,
             ),
         ),
         status_code=201,
     )
+
+
+@router.get("/users", response_model=list[UserOut], responses=ERRORS)
+def read_users(user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+    """Every user, with whether they may log in (admin)."""
+    require_role(user, Role.ADMIN, action="listing users")
+    return [user_dict(session, u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, responses=error_responses(401, 403, 404, 422)
+)
+def update_user(
+    body: UserPatch,
+    user: CurrentUser,
+    writer: WriterDep,
+    user_id: int = Path(ge=1, le=MAX_ID),
+) -> Any:
+    """Disable or enable a user, or reset their password (admin); disabling and a reset end
+    every session of the user at once, in every worker."""
+    require_role(user, Role.ADMIN, action="changing users")
+
+    def run(s: Session) -> dict[str, Any]:
+        target = s.get(User, user_id)
+        if target is None:
+            raise NotFound(
+                f"no user {user_id}",
+                code="user_not_found",
+                field="user_id",
+                params={"user_id": user_id},
+            )
+        if body.active is not None and body.active != target.active:
+            set_active(s, target, body.active, actor=user.describe())
+        if body.password is not None:
+            set_password(s, target, body.password, actor=user.describe())
+        return user_dict(s, target)
+
+    return writer.run(run)
 
 
 @router.get("/audit", response_model=list[AuditOut], responses=ERRORS)

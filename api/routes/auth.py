@@ -1,4 +1,5 @@
-"""Log in: OAuth2 password form -> bearer token (the pages set the same token as a cookie)."""
+"""Log in: OAuth2 password form -> bearer token (the pages set the same token as a cookie);
+change one's password; log out everywhere (both revoke every older token)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser
 from api.models import User
-from api.schemas import Detail, Token, UserOut
-from api.services.login import log_in
+from api.schemas import Detail, Token, UserOut, error_responses
+from api.services.login import change_password, log_in, log_out_everywhere
 from api.state import state_of
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -19,8 +22,27 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 def login(request: Request, username: str, password: str) -> tuple[User, str]:
     """Check credentials (rate-limited) and return the user and a fresh token (see
     :func:`api.services.login.log_in`)."""
-    ip = request.client.host if request.client else "?"
-    return log_in(state_of(request), username, password, ip=ip)
+    return log_in(state_of(request), username, password, ip=client_ip(request))
+
+
+def client_ip(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy, what the server was told
+    to trust)."""
+    return request.client.host if request.client else "?"
+
+
+class PasswordChange(BaseModel):
+    """The current password and the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+    old_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class LoggedOut(BaseModel):
+    """Every token of the user issued before is revoked."""
+
+    ok: bool
 
 
 @router.post(
@@ -46,3 +68,26 @@ def read_me(user: CurrentUser) -> UserOut:
             "area_size": len(user.area),  # an extra field of the open model
         }
     )
+
+
+@router.post("/password", response_model=Token, responses=error_responses(401, 422, 429))
+async def update_password(request: Request, body: PasswordChange, user: CurrentUser) -> Token:
+    """Change one's own password: every older token (in every worker) stops working; the
+    answer carries a fresh one."""
+    changed, token = await run_in_threadpool(
+        change_password,
+        state_of(request),
+        user.id,
+        body.old_password,
+        body.new_password,
+        ip=client_ip(request),
+        actor=user.describe(),
+    )
+    return Token(access_token=token, role=changed.role, commune=changed.commune_code)
+
+
+@router.post("/logout-all", response_model=LoggedOut, responses=error_responses(401))
+def log_out_all(request: Request, user: CurrentUser) -> LoggedOut:
+    """Log out everywhere: every token of the caller, this one included, stops working."""
+    log_out_everywhere(state_of(request), user.id, actor=user.describe())
+    return LoggedOut(ok=True)

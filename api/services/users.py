@@ -1,7 +1,9 @@
-"""Users: creation with a role bound to a commune, region or province."""
+"""Users: creation with a role bound to a commune, region or province; password and
+enabled/disabled changes (each revokes the user's tokens and is audited)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -9,12 +11,71 @@ from sqlalchemy.orm import Session
 
 from api.auth import hash_password, validate_role_binding
 from api.enums import Role
-from api.errors import BadInput, Conflict
+from api.errors import BadInput, Conflict, NotFound
 from api.models import Region, User
 from api.services import audit
 
 #: The shortest password accepted.
 MIN_PASSWORD = 8
+
+#: The 34 province codes of Việt Nam since the 1 July 2025 merger (Resolution 202/2025/QH15),
+#: checked against when no boundaries are at hand (``lienxa users add`` without a readable
+#: boundaries file); with boundaries loaded, a province must be one of theirs.
+_PROVINCES = (
+    "01 04 08 11 12 14 15 19 20 22 24 25 31 33 37 38 40 42 44 46 48 51 52 56 66 68 75 79 80"
+)
+KNOWN_PROVINCES = frozenset(f"{_PROVINCES} 82 86 91 92 96".split())
+
+
+def check_password_rules(password: str) -> None:
+    """Raise ``password_too_short`` (field ``password``, params ``min``) for a short one,
+    ``password_invalid`` (field ``password``) for one that is not text (a lone surrogate)."""
+    try:
+        password.encode()
+    except UnicodeEncodeError as exc:
+        raise BadInput(
+            "password: not valid text (a lone surrogate)",
+            code="password_invalid",
+            field="password",
+        ) from exc
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(
+            f"password: at least {MIN_PASSWORD} characters",
+            code="password_too_short",
+            field="password",
+            params={"min": MIN_PASSWORD},
+        )
+
+
+def check_area(
+    commune: str | None,
+    province: str | None,
+    *,
+    communes: Collection[str] | None,
+    provinces: Collection[str] | None,
+) -> None:
+    """Raise 422 for a commune or province code that is not a real one (``None``: not checked).
+
+    Raises
+    ------
+    BadInput
+        ``unknown_commune`` (field ``commune``, params ``commune``) or ``unknown_province``
+        (field ``province``, params ``province``).
+    """
+    if commune and communes is not None and commune not in communes:
+        raise BadInput(
+            f"commune: unknown commune {commune!r}",
+            code="unknown_commune",
+            field="commune",
+            params={"commune": commune},
+        )
+    if province and provinces is not None and province not in provinces:
+        raise BadInput(
+            f"province: unknown province {province!r}",
+            code="unknown_province",
+            field="province",
+            params={"province": province},
+        )
 
 
 def add_user(
@@ -27,25 +88,25 @@ def add_user(
     region: str | None = None,
     province: str | None = None,
     actor: str = "cli",
+    communes: Collection[str] | None = None,
+    provinces: Collection[str] | None = None,
 ) -> User:
-    """Create a user; errors name what is wrong (role binding, unknown region, duplicate).
+    """Create a user; errors name what is wrong (role binding, unknown commune, province or
+    region, duplicate). ``communes`` and ``provinces`` are the real codes to check against
+    (``None``: not checked, for callers that have none, such as test set-ups).
 
     Raises
     ------
     BadInput
         A role without its binding (see :func:`api.auth.validate_role_binding`),
-        ``password_too_short`` (params ``min``) or ``unknown_region`` (params ``region``).
+        ``password_too_short`` (params ``min``), ``unknown_commune``, ``unknown_province``
+        (see :func:`check_area`) or ``unknown_region`` (params ``region``).
     Conflict
         ``user_exists`` (params ``username``).
     """
     member = validate_role_binding(role, commune, region, province)
-    if len(password) < MIN_PASSWORD:
-        raise BadInput(
-            f"password: at least {MIN_PASSWORD} characters",
-            code="password_too_short",
-            field="password",
-            params={"min": MIN_PASSWORD},
-        )
+    check_area(commune, province, communes=communes, provinces=provinces)
+    check_password_rules(password)
     if session.scalars(select(User).where(User.username == username)).first():
         raise Conflict(
             f"user {username!r} exists",
@@ -102,4 +163,64 @@ def user_dict(session: Session, u: User) -> dict[str, Any]:
         "commune": u.commune_code,
         "region": region,
         "province": u.province_code,
+        "active": bool(u.active),
     }
+
+
+def find_user(session: Session, username: str) -> User:
+    """The user named ``username``.
+
+    Raises
+    ------
+    NotFound
+        ``user_not_found`` (field ``username``, params ``username``).
+    """
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(
+            f"no user named {username!r}",
+            code="user_not_found",
+            field="username",
+            params={"username": username},
+        )
+    return user
+
+
+def revoke_tokens(user: User) -> None:
+    """End every token of ``user`` issued so far, in every worker (the version is stored and
+    compared on every request by :func:`api.auth.authenticate`)."""
+    user.token_version = (user.token_version or 0) + 1
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
+    """Set a new password (an administrator's reset): every token of the user is revoked.
+    Audited as ``user.password``."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    revoke_tokens(user)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.password",
+        entity="user",
+        entity_id=user.id,
+        after={"username": user.username, "token_version": user.token_version},
+    )
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: str) -> None:
+    """Enable or disable a user. Disabling revokes every token (and the user cannot log in);
+    enabling does not bring old tokens back. Audited as ``user.disable`` / ``user.enable``."""
+    before = {"active": bool(user.active)}
+    user.active = active
+    if not active:
+        revoke_tokens(user)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.enable" if active else "user.disable",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after={"username": user.username, "active": active, "token_version": user.token_version},
+    )

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import SESSION_COOKIE, Principal
 from api.errors import ServiceError
-from api.services.login import log_in
+from api.services.login import log_in, log_out_everywhere
 from api.state import state_of
 from api.web.error_pages import csrf_page, error_text
 from api.web.forms import current, form_of, home_for, same_token
@@ -113,12 +113,17 @@ async def login_post(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session; the form's CSRF token is required, so another site cannot log a user out.
-    Without a session cookie there is nothing to end: back to the login page, nothing changed."""
+    With ``everywhere=1`` (the "log out everywhere" button) every session of the user ends, on
+    every device and worker (:func:`api.services.login.log_out_everywhere`). Without a session
+    cookie there is nothing to end: back to the login page, nothing changed."""
     if request.cookies.get(SESSION_COOKIE):
         try:
-            await form_of(request)
+            form = await form_of(request)
         except ServiceError:
             return csrf_page(request, current(request))
+        p = current(request)
+        if form.get("everywhere") == "1" and p is not None:
+            await run_in_threadpool(log_out_everywhere, state_of(request), p.id, actor=p.describe())
     resp = RedirectResponse("/login", status_code=303)
     if request.cookies.get(SESSION_COOKIE):
         resp.delete_cookie(SESSION_COOKIE)
