@@ -37,7 +37,7 @@ from typing import Any
 
 import networkx as nx
 
-from geo.needs import NeedsProfile, Scenario
+from geo.needs import NeedsProfile, Scenario, compute_recovery_needs
 from geo.paths import commander, escalate_to, hop_limited_paths
 from geo.plan_check import validate_plan
 from geo.plan_settings import (
@@ -65,7 +65,7 @@ from geo.plans import (
 )
 from geo.resources import load_catalogue
 from geo.rules import Rule
-from geo.solver import Flows, Problem, greedy_resource, prepare, solve_resource
+from geo.solver import RECOVERY, Flows, Problem, greedy_resource, prepare, solve_resource
 
 __all__ = [
     "DEFAULT_COMMANDERS",
@@ -94,7 +94,9 @@ __all__ = [
 ]
 
 
-def _transfer(P: Problem, giver: str, receiver: str, resource: str, quantity: int) -> Transfer:
+def _transfer(
+    P: Problem, giver: str, receiver: str, resource: str, quantity: int, phase: str | None
+) -> Transfer:
     cost_milli, back = P.paths[receiver][giver]
     path = list(reversed(back))  # giver -> receiver
     edges = [P.H.edges[a, b] for a, b in pairwise(path)]
@@ -108,6 +110,7 @@ def _transfer(P: Problem, giver: str, receiver: str, resource: str, quantity: in
         cost=cost_milli / 1000,
         agreement=any(e["agreement"] for e in edges),
         agreement_rules=tuple(sorted({str(e["agreement_rule"]) for e in edges if e["agreement"]})),
+        phase=phase,
     )
 
 
@@ -116,7 +119,9 @@ def _ledger(
     scenario: Scenario,
     transfers: Iterable[Transfer],
     escalate: Callable[[str], str],
+    phase: str | None,
 ) -> tuple[list[LedgerRow], list[UnmetRow]]:
+    full = scenario.isolated("full")
     received: dict[tuple[str, str], int] = {}
     sent: dict[tuple[str, str], int] = {}
     for t in transfers:
@@ -144,30 +149,68 @@ def _ledger(
                     unmet=short,
                     stock=P.stock.get(c, {}).get(resource, 0),
                     reserve=P.reserve.get((c, resource), 0),
+                    phase=phase,
                 )
             )
             if short > 0:
-                unmet.append(UnmetRow(c, resource, short, escalate(c)))
+                unmet.append(
+                    UnmetRow(
+                        c,
+                        resource,
+                        short,
+                        escalate(c),
+                        isolated=True if c in full else None,
+                        phase=phase,
+                    )
+                )
     return ledger, unmet
 
 
+def _escalation(
+    scenario: Scenario, P: Problem, params: PlanParameters, regions: Mapping[str, Iterable[str]]
+) -> Callable[[str], str]:
+    """Where a commune's unmet need goes: the next body up; for a fully isolated commune (aid by
+    air or boat) the body that commands at the incident's level, when that is above the
+    commune."""
+    full = scenario.isolated("full")
+    n = len(scenario.affected)
+
+    def to(c: str) -> str:
+        if c in full:
+            cmd = commander(c, scenario.risk_level, n, P.H, regions, params)
+            if cmd.tier != "commune":
+                return cmd.commander
+        return escalate_to(c, P.H, regions, params)
+
+    return to
+
+
 def _assemble(
-    P: Problem,
+    problems: list[tuple[Problem, Mapping[str, Flows]]],
     scenario: Scenario,
-    transfers_by_resource: Mapping[str, Flows],
     params: PlanParameters,
     regions: Mapping[str, Iterable[str]],
     method: str,
 ) -> Plan:
-    transfers = [
-        _transfer(P, g, rc, resource, q)
-        for resource in P.resources
-        for g, rc, q in sorted(transfers_by_resource.get(resource, []), key=lambda t: (t[1], t[0]))
-    ]
+    transfers: list[Transfer] = []
+    ledger: list[LedgerRow] = []
+    unmet: list[UnmetRow] = []
     transport = 0.0
-    for t in transfers:  # as q × cost_milli / 1000, summed in order: the figure stays exact
-        transport += t.quantity * P.paths[t.receiver][t.giver][0] / 1000
-    ledger, unmet = _ledger(P, scenario, transfers, lambda c: escalate_to(c, P.H, regions, params))
+    phased = len(problems) > 1  # rows carry their phase only in a plan with a recovery phase
+    for P, flows in problems:
+        phase = P.phase if phased else None
+        mine = [
+            _transfer(P, g, rc, resource, q, phase)
+            for resource in P.resources
+            for g, rc, q in sorted(flows.get(resource, []), key=lambda t: (t[1], t[0]))
+        ]
+        for t in mine:  # as q × cost_milli / 1000, summed in order: the figure stays exact
+            transport += t.quantity * P.paths[t.receiver][t.giver][0] / 1000
+        rows, short = _ledger(P, scenario, mine, _escalation(scenario, P, params, regions), phase)
+        transfers += mine
+        ledger += rows
+        unmet += short
+    H = problems[0][0].H
     n = len(scenario.affected)
     return Plan(
         scenario=scenario.name,
@@ -180,12 +223,13 @@ def _assemble(
             at=params.at,
             risk_level=scenario.risk_level,
             duration_days=scenario.duration_days,
+            warnings=tuple(scenario.warnings) or None,
         ),
         transfers=tuple(transfers),
         ledger=tuple(ledger),
         unmet=tuple(unmet),
         command=tuple(
-            commander(c, scenario.risk_level, n, P.H, regions, params)
+            commander(c, scenario.risk_level, n, H, regions, params)
             for c in scenario.affected_codes
         ),
         cost=PlanCost(sum(u.quantity for u in unmet), round(transport, 3)),
@@ -257,8 +301,13 @@ def compute_plan(
     if params.at is None:  # one day for the whole plan, recorded in it
         params = replace(params, at=planning_day(None))
     P = prepare(G, scenario, inventory, rules, params, needs_profile)
-    flows = {r: solve(P, r) for r in P.resources}
-    return _assemble(P, scenario, flows, params, regions or {}, label)
+    problems = [P]
+    if compute_recovery_needs(scenario, needs_profile):
+        problems.append(
+            prepare(G, scenario, inventory, rules, params, needs_profile, phase=RECOVERY, H=P.H)
+        )
+    solved = [(Q, {r: solve(Q, r) for r in Q.resources}) for Q in problems]
+    return _assemble(solved, scenario, params, regions or {}, label)
 
 
 def make_plan(
