@@ -292,7 +292,8 @@ def _check_isolated_flag(plan: Plan, full: set[str]) -> list[str]:
 
 
 def _check_phases(plan: Plan, expected: list[str | None]) -> list[str]:
-    found = {row.phase for row in (*plan.transfers, *plan.ledger, *plan.unmet)}
+    found: set[str | None] = {t.phase for t in plan.transfers}
+    found |= {row.phase for row in plan.ledger} | {u.phase for u in plan.unmet}
     wrong = sorted(str(p) for p in found - set(expected))
     if wrong:
         return [f"phases: rows of phase {', '.join(wrong)}; expected {expected}"]

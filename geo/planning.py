@@ -30,7 +30,7 @@ text summary (:mod:`geo.plan_summary`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import pairwise
 from typing import Any
@@ -186,7 +186,7 @@ def _escalation(
 
 
 def _assemble(
-    problems: list[tuple[Problem, Mapping[str, Flows]]],
+    problems: Sequence[tuple[Problem, Mapping[str, Flows]]],
     scenario: Scenario,
     params: PlanParameters,
     regions: Mapping[str, Iterable[str]],

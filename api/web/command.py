@@ -225,10 +225,10 @@ async def command_isolation(request: Request) -> Response:
     except ValueError:
         incident_id = None
     rows = isolation_rows(request, incident_id)
-    wanted = {}
+    wanted: dict[str, str | None] = {}
     for row in rows:
-        value = form.get(f"iso_{row['code']}", "none")
-        value = None if value == "none" else value
+        ticked = form.get(f"iso_{row['code']}", "none")
+        value = None if ticked == "none" else ticked
         if value != row["isolated"]:
             wanted[row["code"]] = value
     result: dict[str, Any] = {}
