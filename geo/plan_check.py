@@ -337,6 +337,8 @@ def validate_plan(
         The violations, one message each (empty: the plan obeys every rule). Optimality is
         checked in its necessary local form: no unmet need while a reachable commune still
         has spare of it (uncapped), and every transfer on a cheapest path within ``max_hops``.
+        Isolation (CONTRACT.md rules 2, 3 and 5) is checked from the scenario's ``isolated``
+        entries, and each phase (relief, recovery) on its own needs.
 
     Raises
     ------

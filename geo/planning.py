@@ -3,13 +3,24 @@
 The plan obeys the five rules of CONTRACT.md:
 
 1. an affected commune uses its own stock first (``on_site = min(need, stock)``);
-2. a commune never sends from its reserve (``ceil(reserve_share × stock)``, or what it uses
-   itself if more), and an affected commune never sends a resource it is short of;
+2. a commune keeps its reserve at home on top of what it uses itself: of stock S, own use U and
+   reserve share r it sends at most ``S − U − ⌈r·S⌉`` (:func:`sendable`); an affected commune
+   never sends a resource it is short of, and a partly isolated one sends nothing;
 3. aid moves along open links only (after the planners' rules and the scenario's closed links),
-   over at most ``max_hops`` links, by the cheapest such path;
+   over at most ``max_hops`` links, by the cheapest such path; no path enters, leaves or
+   crosses a fully isolated commune by road (an ``add_link`` rule whose ``via`` is a boat or a
+   ferry, :data:`geo.paths.WATER_LINKS`, still counts);
 4. among the plans leaving the least need unmet, it has the least total ``quantity × cost``
    (travel minutes, weighted by the agreement factor on agreement links);
-5. what no reachable commune can cover is listed as unmet, with the body it escalates to.
+5. what no reachable commune can cover is listed as unmet, with the body it escalates to; a
+   fully isolated commune's carries ``"isolated": true`` (by air or boat) and goes to the body
+   that commands at the incident's level.
+
+Two phases: relief (the displaced people's needs over ``duration_days``) and, when the scenario
+lists damaged houses, recovery (labour and materials over ``recovery_days``,
+:meth:`geo.needs.NeedsProfile.recovery_for`). Each phase is planned from the whole stock (the
+phases follow each other: the people who helped in the relief are home again, or still there),
+and in a plan with a recovery phase every transfer, ledger and unmet row carries its ``phase``.
 
 How: resources are independent (links have no capacity), so each resource is one
 transportation problem from communes with something to spare to communes with a gap, over the

@@ -117,3 +117,30 @@ def test_the_command_page_ticks_communes_as_cut_off(site):
     assert [e["after"] for e in site.audit("incident.isolation")] == [
         {"commune": ASKS, "isolated": "full"}
     ]
+
+
+def test_the_incident_map_shows_a_cut_off_commune_apart():
+    import networkx as nx
+
+    from maps.features import unmet_features
+
+    G = nx.Graph()
+    G.add_node(ASKS, full_name="Xã Đông Hà")
+    G.add_node(GIVES, full_name="Xã Tây Sơn")
+    pos = {ASKS: (104.8, 19.1), GIVES: (104.85, 19.1)}
+    unmet = [
+        {
+            "commune": ASKS,
+            "resource": "boats",
+            "quantity": 3,
+            "escalate_to": "tỉnh",
+            "isolated": True,
+        },
+        {"commune": GIVES, "resource": "boats", "quantity": 1, "escalate_to": "tỉnh"},
+    ]
+    cut, plain = unmet_features(
+        G, unmet, pos, labels={"boats": "xuồng"}, units={"boats": "chiếc"}, lang="vi"
+    )
+    assert "cần tiếp tế bằng đường không hoặc đường thủy" in cut["properties"]["p"]
+    assert cut["properties"]["c"] != plain["properties"]["c"]
+    assert "đường thủy" not in plain["properties"]["p"]
