@@ -74,13 +74,8 @@ def _header(data: Mapping[str, Any]) -> tuple[str, str, int, int, int | None]:
     hazard = data.get("hazard", "flood")
     if not isinstance(hazard, str):
         raise scenario_error("hazard must be a string", "hazard_invalid", "hazard")
-    if data.get("risk_level") is None:  # it decides who commands: never a silent default
-        raise scenario_error(
-            "risk_level is required (1-5, Decision 18/2021/QĐ-TTg): it decides who commands",
-            "risk_level_missing",
-            "risk_level",
-        )
-    risk = _int(data["risk_level"], "risk_level", minimum=1)
+    given = data.get("risk_level")
+    risk = 1 if given is None else _int(given, "risk_level", minimum=1)  # missing: refused below
     if risk > 5:
         raise scenario_error(
             f"risk_level must be 1-5 (Decision 18/2021/QĐ-TTg), got {risk}",
@@ -356,6 +351,12 @@ def parse_scenario(
             "no affected commune: give affected entries or a flood_extent",
             "no_affected",
             "affected",
+        )
+    if data.get("risk_level") is None:  # it decides who commands: never a silent default
+        raise scenario_error(
+            "risk_level is required (1-5, Decision 18/2021/QĐ-TTg): it decides who commands",
+            "risk_level_missing",
+            "risk_level",
         )
     return Scenario(
         name,

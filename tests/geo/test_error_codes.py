@@ -244,7 +244,7 @@ def test_the_reader_words_its_errors_in_the_callers_kind(tmp_path):
 )
 def test_scenario_errors_name_the_field(data, code, field):
     with pytest.raises(ScenarioError) as exc:
-        parse_scenario({"risk_level": 1, **data}, communes=COMMUNES)
+        parse_scenario(data, communes=COMMUNES)
     assert (exc.value.code, exc.value.field) == (code, field)
 
 

@@ -205,7 +205,7 @@ def test_needs_profile_per_province(tmp_path):
 )
 def test_bad_scenarios_name_the_entry(data, message):
     with pytest.raises(ScenarioError, match=message):
-        parse_scenario({"name": "t", "risk_level": 1, **data}, communes=COMMUNES, max_affected=2)
+        parse_scenario({"name": "t", **data}, communes=COMMUNES, max_affected=2)
 
 
 def test_flood_extent_makes_covered_communes_affected(nghe_an_gdf):
