@@ -144,6 +144,17 @@ def isolation_rows(request: Request, incident_id: int | None) -> list[dict[str, 
     ]
 
 
+def plan_warnings(request: Request, incident_id: int | None) -> list[str]:
+    """The latest plan's warnings about its inputs (a displaced count above a suspect
+    population), worded in the page language."""
+    if incident_id is None:
+        return []
+    with session_scope(state_of(request).read_session) as s:
+        plan = latest_plan(s, incident_id)
+    warnings = (plan or {}).get("parameters", {}).get("warnings", [])
+    return [say(request, f"error.{w['code']}", **w["params"]) for w in warnings]
+
+
 def command_context(request: Request, p: Principal, incident: int | None = None) -> dict[str, Any]:
     """What the command page shows; the incident map is of ``incident`` or the newest one."""
     data = feed(request, p)
@@ -154,6 +165,7 @@ def command_context(request: Request, p: Principal, incident: int | None = None)
         "incident_id": chosen,
         "upload": {},
         "isolation": {"rows": isolation_rows(request, chosen), "labels": ISOLATION_LABELS},
+        "warnings": plan_warnings(request, chosen),
     }
 
 

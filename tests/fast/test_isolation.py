@@ -144,3 +144,30 @@ def test_the_incident_map_shows_a_cut_off_commune_apart():
     assert "cần tiếp tế bằng đường không hoặc đường thủy" in cut["properties"]["p"]
     assert cut["properties"]["c"] != plain["properties"]["c"]
     assert "đường thủy" not in plain["properties"]["p"]
+
+
+def test_a_displaced_count_above_a_suspect_population_warns_on_the_plan_and_the_page(site):
+    gdf = site.client.app.state.lienxa.gdf
+    gdf.loc[ASKS, "population_suspect"] = True  # as the shared file flags Nhôn Mai's 706
+    try:
+        cmd = site.as_("bch40")
+        r = cmd.post(
+            "/incidents",
+            json={"name": "t", "risk_level": 2, "affected": [{"commune": ASKS, "displaced": 9999}]},
+        )
+        assert r.status_code == 201, r.text
+        plan = cmd.post(f"/incidents/{r.json()['id']}/plan", json={}).json()
+        (warning,) = plan["parameters"]["warnings"]
+        assert warning["code"] == "displaced_above_suspect_population"
+        _login(site.client, "bch40")
+        page = site.client.get(f"/command?incident={r.json()['id']}")
+        assert 'id="plan-warnings"' in page.text and "đáng ngờ" in page.text
+    finally:
+        gdf.loc[ASKS, "population_suspect"] = False
+    # a trusted population refuses it, naming the commune
+    r = cmd.post(
+        "/incidents",
+        json={"name": "t", "risk_level": 2, "affected": [{"commune": ASKS, "displaced": 9999}]},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "displaced_above_population"
+    assert r.json()["params"]["commune"] == ASKS
