@@ -168,6 +168,8 @@ def _extent_parts(extent: Any, default: float) -> list[tuple[Any, float]]:
         if isinstance(extent, Mapping) and extent.get("type") == "Feature":
             return [(shape(extent["geometry"]), _feature_share(extent.get("properties"), default))]
         return [(shape(extent), default)]
+    except ScenarioError:  # a feature's share or class: its own error
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise scenario_error(
             f"flood_extent is not a GeoJSON geometry or FeatureCollection ({exc})",

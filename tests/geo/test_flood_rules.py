@@ -324,3 +324,46 @@ def test_scenario_round_trips_its_new_fields():
         "isolated": "partial",
     }
     assert parse_scenario(d) == dataclasses.replace(sc, flood_extent=None)
+
+
+def test_flood_extent_displaces_a_share_by_hazard_class_not_everyone_inside():
+    import geopandas as gpd
+    from shapely.geometry import box, mapping
+
+    from geo.boundaries import normalise_boundaries
+
+    gdf = normalise_boundaries(
+        gpd.GeoDataFrame(
+            {"ma_xa": ["10001", "10002"], "ten_xa": ["A", "B"], "dan_so": [10000, 8000]},
+            geometry=[box(105.0, 19.0, 105.1, 19.1), box(105.1, 19.0, 105.2, 19.1)],
+            crs="EPSG:4326",
+        )
+    )
+
+    def feature(geom, **props):
+        return {"type": "Feature", "properties": props, "geometry": mapping(geom)}
+
+    extent = {
+        "type": "FeatureCollection",
+        "features": [
+            feature(box(104.9, 18.9, 105.1, 19.2), hazard_class="deep"),  # all of A
+            feature(box(105.0, 18.9, 105.15, 19.2)),  # A again (deep wins) and half of B
+        ],
+    }
+    sc = parse_scenario({"name": "t", "risk_level": 2, "flood_extent": extent}, gdf=gdf)
+    got = {a.commune: a.displaced for a in sc.affected}
+    # A: 10,000 x 0.5 (deep); B: 8,000 x 0.5 covered x 0.15 (the default share)
+    assert got == {"10001": 5000, "10002": 600}
+    own = {
+        "type": "FeatureCollection",
+        "features": [feature(box(104.9, 18.9, 105.3, 19.2), displaced_share=0.05)],
+    }
+    sc = parse_scenario({"name": "t", "risk_level": 2, "flood_extent": own}, gdf=gdf)
+    assert {a.commune: a.displaced for a in sc.affected} == {"10001": 500, "10002": 400}
+    bad = {
+        "type": "FeatureCollection",
+        "features": [feature(box(105, 19, 105.1, 19.1), hazard_class="tsunami")],
+    }
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario({"name": "t", "risk_level": 2, "flood_extent": bad}, gdf=gdf)
+    assert exc.value.code == "extent_class_invalid"
