@@ -81,3 +81,14 @@ def test_lienxa_plan_with_the_official_population(files, tmp_path, capsys):
     code = main([*args, "--population", str(table)])
     err = capsys.readouterr().err
     assert code != 0 and ASKS in err and "population" in err
+
+
+def test_the_service_reads_the_official_population_named_by_its_settings(files, tmp_path):
+    from api.main import load_geodata
+    from tests.fast.conftest import settings_for
+
+    boundaries, table, _ = files
+    settings = settings_for(tmp_path, boundaries).model_copy(update={"population": table})
+    gdf = load_geodata(settings).gdf
+    assert gdf.at[ASKS, "population"] == 1200.0 and not gdf.at[ASKS, "population_suspect"]
+    assert load_geodata(settings_for(tmp_path, boundaries)).gdf.at[ASKS, "population"] == 8000.0
