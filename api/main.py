@@ -106,6 +106,10 @@ def load_geodata(settings: Settings) -> GeoData:
     from geo.boundaries import load_boundaries
 
     gdf = load_boundaries(settings.boundaries, layer=settings.boundaries_layer)
+    if settings.population is not None:
+        from geo.population import apply_population, load_population_table
+
+        gdf = apply_population(gdf, load_population_table(settings.population))
     G = build_graph(gdf)
     by_province: dict[str, set[str]] = {}
     for code, prov in gdf["province_code"].items():

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         default=None, description="boundaries file (default: data/boundaries/)"
     )
     boundaries_layer: str | None = None
+    population: Path | None = Field(
+        default=None,
+        description="official population table, CSV code,population,source,date: replaces "
+        "the boundaries' figures and clears their suspect flag",
+    )
     data_dir: Path = Field(
         default=Path("var"), description="where the SQLite database and secret live"
     )

@@ -27,6 +27,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "compute_needs",
+    "compute_recovery_needs",
     "extent_affected",
     "load_needs_profile",
     "load_scenario",
@@ -68,7 +69,33 @@ DEFAULT_PROFILE: dict[str, dict[str, float]] = {
         "sandbags": 2.0,
         "excavators": 1 / 3000,
     },
+    # The recovery phase, per damaged house, over the scenario's recovery_days. Forces (the
+    # catalogue's "forces" pillar) in person-days, spread over the days; the rest in units,
+    # once. No published ratio was found for labour per house (Decree 20/2021/NĐ-CP Art. 15
+    # supports repairs in money, not labour): these are planning assumptions, to be set per
+    # province. A deeply flooded house: mud clearing, washing and drying out, about two people
+    # for two days (4 person-days: the Châu Khê brigade in Con Cuông, 900 people over 26-29 July
+    # 2025, is some 3,600 person-days, on the order of a thousand flooded houses), and one
+    # tarpaulin to cover what the water broke. A collapsed or swept-away house: clearing the
+    # debris and raising a temporary shelter, about five people for four days (20 person-days),
+    # two tarpaulins (Sphere shelter standard 2 / the IFRC emergency shelter kit: two 4×6 m
+    # tarpaulins per household) and an excavator for every 20 such houses.
+    "per_house_flooded": {
+        "militia": 2.0,
+        "youth_volunteers": 2.0,
+        "tarpaulins": 1.0,
+    },
+    "per_house_collapsed": {
+        "militia": 10.0,
+        "youth_volunteers": 10.0,
+        "tarpaulins": 2.0,
+        "excavators": 1 / 20,
+    },
 }
+
+#: The sections of a profile: relief (a resource in one of the two only) and recovery.
+RELIEF_SECTIONS = ("per_person_day", "per_person")
+RECOVERY_SECTIONS = ("per_house_flooded", "per_house_collapsed")
 
 
 @dataclass(frozen=True)
@@ -81,7 +108,31 @@ class NeedsProfile:
     per_person: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_PROFILE["per_person"])
     )
+    per_house_flooded: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_PROFILE["per_house_flooded"])
+    )
+    per_house_collapsed: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_PROFILE["per_house_collapsed"])
+    )
     name: str = "default"
+
+    def recovery_for(
+        self, flooded: int, collapsed: int, days: int, *, forces: frozenset[str] | None = None
+    ) -> dict[str, int]:
+        """Integer recovery needs (rounded up) of ``flooded`` deeply flooded and ``collapsed``
+        collapsed houses over ``days``: the ``forces`` resources (default: the catalogue's
+        forces pillar) as people, person-days spread over the days; the others once."""
+        if forces is None:
+            forces = frozenset(k for k, r in load_catalogue().items() if r.pillar == "forces")
+        total: dict[str, float] = {}
+        for houses, ratios in (
+            (flooded, self.per_house_flooded),
+            (collapsed, self.per_house_collapsed),
+        ):
+            for key, ratio in ratios.items():
+                total[key] = total.get(key, 0.0) + houses * ratio
+        out = {k: math.ceil((v / days if k in forces else v) - 1e-9) for k, v in total.items()}
+        return {k: v for k, v in out.items() if v > 0}
 
     def needs_for(self, displaced: int, days: int) -> dict[str, int]:
         """Integer needs (rounded up) for ``displaced`` people over ``days`` days."""
@@ -125,13 +176,15 @@ def _apply_layer(
     day: dict[str, float],
     once: dict[str, float],
     catalogue: Mapping[str, Resource],
+    houses: Mapping[str, dict[str, float]] | None = None,
 ) -> None:
     if not isinstance(layer, dict):
         raise _profile_error(
             f"{where}: a profile is a mapping with per_person_day and per_person",
             "profile_layer_invalid",
         )
-    for section, target in (("per_person_day", day), ("per_person", once)):
+    sections = [("per_person_day", day), ("per_person", once), *(houses or {}).items()]
+    for section, target in sections:
         for key, value in (layer.get(section) or {}).items():
             if key not in catalogue:
                 raise _profile_error(
@@ -147,9 +200,9 @@ def _apply_layer(
                     f"{section}.{key}",
                     value=str(value),
                 )
-            # a resource lives in one section only
-            day.pop(key, None)
-            once.pop(key, None)
+            if section in RELIEF_SECTIONS:  # a resource lives in one relief section only
+                day.pop(key, None)
+                once.pop(key, None)
             target[key] = float(value)
 
 
@@ -161,9 +214,10 @@ def load_needs_profile(
 ) -> NeedsProfile:
     """The default profile, overridden by a JSON/YAML file.
 
-    The file holds ``{"default": {"per_person_day": {...}, "per_person": {...}},
-    "provinces": {"40": {...}}}`` (or just one profile); for ``province`` its entries override
-    the default's, key by key.
+    The file holds ``{"default": {"per_person_day": {...}, "per_person": {...},
+    "per_house_flooded": {...}, "per_house_collapsed": {...}}, "provinces": {"40": {...}}}``
+    (or just one profile); for ``province`` its entries override the default's, key by key.
+    The house sections are the recovery phase (:meth:`NeedsProfile.recovery_for`).
 
     Raises
     ------
@@ -177,14 +231,21 @@ def load_needs_profile(
     catalogue = catalogue or load_catalogue()
     day = dict(DEFAULT_PROFILE["per_person_day"])
     once = dict(DEFAULT_PROFILE["per_person"])
+    houses = {key: dict(DEFAULT_PROFILE[key]) for key in RECOVERY_SECTIONS}
     name = "default"
     if path is not None:
         data = read_structured(path, what="needs profile", error_type=NeedsProfileError)
         where = str(Path(path))
         layers, name = _layers(data, where, province)
         for layer in layers:
-            _apply_layer(layer, where, day, once, catalogue)
-    return NeedsProfile(per_person_day=day, per_person=once, name=name)
+            _apply_layer(layer, where, day, once, catalogue, houses)
+    return NeedsProfile(
+        per_person_day=day,
+        per_person=once,
+        per_house_flooded=houses["per_house_flooded"],
+        per_house_collapsed=houses["per_house_collapsed"],
+        name=name,
+    )
 
 
 def compute_needs(
@@ -197,4 +258,21 @@ def compute_needs(
         needs = profile.needs_for(a.displaced, scenario.duration_days)
         needs.update(a.needs)
         out[a.commune] = {k: v for k, v in needs.items() if v > 0}
+    return out
+
+
+def compute_recovery_needs(
+    scenario: Scenario, profile: NeedsProfile | None = None
+) -> dict[str, dict[str, int]]:
+    """Integer needs of the recovery phase per affected commune with damaged houses, over the
+    scenario's recovery days (:meth:`NeedsProfile.recovery_for`); communes without any left
+    out."""
+    profile = profile or NeedsProfile()
+    days = scenario.days_of_recovery
+    out = {}
+    for a in scenario.affected:
+        if a.houses_flooded or a.houses_collapsed:
+            needs = profile.recovery_for(a.houses_flooded, a.houses_collapsed, days)
+            if needs:
+                out[a.commune] = needs
     return out

@@ -14,6 +14,35 @@ from geo.plans import CommandRow
 #: ``{node: (cost, path)}`` of :func:`hop_limited_paths`.
 Paths = dict[str, tuple[int, list[str]]]
 
+#: The ``via`` of an ``add_link`` rule that opens a way by water (lower case, either language):
+#: such a link stays usable into and out of a fully isolated commune — "boats and ferries
+#: opened by a rule still count". Every other link (roads, tracks, an ``add_link`` without one
+#: of these) is cut.
+WATER_LINKS = frozenset({"boat", "ferry", "water", "đò", "phà", "xuồng", "thuyền", "ca nô"})
+
+
+def is_water_link(edge: Mapping[str, Any]) -> bool:
+    """Whether a link of :func:`geo.rules.apply_rules`'s graph runs by boat or ferry."""
+    return str(edge.get("link") or "").strip().lower() in WATER_LINKS
+
+
+def isolate(H: nx.Graph, full: Iterable[str]) -> nx.Graph:
+    """``H`` without the links that touch a fully isolated commune, but for water links
+    (:data:`WATER_LINKS`): no path by road enters, leaves or crosses one (CONTRACT.md, rule 3).
+    Returns ``H`` itself when nothing is isolated, else a copy.
+    """
+    full = set(full)
+    cut = [
+        (a, b)
+        for a, b, e in H.edges(data=True)
+        if (a in full or b in full) and not is_water_link(e)
+    ]
+    if not cut:
+        return H
+    out = H.copy()
+    out.remove_edges_from(cut)
+    return out
+
 
 def hop_limited_paths(
     H: nx.Graph, source: str, max_hops: int, *, weight: str = "cost_milli"

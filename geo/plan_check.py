@@ -9,6 +9,9 @@ check                         reports
 ``_check_ends``               a path that does not run from the giver to the receiver
 ``_check_hops``               rule 3: a path of more than ``max_hops`` links
 ``_check_open``               rule 3: a path over a link that is not open
+``_check_isolated``           rule 3: a path by road into, out of or across a fully isolated
+                              commune (boat and ferry links opened by a rule excepted)
+``_check_partial_gives``      rule 2: a partly isolated commune that gives
 ``_check_minutes``            a transfer whose ``travel_minutes`` is not its path's
 ``_check_cheapest``           rule 4: a transfer not on a cheapest path within ``max_hops``
 ``_check_caps``               an agreement's cap exceeded between two communes
@@ -19,6 +22,10 @@ check                         reports
 ``_check_nothing_left``       rule 5: unmet need while a reachable commune has spare of it
 ``_check_unmet_listed``       rule 5: a ledger's unmet need not listed in ``unmet``
 ``_check_escalation_named``   rule 5: an unmet need with no ``escalate_to``
+``_check_isolated_flag``      rule 5: a fully isolated commune's unmet need without
+                              ``"isolated": true`` (or the flag on another commune's)
+``_check_phases``             a plan with damaged houses without its recovery phase (or
+                              rows of a phase the scenario has not)
 ``_check_unmet_units``        ``cost.unmet_units`` not the total unmet need
 ``_check_transport``          ``cost.transport`` not the total ``quantity × cost``
 ============================  ==============================================================
@@ -27,14 +34,14 @@ check                         reports
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
 import networkx as nx
 
-from geo.needs import NeedsProfile, Scenario, compute_needs
-from geo.paths import Paths, agreement_cap, hop_limited_paths
+from geo.needs import NeedsProfile, Scenario, compute_needs, compute_recovery_needs
+from geo.paths import Paths, agreement_cap, hop_limited_paths, is_water_link, isolate
 from geo.plan_settings import PlanParameters, planning_day
 from geo.plans import LedgerRow, Plan, Transfer, as_plan
 from geo.rules import Rule, apply_rules
@@ -48,6 +55,10 @@ class _Context:
 
     H: nx.Graph
     params: PlanParameters
+    #: the links before the isolated communes' were cut, the fully and partly isolated
+    open_links: nx.Graph
+    full: set[str]
+    partial: set[str]
     needs: dict[str, dict[str, int]]
     stock: dict[str, dict[str, int]]
     received: dict[Key, int] = field(default_factory=dict)
@@ -97,6 +108,23 @@ def _walk(t: Transfer, H: nx.Graph) -> tuple[int, float, Key | None]:
     return cost, minutes, None
 
 
+def _check_isolated(t: Transfer, ctx: _Context) -> list[str]:
+    for a, b in pairwise(t.path):
+        if a not in ctx.full and b not in ctx.full:
+            continue
+        water = ctx.open_links.has_edge(a, b) and is_water_link(ctx.open_links.edges[a, b])
+        if not water:
+            c = a if a in ctx.full else b
+            return [f"rule 3: {_tag(t)}: the path runs by road through {c}, fully isolated"]
+    return []
+
+
+def _check_partial_gives(t: Transfer, ctx: _Context) -> list[str]:
+    if t.giver in ctx.partial:
+        return [f"rule 2: {_tag(t)}: {t.giver} is partly isolated and gives nothing"]
+    return []
+
+
 def _check_open(t: Transfer, closed: Key | None) -> list[str]:
     if closed is not None:
         return [f"rule 3: {_tag(t)}: link {closed[0]}-{closed[1]} is not open"]
@@ -121,6 +149,7 @@ def _check_cheapest(t: Transfer, cost: int, ctx: _Context) -> list[str]:
 
 def _check_transfer(t: Transfer, ctx: _Context) -> list[str]:
     errs = _check_quantity(t) + _check_ends(t) + _check_hops(t, ctx.params.max_hops)
+    errs += _check_isolated(t, ctx) + _check_partial_gives(t, ctx)
     cost, minutes, closed = _walk(t, ctx.H)
     errs += _check_open(t, closed)
     if closed is None:
@@ -151,7 +180,7 @@ def _check_sendable(ctx: _Context) -> list[str]:
         for r in set(ctx.stock.get(c, {})) | {r for (cc, r) in ctx.sent if cc == c}:
             q = ctx.stock.get(c, {}).get(r, 0)
             need = ctx.needs.get(c, {}).get(r, 0)
-            allowed = ctx.params.sendable(r, q, need)
+            allowed = 0 if c in ctx.partial else ctx.params.sendable(r, q, need)
             s = ctx.sent.get((c, r), 0)
             if s > allowed:
                 errs.append(
@@ -253,6 +282,24 @@ def _check_escalation_named(plan: Plan) -> list[str]:
     return []
 
 
+def _check_isolated_flag(plan: Plan, full: set[str]) -> list[str]:
+    return [
+        f"rule 5: unmet {u.commune}/{u.resource}: isolated is {u.isolated!r}, "
+        f"should be {True if u.commune in full else None!r}"
+        for u in plan.unmet
+        if (u.isolated is True) != (u.commune in full)
+    ]
+
+
+def _check_phases(plan: Plan, expected: list[str | None]) -> list[str]:
+    found: set[str | None] = {t.phase for t in plan.transfers}
+    found |= {row.phase for row in plan.ledger} | {u.phase for u in plan.unmet}
+    wrong = sorted(str(p) for p in found - set(expected))
+    if wrong:
+        return [f"phases: rows of phase {', '.join(wrong)}; expected {expected}"]
+    return []
+
+
 def _check_unmet_units(plan: Plan, unmet_total: int) -> list[str]:
     if plan.cost.unmet_units != unmet_total:
         return [f"cost.unmet_units {plan.cost.unmet_units} != {unmet_total}"]
@@ -290,6 +337,8 @@ def validate_plan(
         The violations, one message each (empty: the plan obeys every rule). Optimality is
         checked in its necessary local form: no unmet need while a reachable commune still
         has spare of it (uncapped), and every transfer on a cheapest path within ``max_hops``.
+        Isolation (CONTRACT.md rules 2, 3 and 5) is checked from the scenario's ``isolated``
+        entries, and each phase (relief, recovery) on its own needs.
 
     Raises
     ------
@@ -300,7 +349,7 @@ def validate_plan(
     """
     p = as_plan(plan)
     params = params or PlanParameters()
-    H = apply_rules(
+    open_links = apply_rules(
         G,
         rules,
         at=planning_day(params.at),
@@ -308,17 +357,32 @@ def validate_plan(
         speed_kmh=params.speed_kmh,
         agreement_factor=params.agreement_factor,
     )
-    ctx = _Context(
-        H,
-        params,
-        compute_needs(scenario, needs_profile),
-        {c: dict(v) for c, v in inventory.items()},
-    )
-    errs: list[str] = []
-    for t in p.transfers:
-        errs += _check_transfer(t, ctx)
-    errs += _check_caps(ctx) + _check_sendable(ctx)
-    ledger = {(row.commune, row.resource): row for row in p.ledger}
-    need_errs, unmet_total = _check_needs(ledger, ctx)
-    errs += need_errs + _check_unmet_listed(p, ledger) + _check_escalation_named(p)
-    return errs + _check_unmet_units(p, unmet_total) + _check_transport(p, ctx.transport)
+    full, partial = scenario.isolated("full"), scenario.isolated("partial")
+    H = isolate(open_links, full)
+    recovery = compute_recovery_needs(scenario, needs_profile)
+    phases: dict[str | None, dict[str, dict[str, int]]] = {
+        None: compute_needs(scenario, needs_profile)
+    }
+    if recovery:
+        phases = {"relief": phases[None], "recovery": recovery}
+    errs = _check_phases(p, list(phases)) + _check_isolated_flag(p, full)
+    unmet_total, transport = 0, 0.0
+    for phase, needs in phases.items():
+        part = replace(
+            p,
+            transfers=tuple(t for t in p.transfers if t.phase == phase),
+            ledger=tuple(r for r in p.ledger if r.phase == phase),
+            unmet=tuple(u for u in p.unmet if u.phase == phase),
+        )
+        stock = {c: dict(v) for c, v in inventory.items()}
+        ctx = _Context(H, params, open_links, full, partial, needs, stock)
+        for t in part.transfers:
+            errs += _check_transfer(t, ctx)
+        errs += _check_caps(ctx) + _check_sendable(ctx)
+        ledger = {(row.commune, row.resource): row for row in part.ledger}
+        need_errs, short = _check_needs(ledger, ctx)
+        errs += need_errs + _check_unmet_listed(part, ledger)
+        unmet_total += short
+        transport += ctx.transport
+    errs += _check_escalation_named(p)
+    return errs + _check_unmet_units(p, unmet_total) + _check_transport(p, transport)

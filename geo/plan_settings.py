@@ -44,12 +44,13 @@ def reserve_kept(stock: int, share: float) -> int:
 
 
 def sendable(stock: int, need: int, share: float) -> int:
-    """What a commune may send of a resource: nothing when it is short of it (``need >
-    stock``), else its stock less what it uses itself or its reserve (:func:`reserve_kept`),
-    whichever is more."""
+    """What a commune may send of a resource (CONTRACT.md, rule 2): nothing when it is short
+    of it (``need > stock``), else ``S − U − ⌈r·S⌉``: its stock less what it uses itself and,
+    on top of that, its reserve (:func:`reserve_kept`). An affected commune's need is an
+    estimate in a flood that may still rise, so the reserve is kept above its own use."""
     if need > stock:
         return 0
-    return max(0, stock - max(min(need, stock), reserve_kept(stock, share)))
+    return max(0, stock - min(need, stock) - reserve_kept(stock, share))
 
 
 def _share(value: Any, what: str) -> float:

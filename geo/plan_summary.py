@@ -27,12 +27,27 @@ def _received_line(t: Transfer, catalogue: Catalogue, name: Mapping[str, str]) -
     return (
         f"  nhận {quantity_vi(t.quantity, catalogue[t.resource])} từ "
         f"{name.get(t.giver, t.giver)}, "
-        f"{format_count_vi(round(t.travel_minutes))} phút ({via}){ag}"
+        f"{format_count_vi(round(t.travel_minutes))} phút ({via}){ag}{_phase(t)}"
     )
 
 
+#: How a plan's phases are named in its summary.
+PHASE_LABELS = {"relief": "cứu trợ / relief", "recovery": "khắc phục / recovery"}
+
+#: What a fully isolated commune's unmet need says: it must come by air or by water.
+BY_AIR_OR_BOAT = "cần tiếp tế bằng đường không hoặc đường thủy / by air or boat"
+
+
+def _phase(row: Transfer | UnmetRow) -> str:
+    return f" [{PHASE_LABELS.get(row.phase, row.phase)}]" if row.phase else ""
+
+
 def _unmet_line(u: UnmetRow, catalogue: Catalogue) -> str:
-    return f"  THIẾU {quantity_vi(u.quantity, catalogue[u.resource])} → {u.escalate_to}"
+    mode = f" — {BY_AIR_OR_BOAT}" if u.isolated else ""
+    return (
+        f"  THIẾU {quantity_vi(u.quantity, catalogue[u.resource])}{_phase(u)} → "
+        f"{u.escalate_to}{mode}"
+    )
 
 
 def summarise_plan(plan: Plan | Mapping[str, Any], G: nx.Graph) -> list[str]:
@@ -57,6 +72,7 @@ def summarise_plan(plan: Plan | Mapping[str, Any], G: nx.Graph) -> list[str]:
     catalogue = load_catalogue()
     name = {c: f"{d.get('full_name', c)} ({c})" for c, d in G.nodes(data=True)}
     lines = _header(p)
+    lines += [f"CẢNH BÁO / warning: {w.message}" for w in p.parameters.warnings or ()]
     by_receiver: dict[str, list[Transfer]] = {}
     for t in p.transfers:
         by_receiver.setdefault(t.receiver, []).append(t)

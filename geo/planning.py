@@ -3,13 +3,24 @@
 The plan obeys the five rules of CONTRACT.md:
 
 1. an affected commune uses its own stock first (``on_site = min(need, stock)``);
-2. a commune never sends from its reserve (``ceil(reserve_share × stock)``, or what it uses
-   itself if more), and an affected commune never sends a resource it is short of;
+2. a commune keeps its reserve at home on top of what it uses itself: of stock S, own use U and
+   reserve share r it sends at most ``S − U − ⌈r·S⌉`` (:func:`sendable`); an affected commune
+   never sends a resource it is short of, and a partly isolated one sends nothing;
 3. aid moves along open links only (after the planners' rules and the scenario's closed links),
-   over at most ``max_hops`` links, by the cheapest such path;
+   over at most ``max_hops`` links, by the cheapest such path; no path enters, leaves or
+   crosses a fully isolated commune by road (an ``add_link`` rule whose ``via`` is a boat or a
+   ferry, :data:`geo.paths.WATER_LINKS`, still counts);
 4. among the plans leaving the least need unmet, it has the least total ``quantity × cost``
    (travel minutes, weighted by the agreement factor on agreement links);
-5. what no reachable commune can cover is listed as unmet, with the body it escalates to.
+5. what no reachable commune can cover is listed as unmet, with the body it escalates to; a
+   fully isolated commune's carries ``"isolated": true`` (by air or boat) and goes to the body
+   that commands at the incident's level.
+
+Two phases: relief (the displaced people's needs over ``duration_days``) and, when the scenario
+lists damaged houses, recovery (labour and materials over ``recovery_days``,
+:meth:`geo.needs.NeedsProfile.recovery_for`). Each phase is planned from the whole stock (the
+phases follow each other: the people who helped in the relief are home again, or still there),
+and in a plan with a recovery phase every transfer, ledger and unmet row carries its ``phase``.
 
 How: resources are independent (links have no capacity), so each resource is one
 transportation problem from communes with something to spare to communes with a gap, over the
@@ -30,14 +41,14 @@ text summary (:mod:`geo.plan_summary`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
 import networkx as nx
 
-from geo.needs import NeedsProfile, Scenario
+from geo.needs import NeedsProfile, Scenario, compute_recovery_needs
 from geo.paths import commander, escalate_to, hop_limited_paths
 from geo.plan_check import validate_plan
 from geo.plan_settings import (
@@ -65,7 +76,7 @@ from geo.plans import (
 )
 from geo.resources import load_catalogue
 from geo.rules import Rule
-from geo.solver import Flows, Problem, greedy_resource, prepare, solve_resource
+from geo.solver import RECOVERY, Flows, Problem, greedy_resource, prepare, solve_resource
 
 __all__ = [
     "DEFAULT_COMMANDERS",
@@ -94,7 +105,9 @@ __all__ = [
 ]
 
 
-def _transfer(P: Problem, giver: str, receiver: str, resource: str, quantity: int) -> Transfer:
+def _transfer(
+    P: Problem, giver: str, receiver: str, resource: str, quantity: int, phase: str | None
+) -> Transfer:
     cost_milli, back = P.paths[receiver][giver]
     path = list(reversed(back))  # giver -> receiver
     edges = [P.H.edges[a, b] for a, b in pairwise(path)]
@@ -108,6 +121,7 @@ def _transfer(P: Problem, giver: str, receiver: str, resource: str, quantity: in
         cost=cost_milli / 1000,
         agreement=any(e["agreement"] for e in edges),
         agreement_rules=tuple(sorted({str(e["agreement_rule"]) for e in edges if e["agreement"]})),
+        phase=phase,
     )
 
 
@@ -116,7 +130,9 @@ def _ledger(
     scenario: Scenario,
     transfers: Iterable[Transfer],
     escalate: Callable[[str], str],
+    phase: str | None,
 ) -> tuple[list[LedgerRow], list[UnmetRow]]:
+    full = scenario.isolated("full")
     received: dict[tuple[str, str], int] = {}
     sent: dict[tuple[str, str], int] = {}
     for t in transfers:
@@ -144,30 +160,68 @@ def _ledger(
                     unmet=short,
                     stock=P.stock.get(c, {}).get(resource, 0),
                     reserve=P.reserve.get((c, resource), 0),
+                    phase=phase,
                 )
             )
             if short > 0:
-                unmet.append(UnmetRow(c, resource, short, escalate(c)))
+                unmet.append(
+                    UnmetRow(
+                        c,
+                        resource,
+                        short,
+                        escalate(c),
+                        isolated=True if c in full else None,
+                        phase=phase,
+                    )
+                )
     return ledger, unmet
 
 
+def _escalation(
+    scenario: Scenario, P: Problem, params: PlanParameters, regions: Mapping[str, Iterable[str]]
+) -> Callable[[str], str]:
+    """Where a commune's unmet need goes: the next body up; for a fully isolated commune (aid by
+    air or boat) the body that commands at the incident's level, when that is above the
+    commune."""
+    full = scenario.isolated("full")
+    n = len(scenario.affected)
+
+    def to(c: str) -> str:
+        if c in full:
+            cmd = commander(c, scenario.risk_level, n, P.H, regions, params)
+            if cmd.tier != "commune":
+                return cmd.commander
+        return escalate_to(c, P.H, regions, params)
+
+    return to
+
+
 def _assemble(
-    P: Problem,
+    problems: Sequence[tuple[Problem, Mapping[str, Flows]]],
     scenario: Scenario,
-    transfers_by_resource: Mapping[str, Flows],
     params: PlanParameters,
     regions: Mapping[str, Iterable[str]],
     method: str,
 ) -> Plan:
-    transfers = [
-        _transfer(P, g, rc, resource, q)
-        for resource in P.resources
-        for g, rc, q in sorted(transfers_by_resource.get(resource, []), key=lambda t: (t[1], t[0]))
-    ]
+    transfers: list[Transfer] = []
+    ledger: list[LedgerRow] = []
+    unmet: list[UnmetRow] = []
     transport = 0.0
-    for t in transfers:  # as q × cost_milli / 1000, summed in order: the figure stays exact
-        transport += t.quantity * P.paths[t.receiver][t.giver][0] / 1000
-    ledger, unmet = _ledger(P, scenario, transfers, lambda c: escalate_to(c, P.H, regions, params))
+    phased = len(problems) > 1  # rows carry their phase only in a plan with a recovery phase
+    for P, flows in problems:
+        phase = P.phase if phased else None
+        mine = [
+            _transfer(P, g, rc, resource, q, phase)
+            for resource in P.resources
+            for g, rc, q in sorted(flows.get(resource, []), key=lambda t: (t[1], t[0]))
+        ]
+        for t in mine:  # as q × cost_milli / 1000, summed in order: the figure stays exact
+            transport += t.quantity * P.paths[t.receiver][t.giver][0] / 1000
+        rows, short = _ledger(P, scenario, mine, _escalation(scenario, P, params, regions), phase)
+        transfers += mine
+        ledger += rows
+        unmet += short
+    H = problems[0][0].H
     n = len(scenario.affected)
     return Plan(
         scenario=scenario.name,
@@ -180,12 +234,13 @@ def _assemble(
             at=params.at,
             risk_level=scenario.risk_level,
             duration_days=scenario.duration_days,
+            warnings=tuple(scenario.warnings) or None,
         ),
         transfers=tuple(transfers),
         ledger=tuple(ledger),
         unmet=tuple(unmet),
         command=tuple(
-            commander(c, scenario.risk_level, n, P.H, regions, params)
+            commander(c, scenario.risk_level, n, H, regions, params)
             for c in scenario.affected_codes
         ),
         cost=PlanCost(sum(u.quantity for u in unmet), round(transport, 3)),
@@ -257,8 +312,13 @@ def compute_plan(
     if params.at is None:  # one day for the whole plan, recorded in it
         params = replace(params, at=planning_day(None))
     P = prepare(G, scenario, inventory, rules, params, needs_profile)
-    flows = {r: solve(P, r) for r in P.resources}
-    return _assemble(P, scenario, flows, params, regions or {}, label)
+    problems = [P]
+    if compute_recovery_needs(scenario, needs_profile):
+        problems.append(
+            prepare(G, scenario, inventory, rules, params, needs_profile, phase=RECOVERY, H=P.H)
+        )
+    solved = [(Q, {r: solve(Q, r) for r in Q.resources}) for Q in problems]
+    return _assemble(solved, scenario, params, regions or {}, label)
 
 
 def make_plan(

@@ -14,12 +14,25 @@ Values are not coerced when read: a plan read from JSON keeps what it holds, so 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from geo.errors import LienXaError
+from geo.plan_records import PlanCost, PlanSettings
+
+__all__ = [
+    "CommandRow",
+    "LedgerRow",
+    "Plan",
+    "PlanCost",
+    "PlanError",
+    "PlanSettings",
+    "QuantityRow",
+    "Transfer",
+    "UnmetRow",
+    "as_plan",
+]
 
 T = TypeVar("T")
 
@@ -52,10 +65,12 @@ class Transfer:
     cost: float
     agreement: bool
     agreement_rules: tuple[str, ...] = ()
+    #: ``"relief"`` or ``"recovery"`` in a plan with a recovery phase (None: relief only)
+    phase: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The transfer as plan JSON."""
-        return {
+        """The transfer as plan JSON (``phase`` only when set)."""
+        out = {
             "from": self.giver,
             "to": self.receiver,
             "resource": self.resource,
@@ -66,6 +81,7 @@ class Transfer:
             "agreement": self.agreement,
             "agreement_rules": list(self.agreement_rules),
         }
+        return _with_phase(out, self.phase)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Transfer:
@@ -80,6 +96,7 @@ class Transfer:
             cost=data["cost"],
             agreement=data["agreement"],
             agreement_rules=tuple(data["agreement_rules"]),
+            phase=data.get("phase"),
         )
 
 
@@ -97,10 +114,12 @@ class LedgerRow:
     unmet: int
     stock: int
     reserve: int
+    #: the need's phase, ``"relief"`` or ``"recovery"``, in a plan with a recovery phase
+    phase: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The row as plan JSON."""
-        return {
+        """The row as plan JSON (``phase`` only when set)."""
+        out = {
             "commune": self.commune,
             "resource": self.resource,
             "need": self.need,
@@ -111,11 +130,18 @@ class LedgerRow:
             "stock": self.stock,
             "reserve": self.reserve,
         }
+        return _with_phase(out, self.phase)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LedgerRow:
         """A ledger row from plan JSON."""
-        return cls(**{key: data[key] for key in _LEDGER_KEYS})
+        return cls(**{key: data[key] for key in _LEDGER_KEYS}, phase=data.get("phase"))
+
+
+def _with_phase(out: dict[str, Any], phase: str | None) -> dict[str, Any]:
+    if phase is not None:
+        out["phase"] = phase
+    return out
 
 
 _LEDGER_KEYS = (
@@ -139,20 +165,33 @@ class UnmetRow:
     resource: str
     quantity: int
     escalate_to: str | None
+    #: True for a fully isolated commune: the need is to come by air or boat
+    isolated: bool | None = None
+    phase: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The row as plan JSON."""
-        return {
+        """The row as plan JSON (``isolated`` and ``phase`` only when set)."""
+        out: dict[str, Any] = {
             "commune": self.commune,
             "resource": self.resource,
             "quantity": self.quantity,
             "escalate_to": self.escalate_to,
         }
+        if self.isolated is not None:
+            out["isolated"] = self.isolated
+        return _with_phase(out, self.phase)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> UnmetRow:
         """An unmet row from plan JSON (``escalate_to`` None when absent)."""
-        return cls(data["commune"], data["resource"], data["quantity"], data.get("escalate_to"))
+        return cls(
+            data["commune"],
+            data["resource"],
+            data["quantity"],
+            data.get("escalate_to"),
+            isolated=data.get("isolated"),
+            phase=data.get("phase"),
+        )
 
 
 @dataclass(frozen=True)
@@ -195,77 +234,6 @@ class QuantityRow:
     def from_json(cls, data: Mapping[str, Any]) -> QuantityRow:
         """A row from plan JSON."""
         return cls(data["commune"], data["resource"], data["quantity"])
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """The plan's ``parameters``: the settings used, the reserve shares as applied
-    (:func:`geo.plan_settings.check_reserve_share`), ``at`` the day (or instant) the rules
-    were judged on, and the scenario's risk level and duration."""
-
-    max_hops: int
-    reserve_share: float | dict[str, float]
-    agreement_factor: float
-    speed_kmh: float
-    at: dt.date | dt.datetime | None
-    risk_level: int
-    duration_days: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The settings as plan JSON (``at`` in ISO 8601, absent when None)."""
-        out: dict[str, Any] = {
-            "max_hops": self.max_hops,
-            "reserve_share": (
-                dict(self.reserve_share)
-                if isinstance(self.reserve_share, Mapping)
-                else self.reserve_share
-            ),
-            "agreement_factor": self.agreement_factor,
-            "speed_kmh": self.speed_kmh,
-        }
-        if self.at is not None:
-            out["at"] = self.at.isoformat()
-        out["risk_level"] = self.risk_level
-        out["duration_days"] = self.duration_days
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlanSettings:
-        """Settings from plan JSON; an ``at`` with a time is read as a datetime."""
-        at = data.get("at")
-        share = data["reserve_share"]
-        return cls(
-            max_hops=data["max_hops"],
-            reserve_share=dict(share) if isinstance(share, Mapping) else share,
-            agreement_factor=data["agreement_factor"],
-            speed_kmh=data["speed_kmh"],
-            at=None if at is None else _instant(at),
-            risk_level=data["risk_level"],
-            duration_days=data["duration_days"],
-        )
-
-
-def _instant(text: str) -> dt.date | dt.datetime:
-    if "T" in text:
-        return dt.datetime.fromisoformat(text)
-    return dt.date.fromisoformat(text)
-
-
-@dataclass(frozen=True)
-class PlanCost:
-    """Total need left unmet and total ``quantity × cost`` of the transfers."""
-
-    unmet_units: int
-    transport: float
-
-    def to_json(self) -> dict[str, Any]:
-        """The cost as plan JSON."""
-        return {"unmet_units": self.unmet_units, "transport": self.transport}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlanCost:
-        """The cost from plan JSON."""
-        return cls(data["unmet_units"], data["transport"])
 
 
 @dataclass(frozen=True)

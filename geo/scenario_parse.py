@@ -8,17 +8,36 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from geo.catalogue import Resource, load_catalogue
+from geo.errors import Problem
 from geo.io import read_structured
 from geo.scenario import (
+    DEFAULT_DISPLACED_SHARE,
+    ISOLATION_MODES,
     AffectedCommune,
     Scenario,
     ScenarioError,
     extent_affected,
     scenario_error,
 )
+from geo.scenario_people import (
+    MAX_DISPLACED,
+    MAX_DURATION_DAYS,
+    MAX_HOUSES,
+    MAX_RECOVERY_DAYS,
+    Populations,
+    check_people,
+    populations_of,
+)
 
 
-def _int(value: Any, what: str, *, field: str | None = None, minimum: int = 0) -> int:
+def _int(
+    value: Any,
+    what: str,
+    *,
+    field: str | None = None,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> int:
     field = field or what
     if (
         isinstance(value, bool)
@@ -36,18 +55,27 @@ def _int(value: Any, what: str, *, field: str | None = None, minimum: int = 0) -
             value=str(value),
             minimum=minimum,
         )
+    if maximum is not None and value > maximum:
+        raise scenario_error(
+            f"{what} must be <= {maximum}, got {value!r}",
+            "above_maximum",
+            field,
+            value=str(value),
+            maximum=maximum,
+        )
     return int(value)
 
 
-def _header(data: Mapping[str, Any]) -> tuple[str, str, int, int]:
-    """The scenario's name, hazard, risk level and duration."""
+def _header(data: Mapping[str, Any]) -> tuple[str, str, int, int, int | None]:
+    """The scenario's name, hazard, risk level, duration and recovery days (None: not given)."""
     name = data.get("name", "unnamed scenario")
     if not isinstance(name, str) or not name.strip():
         raise scenario_error("name must be a non-empty string", "name_invalid", "name")
     hazard = data.get("hazard", "flood")
     if not isinstance(hazard, str):
         raise scenario_error("hazard must be a string", "hazard_invalid", "hazard")
-    risk = _int(data.get("risk_level", 1), "risk_level", minimum=1)
+    given = data.get("risk_level")
+    risk = 1 if given is None else _int(given, "risk_level", minimum=1)  # missing: refused below
     if risk > 5:
         raise scenario_error(
             f"risk_level must be 1-5 (Decision 18/2021/QĐ-TTg), got {risk}",
@@ -55,8 +83,11 @@ def _header(data: Mapping[str, Any]) -> tuple[str, str, int, int]:
             "risk_level",
             value=risk,
         )
-    days = _int(data.get("duration_days", 1), "duration_days", minimum=1)
-    return name.strip(), hazard, risk, days
+    days = _int(data.get("duration_days", 1), "duration_days", minimum=1, maximum=MAX_DURATION_DAYS)
+    recovery = data.get("recovery_days")
+    if recovery is not None:
+        recovery = _int(recovery, "recovery_days", minimum=1, maximum=MAX_RECOVERY_DAYS)
+    return name.strip(), hazard, risk, days, recovery
 
 
 def _entry_code(entry: Any, i: int, known: set[str] | None, seen: set[str]) -> str:
@@ -115,8 +146,52 @@ def _entry_needs(
     return needs
 
 
+def _isolated(entry: Mapping[str, Any], i: int, code: str) -> str | None:
+    value = entry.get("isolated")
+    if value is None or value is False or value == "none":
+        return None
+    if value not in ISOLATION_MODES:
+        raise scenario_error(
+            f"affected[{i}] ({code}).isolated must be one of {', '.join(ISOLATION_MODES)}, "
+            f"got {value!r}",
+            "isolated_invalid",
+            f"affected[{i}].isolated",
+            value=repr(value),
+        )
+    return str(value)
+
+
+def _entry(
+    entry: Mapping[str, Any], i: int, code: str, catalogue: Mapping[str, Resource]
+) -> AffectedCommune:
+    where = f"affected[{i}] ({code})"
+    displaced = _int(
+        entry.get("displaced", 0),
+        f"{where}.displaced",
+        field=f"affected[{i}].displaced",
+        maximum=MAX_DISPLACED,
+    )
+    flooded, collapsed = (
+        _int(entry.get(key, 0), f"{where}.{key}", field=f"affected[{i}].{key}", maximum=MAX_HOUSES)
+        for key in ("houses_flooded", "houses_collapsed")
+    )
+    return AffectedCommune(
+        code,
+        displaced,
+        _entry_needs(entry, i, code, catalogue),
+        isolated=_isolated(entry, i, code),
+        houses_flooded=flooded,
+        houses_collapsed=collapsed,
+    )
+
+
 def _affected(
-    raw: Any, known: set[str] | None, catalogue: Mapping[str, Resource], max_affected: int
+    raw: Any,
+    known: set[str] | None,
+    catalogue: Mapping[str, Resource],
+    max_affected: int,
+    populations: Populations | None,
+    warnings: list[Problem],
 ) -> list[AffectedCommune]:
     if not isinstance(raw, list):
         raise scenario_error("affected must be a list", "affected_not_a_list", "affected")
@@ -133,12 +208,9 @@ def _affected(
     for i, entry in enumerate(raw):
         code = _entry_code(entry, i, known, seen)
         seen.add(code)
-        displaced = _int(
-            entry.get("displaced", 0),
-            f"affected[{i}] ({code}).displaced",
-            field=f"affected[{i}].displaced",
-        )
-        affected.append(AffectedCommune(code, displaced, _entry_needs(entry, i, code, catalogue)))
+        a = _entry(entry, i, code, catalogue)
+        check_people(a, i, populations, warnings)
+        affected.append(a)
     return affected
 
 
@@ -212,8 +284,9 @@ def parse_scenario(
     gdf: Any = None,
     catalogue: Mapping[str, Resource] | None = None,
     max_affected: int = 5000,
-    displaced_rate: float = 1.0,
+    displaced_rate: float = DEFAULT_DISPLACED_SHARE,
     min_covered_share: float = 0.01,
+    populations: Populations | None = None,
 ) -> Scenario:
     """Validate a scenario mapping (CONTRACT.md) and return a :class:`Scenario`.
 
@@ -224,7 +297,13 @@ def parse_scenario(
     gdf
         Boundaries, needed for ``flood_extent``: each commune the extent covers (at least
         ``min_covered_share`` of its area) is affected with ``displaced = round(share ×
-        population × displaced_rate)``, unless listed explicitly in ``affected``.
+        population × displaced share)``, unless listed explicitly in ``affected`` (the share
+        per feature, else ``displaced_rate``: see :func:`geo.scenario.extent_affected`).
+    populations
+        ``{commune: (population, suspect)}`` to check ``displaced`` against (default: ``gdf``'s
+        ``population`` and ``population_suspect`` columns; none without either). More
+        displaced than a trusted population is an error; than a suspect one, a warning in the
+        scenario's ``warnings`` (the plan carries it).
     max_affected
         More affected entries than this are refused (protects the planner and the service).
 
@@ -234,7 +313,10 @@ def parse_scenario(
         Naming the field or the entry (by index and commune) that is wrong; ``field`` is the
         input's path (``"affected[2].commune"``). Codes: ``scenario_not_an_object``,
         ``name_invalid``, ``hazard_invalid``, ``not_an_integer`` {value}, ``below_minimum``
-        {value, minimum}, ``risk_level_out_of_range`` {value}, ``affected_not_a_list``,
+        {value, minimum}, ``above_maximum`` {value, maximum}, ``risk_level_missing``,
+        ``risk_level_out_of_range`` {value}, ``isolated_invalid`` {value},
+        ``displaced_above_population`` {commune, displaced, population},
+        ``houses_above_population`` {commune, houses, population}, ``affected_not_a_list``,
         ``too_many_affected`` {count, max}, ``affected_entry_invalid``,
         ``commune_code_invalid`` {value}, ``unknown_commune`` {commune},
         ``commune_listed_twice`` {commune}, ``needs_invalid``, ``unknown_resource``
@@ -246,8 +328,13 @@ def parse_scenario(
         raise scenario_error("a scenario is a JSON object", "scenario_not_an_object")
     catalogue = catalogue or load_catalogue()
     known = set(communes) if communes is not None else (set(gdf.index) if gdf is not None else None)
-    name, hazard, risk, days = _header(data)
-    affected = _affected(data.get("affected", []), known, catalogue, max_affected)
+    name, hazard, risk, days, recovery = _header(data)
+    if populations is None and gdf is not None and "population" in gdf:
+        populations = populations_of(gdf)
+    warnings: list[Problem] = []
+    affected = _affected(
+        data.get("affected", []), known, catalogue, max_affected, populations, warnings
+    )
     closed = _closed_links(data.get("closed_links", []), known)
     extent = data.get("flood_extent")
     if extent is not None:
@@ -265,7 +352,23 @@ def parse_scenario(
             "no_affected",
             "affected",
         )
-    return Scenario(name, hazard, risk, days, tuple(affected), tuple(closed), extent)
+    if data.get("risk_level") is None:  # it decides who commands: never a silent default
+        raise scenario_error(
+            "risk_level is required (1-5, Decision 18/2021/QĐ-TTg): it decides who commands",
+            "risk_level_missing",
+            "risk_level",
+        )
+    return Scenario(
+        name,
+        hazard,
+        risk,
+        days,
+        tuple(affected),
+        tuple(closed),
+        extent,
+        recovery_days=recovery,
+        warnings=tuple(warnings),
+    )
 
 
 def load_scenario(path: str | os.PathLike[str], **kwargs: Any) -> Scenario:

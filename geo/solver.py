@@ -14,12 +14,16 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from geo.needs import NeedsProfile, Scenario, compute_needs
-from geo.paths import Paths, agreement_cap, hop_limited_paths
+from geo.needs import NeedsProfile, Scenario, compute_needs, compute_recovery_needs
+from geo.paths import Paths, agreement_cap, hop_limited_paths, isolate
 from geo.plan_settings import PlanParameters, planning_day, reserve_kept, sendable
 from geo.plans import PlanError
 from geo.resources import load_catalogue
 from geo.rules import Rule, apply_rules
+
+#: The phases of a plan: relief (the displaced people's needs) and recovery (the damaged houses').
+RELIEF = "relief"
+RECOVERY = "recovery"
 
 #: ``[(giver, receiver, quantity)]`` of one resource.
 Flows = list[tuple[str, str, int]]
@@ -38,6 +42,7 @@ class Problem:
     spare: dict[tuple[str, str], int]
     reserve: dict[tuple[str, str], int]
     paths: dict[str, Paths]
+    phase: str = "relief"
 
 
 def _check_inputs(
@@ -91,17 +96,12 @@ def _check_needs(needs: Mapping[str, Mapping[str, int]], catalogue: Mapping[str,
             )
 
 
-def prepare(
-    G: nx.Graph,
-    scenario: Scenario,
-    inventory: Mapping[str, Mapping[str, int]],
-    rules: Iterable[Rule],
-    params: PlanParameters,
-    needs_profile: NeedsProfile | None,
-) -> Problem:
-    catalogue = load_catalogue()
-    params.check(catalogue)
-    _check_inputs(G, scenario, inventory, catalogue)
+def road_graph(
+    G: nx.Graph, scenario: Scenario, rules: Iterable[Rule], params: PlanParameters
+) -> nx.Graph:
+    """The links usable in this event: the planners' rules as on the planning day, less the
+    scenario's closed links and the road links of its fully isolated communes
+    (:func:`geo.paths.isolate`)."""
     H = apply_rules(
         G,
         rules,
@@ -110,17 +110,43 @@ def prepare(
         speed_kmh=params.speed_kmh,
         agreement_factor=params.agreement_factor,
     )
-    needs = compute_needs(scenario, needs_profile)
+    return isolate(H, scenario.isolated("full"))
+
+
+def prepare(
+    G: nx.Graph,
+    scenario: Scenario,
+    inventory: Mapping[str, Mapping[str, int]],
+    rules: Iterable[Rule],
+    params: PlanParameters,
+    needs_profile: NeedsProfile | None,
+    *,
+    phase: str = RELIEF,
+    H: nx.Graph | None = None,
+) -> Problem:
+    """The problem of one phase (``relief``: the displaced people's needs over the duration;
+    ``recovery``: the damaged houses' over the recovery days). ``H``: the graph of
+    :func:`road_graph`, when already built."""
+    catalogue = load_catalogue()
+    params.check(catalogue)
+    _check_inputs(G, scenario, inventory, catalogue)
+    if H is None:
+        H = road_graph(G, scenario, rules, params)
+    if phase == RECOVERY:
+        needs = compute_recovery_needs(scenario, needs_profile)
+    else:
+        needs = compute_needs(scenario, needs_profile)
     _check_needs(needs, catalogue)
     resources = [r for r in catalogue if any(r in n for n in needs.values())]
     stock = {c: {k: int(v) for k, v in items.items()} for c, items in inventory.items()}
+    silent = scenario.isolated("partial")  # partly isolated: receives, gives nothing
     spare: dict[tuple[str, str], int] = {}
     reserve: dict[tuple[str, str], int] = {}
     for c, items in stock.items():
         for r, q in items.items():
             share = params.reserve_for(r)
             reserve[(c, r)] = reserve_kept(q, share)
-            s = sendable(q, needs.get(c, {}).get(r, 0), share)
+            s = 0 if c in silent else sendable(q, needs.get(c, {}).get(r, 0), share)
             if s > 0:
                 spare[(c, r)] = s
     on_site: dict[tuple[str, str], int] = {}
@@ -133,7 +159,7 @@ def prepare(
                 gap[(c, r)] = need - have
     receivers = sorted({c for c, _ in gap})
     paths = {c: hop_limited_paths(H, c, params.max_hops) for c in receivers}
-    return Problem(H, needs, stock, resources, on_site, gap, spare, reserve, paths)
+    return Problem(H, needs, stock, resources, on_site, gap, spare, reserve, paths, phase)
 
 
 def solve_resource(P: Problem, resource: str) -> Flows:

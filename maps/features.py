@@ -11,6 +11,7 @@ from typing import Any
 import networkx as nx
 
 from geo import i18n
+from geo.flood_keys import BY_AIR_OR_BOAT
 from geo.i18n import amount, day, number, per_resource
 from maps.layers import arrow_head
 from maps.legend import RULE_COLOURS, esc, words
@@ -85,15 +86,19 @@ def unmet_features(
     units: Mapping[str, str],
     lang: str,
 ) -> list[dict[str, Any]]:
-    """A red point per commune with unmet needs, listing them and where they are escalated."""
+    """A red point per commune with unmet needs, listing them and where they are escalated; a
+    larger purple one for a fully isolated commune (its needs are to come by air or boat)."""
     t = words(lang)
     by_commune: dict[str, list[Mapping[str, Any]]] = {}
     for u in unmet:
         by_commune.setdefault(u["commune"], []).append(u)
     feats: list[dict[str, Any]] = []
     for c, items in by_commune.items():
+        cut_off = any(u.get("isolated") for u in items)
+        mode = f"<br><i>{esc(i18n.gettext(lang, BY_AIR_OR_BOAT))}</i>" if cut_off else ""
+        colour = "#7b2cbf" if cut_off else "#d00000"
         html = (
-            f"<b>{t['unmet']}: {esc(G.nodes[c].get('full_name', c))}</b><ul>"
+            f"<b>{t['unmet']}: {esc(G.nodes[c].get('full_name', c))}</b>{mode}<ul>"
             + "".join(
                 f"<li>{_what({u['resource']: u['quantity']}, labels, units, lang)} → "
                 f"{esc(u['escalate_to'])}</li>"
@@ -109,11 +114,11 @@ def unmet_features(
                     "coordinates": [round(pos[c][0], 5), round(pos[c][1], 5)],
                 },
                 "properties": {
-                    "lc": "#d00000",
-                    "c": "#d00000",
+                    "lc": colour,
+                    "c": colour,
                     "o": 0.9,
                     "w": 2,
-                    "r": 9,
+                    "r": 12 if cut_off else 9,
                     "p": html,
                     "t": html,
                 },

@@ -170,6 +170,10 @@ def _run_plan(args: argparse.Namespace) -> int:
     reserve_share = reserve_from_args(args.reserve_share, args.reserve)  # before any slow work
     progress = Progress(quiet=args.quiet)
     gdf = load_from_args(args, progress)
+    if args.population:  # the official figures replace the file's, and clear the flag
+        from geo.population import apply_population, load_population_table
+
+        gdf = apply_population(gdf, load_population_table(args.population))
     progress("building the adjacency graph")
     G = build_graph(gdf)
     scenario = load_scenario(args.scenario, gdf=gdf)
@@ -242,6 +246,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--scenario", metavar="JSON", required=True, help="flood scenario (CONTRACT.md)")
     p.add_argument("--rules", metavar="FILE", help="adjacency rules, JSON or YAML")
+    p.add_argument(
+        "--population",
+        metavar="CSV",
+        help="official population table (code,population,source,date): replaces the "
+        "boundaries' figures and clears their suspect flag (LIENXA_POPULATION for the service)",
+    )
     p.add_argument(
         "--regions", metavar="JSON", help='regional defence commands: {"Khu vực 3": ["16777", ...]}'
     )

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -19,6 +20,7 @@ from api.services.incidents import (
     incident_dict,
     latest_plan,
     plan_incident,
+    set_isolation,
 )
 from api.services.offers import ledger_of
 from geo.planning import PlanParameters
@@ -116,6 +118,22 @@ def read_incidents(
 def read_incident(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
     """One incident with its scenario."""
     return incident_dict(get_incident(session, incident_id))
+
+
+class IsolationIn(BaseModel):
+    """A commune cut off, or no longer: ``"full"``, ``"partial"`` or null."""
+
+    model_config = ConfigDict(extra="forbid")
+    commune: str = Field(pattern=r"^\d{5}$")
+    isolated: str | None = None
+
+
+@router.put("/{incident_id}/isolation", response_model=IncidentOut, responses=ERRORS)
+def update_isolation(
+    incident_id: int, body: IsolationIn, user: CurrentUser, writer: WriterDep
+) -> Any:
+    """Mark an affected commune as cut off (full or partial) or not; audited."""
+    return writer.run(lambda s: set_isolation(s, user, incident_id, body.commune, body.isolated))
 
 
 @router.post("/{incident_id}/close", response_model=IncidentOut, responses=ERRORS)

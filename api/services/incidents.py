@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_role
 from api.enums import IncidentStatus, Role
-from api.errors import Conflict, Forbidden, NotFound
+from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
 from api.services.rules import current_rules
@@ -22,6 +22,7 @@ from api.services.workflow import ACTIVE_OFFER, available_inventory, create_requ
 from geo.needs import Scenario, compute_needs, parse_scenario
 from geo.planning import PlanParameters, compute_plan
 from geo.plans import Plan, QuantityRow, as_plan
+from geo.scenario import ISOLATION_MODES
 
 
 def incident_dict(i: Incident) -> dict[str, Any]:
@@ -32,6 +33,9 @@ def incident_dict(i: Incident) -> dict[str, Any]:
         "risk_level": i.risk_level,
         "scenario": i.scenario,
         "affected": [a["commune"] for a in i.scenario.get("affected", [])],
+        "isolated": {
+            a["commune"]: a["isolated"] for a in i.scenario.get("affected", []) if a.get("isolated")
+        },
         "created_by": i.created_by,
         "created_at": i.created_at,
     }
@@ -112,6 +116,60 @@ def close_incident(session: Session, principal: Principal, incident_id: int) -> 
         entity_id=i.id,
         before={"status": "active"},
         after={"status": "closed"},
+    )
+    return incident_dict(i)
+
+
+def set_isolation(
+    session: Session,
+    principal: Principal,
+    incident_id: int,
+    commune: str,
+    isolated: str | None,
+) -> dict[str, Any]:
+    """Mark an affected commune of an active incident as cut off (``"full"``: nothing by road
+    in or out; ``"partial"``: receives, gives nothing) or not (None); audited. The next plan
+    follows it (CONTRACT.md, rules 2, 3 and 5)."""
+    require_role(principal, Role.DEFENCE_COMMAND, Role.ADMIN, action="marking a commune cut off")
+    i = get_incident(session, incident_id)
+    _require_active(i)
+    if isolated not in (None, *ISOLATION_MODES):
+        raise BadInput(
+            f"isolated must be one of {', '.join(ISOLATION_MODES)} or null, got {isolated!r}",
+            code="isolated_invalid",
+            field="isolated",
+            params={"value": repr(isolated)},
+        )
+    entries = [dict(a) for a in i.scenario.get("affected", [])]
+    entry = next((a for a in entries if a.get("commune") == commune), None)
+    if entry is None:
+        raise BadInput(
+            f"commune {commune} is not affected by incident {i.id}",
+            code="commune_not_affected",
+            field="commune",
+            params={"commune": commune},
+        )
+    if principal.role == Role.DEFENCE_COMMAND and not principal.in_area(commune):
+        raise Forbidden(
+            f"marking a commune cut off: commune {commune} is outside your area",
+            code="outside_area",
+            field="commune",
+            params={"commune": commune, "action": "marking a commune cut off"},
+        )
+    before = entry.get("isolated")
+    if isolated is None:
+        entry.pop("isolated", None)
+    else:
+        entry["isolated"] = isolated
+    i.scenario = {**i.scenario, "affected": entries}  # a new object: the JSON column is saved
+    audit.record(
+        session,
+        actor=principal.describe(),
+        action="incident.isolation",
+        entity="incident",
+        entity_id=i.id,
+        before={"commune": commune, "isolated": before},
+        after={"commune": commune, "isolated": isolated},
     )
     return incident_dict(i)
 

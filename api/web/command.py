@@ -18,8 +18,8 @@ from starlette.datastructures import UploadFile
 from api.auth import SESSION_COOKIE, Principal
 from api.db import session_scope
 from api.errors import ServiceError
-from api.models import Offer, SupportRequest
-from api.services.incidents import latest_plan
+from api.models import Incident, Offer, SupportRequest
+from api.services.incidents import latest_plan, set_isolation
 from api.services.workflow import (
     import_inventory,
     list_requests,
@@ -28,10 +28,12 @@ from api.services.workflow import (
 )
 from api.state import state_of
 from api.web.commune import active_incidents
+from api.web.error_pages import error_text
 from api.web.forms import AlreadySent, current, form_and_user, need, run_once
 from api.web.inventory_errors import inventory_upload_error
 from api.web.render import commune_name, lang_of, render, say
 from geo import i18n
+from geo.flood_keys import ISOLATION_LABELS
 
 router = APIRouter(include_in_schema=False)
 IN_PROGRESS = ("accepted", "dispatched")
@@ -124,11 +126,47 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
     }
 
 
+def isolation_rows(request: Request, incident_id: int | None) -> list[dict[str, Any]]:
+    """The incident's affected communes with how cut off each is (None: not), for the page's
+    ticks."""
+    if incident_id is None:
+        return []
+    with session_scope(state_of(request).read_session) as s:
+        i = s.get(Incident, incident_id)
+        affected = list(i.scenario.get("affected", [])) if i is not None else []
+    return [
+        {
+            "code": a["commune"],
+            "name": commune_name(request, a["commune"]),
+            "isolated": a.get("isolated"),
+        }
+        for a in affected[:500]
+    ]
+
+
+def plan_warnings(request: Request, incident_id: int | None) -> list[str]:
+    """The latest plan's warnings about its inputs (a displaced count above a suspect
+    population), worded in the page language."""
+    if incident_id is None:
+        return []
+    with session_scope(state_of(request).read_session) as s:
+        plan = latest_plan(s, incident_id)
+    warnings = (plan or {}).get("parameters", {}).get("warnings", [])
+    return [say(request, f"error.{w['code']}", **w["params"]) for w in warnings]
+
+
 def command_context(request: Request, p: Principal, incident: int | None = None) -> dict[str, Any]:
     """What the command page shows; the incident map is of ``incident`` or the newest one."""
     data = feed(request, p)
     chosen = incident or (data["incidents"][0]["id"] if data["incidents"] else None)
-    return {"user": p, "feed": data, "incident_id": chosen, "upload": {}}
+    return {
+        "user": p,
+        "feed": data,
+        "incident_id": chosen,
+        "upload": {},
+        "isolation": {"rows": isolation_rows(request, chosen), "labels": ISOLATION_LABELS},
+        "warnings": plan_warnings(request, chosen),
+    }
 
 
 @router.get("/command", response_class=HTMLResponse)
@@ -184,6 +222,47 @@ async def command_inventory(request: Request) -> Response:
             result["error"] = inventory_upload_error(request, exc)
     ctx = command_context(request, p) | {"upload": result}
     return render(request, "command.html", ctx, status=422 if "error" in result else 200)
+
+
+@router.post("/command/isolation")
+async def command_isolation(request: Request) -> Response:
+    """The ticks of communes cut off on the incident's page: each changed commune goes through
+    the API's ``set_isolation`` (checked, audited), all in one transaction."""
+    checked = await form_and_user(request, "defence_command", "admin")
+    if isinstance(checked, Response):
+        return checked
+    form, p = checked
+    try:
+        incident_id = int(form.get("incident", ""))
+    except ValueError:
+        incident_id = None
+    rows = isolation_rows(request, incident_id)
+    wanted: dict[str, str | None] = {}
+    for row in rows:
+        ticked = form.get(f"iso_{row['code']}", "none")
+        value = None if ticked == "none" else ticked
+        if value != row["isolated"]:
+            wanted[row["code"]] = value
+    result: dict[str, Any] = {}
+
+    def save(s: Session) -> Any:
+        for code, value in wanted.items():
+            set_isolation(s, p, incident_id or 0, code, value)
+        return {"changed": len(wanted)}
+
+    status = 200
+    try:
+        await run_in_threadpool(run_once, request, p, form, save)
+        result["saved"] = True
+    except AlreadySent:
+        result["error"] = say(request, "form.already_sent")
+        status = 409
+    except ServiceError as exc:
+        result["error"] = error_text(request, exc)
+        status = exc.status_code
+    ctx = command_context(request, p, incident_id)
+    ctx["isolation"] |= result
+    return render(request, "command.html", ctx, status=status)
 
 
 @router.get("/command/feed")

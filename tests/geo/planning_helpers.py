@@ -36,16 +36,36 @@ def graph(edges, *, kinds=None):
     return G
 
 
-def scenario(affected, *, closed=(), communes=None, days=1, risk=1):
-    return parse_scenario(
-        {
-            "name": "test",
-            "risk_level": risk,
-            "duration_days": days,
-            "affected": [
-                {"commune": c, "displaced": 0, "needs": needs} for c, needs in affected.items()
-            ],
-            "closed_links": [list(p) for p in closed],
-        },
-        communes=communes,
-    )
+def scenario(
+    affected,
+    *,
+    closed=(),
+    communes=None,
+    days=1,
+    risk=1,
+    isolated=None,
+    houses=None,
+    recovery_days=None,
+):
+    """A scenario of explicit needs; ``isolated`` ``{commune: "full"|"partial"}``, ``houses``
+    ``{commune: (flooded, collapsed)}`` (a commune there and not in ``affected`` is affected
+    with no relief needs)."""
+    isolated, houses = isolated or {}, houses or {}
+    entries = []
+    for c in [*affected, *(c for c in houses if c not in affected)]:
+        entry = {"commune": c, "displaced": 0, "needs": affected.get(c, {})}
+        if c in isolated:
+            entry["isolated"] = isolated[c]
+        if c in houses:
+            entry["houses_flooded"], entry["houses_collapsed"] = houses[c]
+        entries.append(entry)
+    data = {
+        "name": "test",
+        "risk_level": risk,
+        "duration_days": days,
+        "affected": entries,
+        "closed_links": [list(p) for p in closed],
+    }
+    if recovery_days is not None:
+        data["recovery_days"] = recovery_days
+    return parse_scenario(data, communes=communes)

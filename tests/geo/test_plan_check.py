@@ -14,16 +14,28 @@ from .planning_helpers import graph, scenario
 
 # 10001 needs 10 boats and has none; 10002 (1 link) may give 2 of its 4, 10003 (2 links, via
 # 10002) 7 of its 10; 10004 is bound by an agreement capped at 0 boats; one boat stays unmet.
+# 10005 is partly isolated (its boats stay home); 10006, on a shortcut from 10003, is cut off.
 G = graph(
     [
         ("10001", "10002", 10),
         ("10002", "10003", 10),
         ("10003", "10004", 20),
         ("10001", "10004", 5),
+        ("10001", "10005", 10),
+        ("10003", "10006", 1),
+        ("10006", "10001", 1),
     ]
 )
-SC = scenario({"10001": {"boats": 10}})
-INV = {"10002": {"boats": 4}, "10003": {"boats": 10}, "10004": {"boats": 10}}
+SC = scenario(
+    {"10001": {"boats": 10}, "10005": {}, "10006": {}},
+    isolated={"10005": "partial", "10006": "full"},
+)
+INV = {
+    "10002": {"boats": 4},
+    "10003": {"boats": 10},
+    "10004": {"boats": 10},
+    "10005": {"boats": 10},
+}
 RULES = parse_rules(
     [
         {
@@ -114,6 +126,24 @@ def wrong_transport(p):
 
 
 # check -> (corruption, what it reports, the max_hops the plan is checked with)
+def through_the_cut_off(p):
+    t = transfer_from(p, "10003")
+    t["path"] = ["10003", "10006", "10001"]
+
+
+def from_the_partly_isolated(p):
+    t = transfer_from(p, "10002")
+    t.update({"from": "10005", "path": ["10005", "10001"]})
+
+
+def flag_not_isolated(p):
+    p["unmet"][0]["isolated"] = True
+
+
+def recovery_rows(p):
+    p["ledger"][0]["phase"] = "recovery"
+
+
 CASES = {
     "_check_quantity": (set_quantity, "quantity must be a positive integer", 2),
     "_check_ends": (reverse_path, "path does not run from giver to receiver", 2),
@@ -139,6 +169,22 @@ CASES = {
     "_check_escalation_named": (no_escalation, "rule 5: an unmet need has no escalate_to", 2),
     "_check_unmet_units": (wrong_unmet_units, "cost.unmet_units 2 != 1", 2),
     "_check_transport": (wrong_transport, "cost.transport", 2),
+    "_check_isolated": (
+        through_the_cut_off,
+        "rule 3: transfer 10003->10001 boats x7: the path runs by road through 10006",
+        2,
+    ),
+    "_check_partial_gives": (
+        from_the_partly_isolated,
+        "rule 2: transfer 10005->10001 boats x2: 10005 is partly isolated and gives nothing",
+        2,
+    ),
+    "_check_isolated_flag": (
+        flag_not_isolated,
+        "rule 5: unmet 10001/boats: isolated is True, should be None",
+        2,
+    ),
+    "_check_phases": (recovery_rows, "phases: rows of phase recovery", 2),
 }
 
 

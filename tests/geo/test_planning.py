@@ -306,6 +306,14 @@ def test_validator_catches_broken_plans():
 # --- properties on random small graphs, against an independent LP --------------------------------
 
 RESOURCES = ["boats", "militia", "rice_kg"]
+#: Recovery labour and materials per damaged house (flooded, collapsed) as the oracle models
+#: them: people-days for the forces, units for the rest (the default profile's figures).
+RECOVERY = {
+    "militia": (2.0, 10.0, True),
+    "youth_volunteers": (2.0, 10.0, True),
+    "tarpaulins": (1.0, 2.0, False),
+    "excavators": (0.0, 1 / 20, False),
+}
 
 
 @st.composite
@@ -323,7 +331,18 @@ def instances(draw):
             G.add_node(c, full_name=f"Xã {c}", province_name="Nghệ An")
     affected = draw(st.lists(st.sampled_from(codes), min_size=1, max_size=n, unique=True))
     needs = {c: {r: draw(st.integers(0, 30)) for r in RESOURCES} for c in affected}
-    inv = {c: {r: draw(st.integers(0, 25)) for r in RESOURCES} for c in codes}
+    inv = {c: {r: draw(st.integers(0, 25)) for r in [*RESOURCES, "tarpaulins"]} for c in codes}
+    isolated = {
+        c: mode
+        for c in affected
+        if (mode := draw(st.sampled_from([None, None, "full", "partial"])))
+    }
+    houses = {
+        c: (draw(st.integers(0, 40)), draw(st.integers(0, 4)))
+        for c in affected
+        if draw(st.booleans())
+    }
+    recovery_days = draw(st.integers(1, 4))
     closed = draw(st.lists(st.sampled_from(chosen), max_size=2, unique=True)) if chosen else []
     params = PlanParameters(
         max_hops=draw(st.integers(1, 3)), reserve_share=draw(st.sampled_from([0.0, 0.3, 0.5]))
@@ -342,74 +361,131 @@ def instances(draw):
                 }
             ]
         )
-    sc = scenario(needs, closed=[(a, b) for a, b in closed], communes=codes)
+    if chosen and draw(st.booleans()):  # a ferry, which reaches even a cut-off commune
+        a, b = draw(st.sampled_from(chosen))
+        rules = [
+            *rules,
+            *parse_rules(
+                [{"type": "add_link", "a": a, "b": b, "via": "ferry", "travel_minutes": 50}]
+            ),
+        ]
+    sc = scenario(
+        needs,
+        closed=[(a, b) for a, b in closed],
+        communes=codes,
+        isolated=isolated,
+        houses=houses,
+        recovery_days=recovery_days,
+    )
     return G, sc, inv, params, rules
+
+
+def _oracle_needs(sc):
+    """Per phase, ``{commune: {resource: need}}``: relief from the explicit needs, recovery
+    from the houses by the oracle's own arithmetic."""
+    relief = {a.commune: dict(a.needs) for a in sc.affected}
+    days = sc.recovery_days or 4
+    recovery = {}
+    for a in sc.affected:
+        row = {}
+        for r, (flooded, collapsed, people) in RECOVERY.items():
+            total = a.houses_flooded * flooded + a.houses_collapsed * collapsed
+            q = math.ceil((total / days if people else total) - 1e-9)
+            if q > 0:
+                row[r] = q
+        if row:
+            recovery[a.commune] = row
+    return [relief, recovery] if recovery else [relief]
+
+
+def _usable_cost(H, path, full):
+    """A path's cost, or None if it touches a fully isolated commune by anything but water."""
+    cost = 0
+    for u, v in pairwise(path):
+        e = H.edges[u, v]
+        if (u in full or v in full) and e["link"] != "ferry":
+            return None
+        cost += e["cost_milli"]
+    return cost
+
+
+def _lp(gaps, spare, arcs):
+    """Least unmet, then least cost: two HiGHS LPs on the arcs ``(giver, receiver, cost, cap)``."""
+    nx_, nu = len(arcs), len(gaps)
+    rc_index = {c: i for i, c in enumerate(gaps)}
+    g_index = {c: i for i, c in enumerate(spare)}
+    A_eq = np.zeros((nu, nx_ + nu))
+    for k, (_, rc, _, _) in enumerate(arcs):
+        A_eq[rc_index[rc], k] = 1
+    A_eq[:, nx_:] = np.eye(nu)
+    b_eq = np.array(list(gaps.values()), float)
+    A_ub = np.zeros((len(spare), nx_ + nu))
+    for k, (g, _, _, _) in enumerate(arcs):
+        A_ub[g_index[g], k] = 1
+    b_ub = np.array([max(0, s) for s in spare.values()], float)
+    bounds = [(0, cap) for *_, cap in arcs] + [(0, None)] * nu
+    c1 = np.r_[np.zeros(nx_), np.ones(nu)]
+    r1 = linprog(c1, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    unmet = r1.fun
+    c2 = np.r_[[c for _, _, c, _ in arcs], np.zeros(nu)]
+    r2 = linprog(
+        c2,
+        A_ub=np.vstack([A_ub, c1]),
+        b_ub=np.r_[b_ub, unmet + 1e-7],
+        A_eq=A_eq,
+        b_eq=b_eq,
+        bounds=bounds,
+        method="highs",
+    )
+    return round(unmet), r2.fun / 1000
 
 
 def independent_optimum(G, sc, inv, params, rules):
     """Least unmet, then least cost, by two HiGHS LPs on a path formulation built separately:
-    simple paths enumerated by NetworkX, spare and gaps recomputed from the contract's rules."""
+    simple paths enumerated by NetworkX, spare and gaps recomputed from the contract's rules —
+    a commune keeps S − U − ⌈r·S⌉ (its own use and its reserve on top), a partly isolated one
+    gives nothing, no path touches a fully isolated one but by ferry — per phase (relief,
+    then recovery, each from the whole stock)."""
     H = apply_rules(
         G, rules, closed_links=sc.closed_links, agreement_factor=params.agreement_factor
     )
-    needs = {a.commune: dict(a.needs) for a in sc.affected}
+    full = {a.commune for a in sc.affected if a.isolated == "full"}
+    partial = {a.commune for a in sc.affected if a.isolated == "partial"}
     total_unmet, total_cost = 0, 0.0
-    for r in RESOURCES:
-        gaps = {
-            c: n[r] - min(n[r], inv.get(c, {}).get(r, 0)) for c, n in needs.items() if n.get(r, 0)
-        }
-        gaps = {c: g for c, g in gaps.items() if g > 0}
-        spare = {}
-        for c, items in inv.items():
-            q, need = items.get(r, 0), needs.get(c, {}).get(r, 0)
-            if need <= q:
-                spare[c] = q - max(need, math.ceil(params.reserve_for(r) * q - 1e-9))
-        arcs = []
-        for rc in gaps:
-            for g, s in spare.items():
-                if s <= 0 or g == rc:
-                    continue
-                costs = [
-                    sum(H.edges[u, v]["cost_milli"] for u, v in pairwise(p))
-                    for p in nx.all_simple_paths(H, g, rc, cutoff=params.max_hops)
-                ]
-                if costs:
-                    cap = H.edges[g, rc]["caps"].get(g, {}).get(r) if H.has_edge(g, rc) else None
-                    arcs.append((g, rc, min(costs), cap))
-        if not gaps:
-            continue
-        if not arcs:
-            total_unmet += sum(gaps.values())
-            continue
-        nx_, nu = len(arcs), len(gaps)
-        rc_index = {c: i for i, c in enumerate(gaps)}
-        g_index = {c: i for i, c in enumerate(spare)}
-        A_eq = np.zeros((nu, nx_ + nu))
-        for k, (_, rc, _, _) in enumerate(arcs):
-            A_eq[rc_index[rc], k] = 1
-        A_eq[:, nx_:] = np.eye(nu)
-        b_eq = np.array(list(gaps.values()), float)
-        A_ub = np.zeros((len(spare), nx_ + nu))
-        for k, (g, _, _, _) in enumerate(arcs):
-            A_ub[g_index[g], k] = 1
-        b_ub = np.array([max(0, s) for s in spare.values()], float)
-        bounds = [(0, cap) for *_, cap in arcs] + [(0, None)] * nu
-        c1 = np.r_[np.zeros(nx_), np.ones(nu)]
-        r1 = linprog(c1, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        unmet = r1.fun
-        c2 = np.r_[[c for _, _, c, _ in arcs], np.zeros(nu)]
-        A_ub2 = np.vstack([A_ub, c1])
-        r2 = linprog(
-            c2,
-            A_ub=A_ub2,
-            b_ub=np.r_[b_ub, unmet + 1e-7],
-            A_eq=A_eq,
-            b_eq=b_eq,
-            bounds=bounds,
-            method="highs",
-        )
-        total_unmet += round(unmet)
-        total_cost += r2.fun / 1000
+    for needs in _oracle_needs(sc):
+        for r in sorted({r for n in needs.values() for r in n}):
+            gaps = {
+                c: n[r] - min(n[r], inv.get(c, {}).get(r, 0)) for c, n in needs.items() if r in n
+            }
+            gaps = {c: g for c, g in gaps.items() if g > 0}
+            spare = {}
+            for c, items in inv.items():
+                q, need = items.get(r, 0), needs.get(c, {}).get(r, 0)
+                if need <= q and c not in partial:
+                    spare[c] = q - need - math.ceil(params.reserve_for(r) * q - 1e-9)
+            arcs = []
+            for rc in gaps:
+                for g, s in spare.items():
+                    if s <= 0 or g == rc:
+                        continue
+                    costs = [
+                        c
+                        for p in nx.all_simple_paths(H, g, rc, cutoff=params.max_hops)
+                        if (c := _usable_cost(H, p, full)) is not None
+                    ]
+                    if costs:
+                        cap = (
+                            H.edges[g, rc]["caps"].get(g, {}).get(r) if H.has_edge(g, rc) else None
+                        )
+                        arcs.append((g, rc, min(costs), cap))
+            if not gaps:
+                continue
+            if not arcs:
+                total_unmet += sum(gaps.values())
+                continue
+            unmet, cost = _lp(gaps, spare, arcs)
+            total_unmet += unmet
+            total_cost += cost
     return total_unmet, total_cost
 
 

@@ -127,6 +127,7 @@ def test_needs_from_displaced_people_and_overrides():
     sc = parse_scenario(
         {
             "name": "t",
+            "risk_level": 1,
             "duration_days": 3,
             "affected": [
                 {"commune": "17254", "displaced": 2400},
@@ -211,13 +212,21 @@ def test_flood_extent_makes_covered_communes_affected(nghe_an_gdf):
     con_cuong = nghe_an_gdf.loc["17254"].geometry
     minx, miny, maxx, maxy = con_cuong.bounds
     extent = mapping(box(minx - 1, miny - 1, maxx + 1, maxy + 1))  # covers it whole
-    sc = parse_scenario({"name": "t", "affected": [], "flood_extent": extent}, gdf=nghe_an_gdf)
+    sc = parse_scenario(
+        {"name": "t", "risk_level": 1, "affected": [], "flood_extent": extent},
+        gdf=nghe_an_gdf,
+        displaced_rate=1.0,
+    )
     hit = {a.commune: a for a in sc.affected}
     assert hit["17254"].covered_share == pytest.approx(1.0, abs=1e-6)
     assert hit["17254"].displaced == round(nghe_an_gdf.loc["17254", "population"])
     with pytest.raises(ScenarioError, match="flood_extent must hold polygons"):
         parse_scenario(
-            {"name": "t", "flood_extent": {"type": "Point", "coordinates": [105, 19]}},
+            {
+                "name": "t",
+                "risk_level": 1,
+                "flood_extent": {"type": "Point", "coordinates": [105, 19]},
+            },
             gdf=nghe_an_gdf,
         )
 
@@ -370,7 +379,11 @@ def test_catalogue_file_named_by_the_environment_reaches_the_planner(tmp_path, m
     assert list(load_catalogue())[-1] == "drones"
     inv = read_inventory_csv("commune,resource,quantity\n10002,drones,10\n", communes=list(G))
     sc = parse_scenario(
-        {"name": "t", "affected": [{"commune": "10001", "displaced": 0, "needs": {"drones": 3}}]},
+        {
+            "name": "t",
+            "risk_level": 1,
+            "affected": [{"commune": "10001", "displaced": 0, "needs": {"drones": 3}}],
+        },
         communes=list(G),
     )
     plan = make_plan(G, sc, inv)
@@ -577,8 +590,14 @@ def test_flood_extent_partial_cover_and_explicit_entries():
         ],
     }
     sc = parse_scenario(
-        {"name": "t", "affected": [{"commune": "10002", "displaced": 7}], "flood_extent": extent},
+        {
+            "name": "t",
+            "risk_level": 1,
+            "affected": [{"commune": "10002", "displaced": 7}],
+            "flood_extent": extent,
+        },
         gdf=gdf,
+        displaced_rate=1.0,  # everyone inside counted (the default share is well below)
     )
     got = {a.commune: (a.displaced, a.covered_share) for a in sc.affected}
     # half of A is covered; B is listed explicitly and keeps its figure; C is untouched
@@ -590,6 +609,8 @@ def test_flood_extent_partial_cover_and_explicit_entries():
         ],
     }
     with pytest.raises(ScenarioError, match="lon/lat"):
-        parse_scenario({"name": "t", "flood_extent": projected}, gdf=gdf)
+        parse_scenario({"name": "t", "risk_level": 1, "flood_extent": projected}, gdf=gdf)
     with pytest.raises(ScenarioError, match="needs the boundaries"):
-        parse_scenario({"name": "t", "flood_extent": extent}, communes=list(gdf.index))
+        parse_scenario(
+            {"name": "t", "risk_level": 1, "flood_extent": extent}, communes=list(gdf.index)
+        )
