@@ -118,7 +118,7 @@ def _check_string(value: str, where: tuple[str | int, ...], limit: int) -> None:
 
 
 def _check_number(value: int | float, where: tuple[str | int, ...], limit: float) -> None:
-    if isinstance(value, float) and not math.isfinite(value) or abs(value) > limit:
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > limit:
         field = _path(where)
         raise BadInput(
             f"{field}: {value!r} is too large (at most {int(limit):,})",
@@ -240,7 +240,7 @@ def check_extent(extent: Any, limits: Limits = LIMITS) -> None:
     _walk_extent(extent, count, "flood_extent")
     minx, miny, maxx, maxy = count.box
     span = max(maxx - minx, maxy - miny) if count.vertices else 0.0
-    lonlat = -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90
+    lonlat = minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90
     if span > limits.max_extent_degrees and lonlat:
         raise BadInput(
             f"flood_extent: {span:.1f} degrees across, at most {limits.max_extent_degrees:g}",

@@ -121,7 +121,12 @@ class InputLimits:
         try:
             raw = await read_body(receive)
         except HTTPException as exc:  # the body limit, passed while reading
-            body = {"detail": exc.detail, "code": "body_too_large", "field": None, "params": {}}
+            body: dict[str, Any] = {
+                "detail": exc.detail,
+                "code": "body_too_large",
+                "field": None,
+                "params": {},
+            }
             await send_json(send, exc.status_code, body)
             return
         try:
@@ -178,7 +183,7 @@ async def uploaded_file(scope: Scope, raw: bytes) -> Any:
     request = Request(scope, replay(raw, nothing_more))
     try:
         form = await request.form(max_files=1, max_fields=5)
-    except Exception:  # noqa: BLE001 - a malformed form is the route's to answer
+    except Exception:
         return None
     upload = form.get("file")
     data = await upload.read() if isinstance(upload, UploadFile) else None
@@ -235,8 +240,8 @@ def over_https(scope: Scope, proxies: list[Any]) -> bool:
     if not any(ip in net for net in proxies):
         return False
     headers = dict(scope.get("headers") or [])
-    proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1")
-    return proto.split(",")[0].strip().lower() == "https"
+    proto: bytes = headers.get(b"x-forwarded-proto", b"")
+    return proto.decode("latin-1").split(",")[0].strip().lower() == "https"
 
 
 def secure_cookie(value: bytes) -> bytes:

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     trusted_proxies: str = Field(
         default="",
-        description="proxies whose X-Forwarded-Proto is believed (IPs or networks, comma-separated)",
+        description="proxies (IPs or networks, comma-separated) trusted for X-Forwarded-Proto",
     )
     tile_url: str | None = Field(
         default=None, description="optional base map tiles, e.g. a provincial tile server"

@@ -61,6 +61,7 @@ def create_request_route(
             note=body.note,
             known=set(state.graph),
             neighbours=neighbours_of(state, body.commune),
+            graph=state.graph,
         ),
         status_code=201,
     )

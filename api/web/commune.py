@@ -232,6 +232,7 @@ async def post_request(request: Request) -> Response:
             note=form.get("note") or None,
             known=set(G),
             neighbours=sorted(n for n in G[code] if G.edges[code, n].get("kind") != "point_touch"),
+            graph=G,
         )
 
     return await _commune_action(request, "request", act)
