@@ -64,19 +64,45 @@ async def send_error(send: Send, exc: ServiceError) -> None:
 
 
 def big_id(scope: Scope) -> tuple[int, str, str] | None:
-    """``(status, field, value)`` of the first path segment or query value that is an integer
-    no id column can hold, else ``None``."""
+    """``(status, field, value)`` of the first path segment, or query value of an ``*_id``
+    parameter, that is an integer no id column can hold, else ``None``."""
     for segment in str(scope.get("path", "")).split("/"):
         if _DIGITS.match(segment) and abs(int(segment)) > MAX_ID:
             return 404, "path", segment
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
+        if name != "id" and not name.endswith("_id"):
+            continue
         v = value.strip()
-        if len(v) < 40 and _DIGITS.match(v) and abs(int(v)) > MAX_ID:
-            return 422, name, value
-        if len(v) >= 40 and v.lstrip("+-").isdigit():
+        if _DIGITS.match(v) and (len(v) > 12 or abs(int(v)) > MAX_ID):
             return 422, name, value[:40]
     return None
+
+
+def too_big(status: int, field: str, value: str) -> dict[str, Any]:
+    """The answer to :func:`big_id`: a 404, or a 422 shaped as FastAPI's validation errors."""
+    if status == 404:
+        return {"detail": "Not Found", "code": "not_found", "field": None, "params": {}}
+    error = {
+        "type": "less_than_equal",
+        "loc": ["query", field],
+        "msg": f"Input should be less than or equal to {MAX_ID}",
+        "input": value,
+        "ctx": {"le": MAX_ID},
+    }
+    problem = {
+        "code": "less_than_equal",
+        "message": error["msg"],
+        "field": field,
+        "params": {"le": MAX_ID},
+    }
+    return {
+        "detail": [error],
+        "code": "invalid_request",
+        "field": field,
+        "params": {"count": 1},
+        "problems": [problem],
+    }
 
 
 class InputLimits:
@@ -92,20 +118,7 @@ class InputLimits:
         path = str(scope.get("path", ""))
         found = big_id(scope) if path.startswith(("/api/", "/maps/")) else None
         if found is not None:
-            status, field, value = found
-            detail = (
-                "Not Found" if status == 404 else f"{field}: {value} is not a valid id or number"
-            )
-            await send_json(
-                send,
-                status,
-                {
-                    "detail": detail,
-                    "code": "not_found" if status == 404 else "number_too_large",
-                    "field": None if status == 404 else field,
-                    "params": {"max": MAX_ID},
-                },
-            )
+            await send_json(send, found[0], too_big(*found))
             return
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").decode("latin-1").lower()

@@ -187,8 +187,9 @@ def test_ids_no_column_holds_are_404_or_422_not_500(site, big):
     ):
         r = planner.get(path)
         assert r.status_code == 404, (path, r.text)
-    r = planner.get("/requests", params={"incident_id": big})
-    assert r.status_code == 422 and r.json()["field"] == "incident_id", r.text
+    for path in ("/requests", "/export/requests.csv", "/incidents"):
+        r = planner.get(path, params={"incident_id": big})
+        assert r.status_code == 422 and r.json()["field"] == "incident_id", (path, r.text)
     r = site.as_("dongha").post(
         "/requests",
         json={"incident_id": big, "commune": ASKS, "resource": "boats", "quantity": 1},
