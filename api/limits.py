@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.errors import BadInput
+from geo.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -276,3 +277,18 @@ def check_body(raw: bytes, *, scenario: bool = False, limits: Limits = LIMITS) -
     if scenario:
         check_scenario(data, limits)
     check_values(data, limits)
+
+
+#: The codes of this module and the service's other boundary checks, worded by the catalogues.
+ERROR_KEYS = (
+    N_("error.json_too_deep"),
+    N_("error.invalid_unicode"),
+    N_("error.nul_character"),
+    N_("error.string_too_long"),
+    N_("error.number_not_finite"),
+    N_("error.number_too_large"),
+    N_("error.extent_too_complex"),
+    N_("error.extent_too_large"),
+    N_("error.unreachable_commune"),
+    N_("error.line_too_long"),
+)
