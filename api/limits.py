@@ -129,9 +129,10 @@ def _check_number(value: int | float, where: tuple[str | int, ...], limit: float
         )
 
 
-def check_values(data: Any, limits: Limits = LIMITS) -> None:
-    """Every string and number of ``data`` within bounds (iteratively: no recursion)."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+def check_values(data: Any, limits: Limits = LIMITS, *, at: tuple[str | int, ...] = ()) -> None:
+    """Every string and number of ``data`` within bounds (iteratively: no recursion); the
+    errors name the field from ``at`` (the path of ``data`` itself)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, at)]
     while stack:
         value, where = stack.pop()
         if isinstance(value, str):

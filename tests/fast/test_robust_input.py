@@ -345,3 +345,23 @@ def test_x_forwarded_proto_is_believed_from_a_trusted_proxy_only():
     assert not over_https({"scheme": "http", "client": ("10.1.2.3", 1), "headers": []}, proxies)
     assert not over_https({"scheme": "http", "client": ("10.1.2.3", 1), "headers": hdr}, [])
     assert over_https({"scheme": "https", "client": ("192.0.2.9", 1), "headers": []}, [])
+
+
+def test_an_uploaded_rules_file_or_reason_with_a_nul_is_422(site):
+    planner = site.as_("planner")
+    rule = {"type": "close_link", "a": ASKS, "b": GIVES, "note": "x\u0000y"}
+    r = planner.post(
+        "/rules/import",
+        files={"file": ("rules.json", json.dumps([rule]).encode(), "application/json")},
+        data={"reason": "sạt lở"},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "nul_character"), r.text
+    assert r.json()["field"].startswith("file"), r.json()
+    del rule["note"]
+    r = planner.post(
+        "/rules/import",
+        files={"file": ("rules.json", json.dumps([rule]).encode(), "application/json")},
+        data={"reason": "sạt\x00lở"},
+    )
+    assert (r.status_code, r.json()["field"]) == (422, "reason"), r.text
+    assert planner.get("/rules").json() == []
