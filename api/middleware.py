@@ -35,6 +35,9 @@ MAX_ID = 2**31 - 1
 THREAD_OVER = 64 * 1024
 _DIGITS = re.compile(r"^[+-]?\d+$")
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+#: Where a request for an id no table holds is sent: no route answers it (404).
+NO_SUCH_PATH = "/api/v1/.no-such-id"
+NO_SUCH_PAGE = "/.no-such-id"
 
 
 async def send_json(
@@ -116,8 +119,12 @@ class InputLimits:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
-        found = big_id(scope) if path.startswith(("/api/", "/maps/")) else None
-        if found is not None:
+        found = big_id(scope)
+        if found is not None and found[0] == 404:
+            # no such thing: the app's own "not found" answers (a page for a browser)
+            path = NO_SUCH_PATH if path.startswith("/api/") else NO_SUCH_PAGE
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        elif found is not None and path.startswith(("/api/", "/maps/")):
             await send_json(send, found[0], too_big(*found))
             return
         headers = dict(scope.get("headers") or [])

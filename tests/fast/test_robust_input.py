@@ -365,3 +365,12 @@ def test_an_uploaded_rules_file_or_reason_with_a_nul_is_422(site):
     )
     assert (r.status_code, r.json()["field"]) == (422, "reason"), r.text
     assert planner.get("/rules").json() == []
+
+
+def test_pages_given_ids_or_numbers_no_column_holds_answer_4xx(site):
+    html = {"Accept": "text/html"}
+    r = site.client.get(f"/maps/incidents/{2**63}", headers={**html, **site.as_("planner").headers})
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"], r.text[:200]
+    from api.web.forms import is_id
+
+    assert is_id("2147483647") and not is_id(str(2**31)) and not is_id("0") and not is_id("²")
