@@ -189,7 +189,8 @@ def parse_inventory_csv(raw: bytes, *, communes: Collection[str]) -> dict[str, d
 
 #: The longest line an inventory file may have (a commune code, a resource key and a number
 #: are far shorter; the csv module refuses fields over 131,072 characters with no line number).
-MAX_LINE = 4096
+#: Shorter bad lines are named with every other bad line of the file.
+MAX_LINE = 65_536
 
 
 def _check_line_lengths(text: str) -> None:

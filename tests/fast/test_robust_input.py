@@ -156,15 +156,6 @@ def test_nul_bytes_and_overlong_text_are_422_naming_the_field(site):
     assert (r.status_code, r.json()["field"]) == (422, "name"), r.text
 
 
-def test_an_overlong_csv_line_is_422_naming_the_line(site):
-    csv = f"commune,resource,quantity\n{GIVES},boats,3\n{GIVES},{'x' * 10_000},1\n"
-    r = site.as_("bch40").post(
-        "/inventory/import", content=csv, headers={"Content-Type": "text/csv"}
-    )
-    assert r.status_code == 422, r.text
-    assert r.json()["problems"][0]["line"] == 3 and "line 3" in r.json()["detail"]["errors"][0]
-
-
 def test_a_csv_field_over_the_csv_modules_limit_is_422_not_500(roomy):
     csv = f'commune,resource,quantity\n{GIVES},boats,3\n{GIVES},"{"x" * 140_000}",1\n'
     r = roomy.as_("bch40").post(
