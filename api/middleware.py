@@ -35,8 +35,7 @@ MAX_ID = 2**31 - 1
 THREAD_OVER = 64 * 1024
 _DIGITS = re.compile(r"^[+-]?\d+$")
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-#: Where a request for an id no table holds is sent: no route answers it (404).
-NO_SUCH_PATH = "/api/v1/.no-such-id"
+#: Where a page request for an id no table holds is sent: no route answers it (404).
 NO_SUCH_PAGE = "/.no-such-id"
 
 
@@ -85,7 +84,8 @@ def big_id(scope: Scope) -> tuple[int, str, str] | None:
 def too_big(status: int, field: str, value: str) -> dict[str, Any]:
     """The answer to :func:`big_id`: a 404, or a 422 shaped as FastAPI's validation errors."""
     if status == 404:
-        return {"detail": "Not Found", "code": "not_found", "field": None, "params": {}}
+        detail = f"nothing has the id {value[:40]}"
+        return {"detail": detail, "code": "not_found", "field": None, "params": {"id": value[:40]}}
     error = {
         "type": "less_than_equal",
         "loc": ["query", field],
@@ -120,9 +120,9 @@ class InputLimits:
             return
         path = str(scope.get("path", ""))
         found = big_id(scope)
-        if found is not None and found[0] == 404:
-            # no such thing: the app's own "not found" answers (a page for a browser)
-            path = NO_SUCH_PATH if path.startswith("/api/") else NO_SUCH_PAGE
+        if found is not None and found[0] == 404 and not path.startswith("/api/"):
+            # no such page: the app's own "not found" answers (a page for a browser)
+            path = NO_SUCH_PAGE
             scope = {**scope, "path": path, "raw_path": path.encode()}
         elif found is not None and path.startswith(("/api/", "/maps/")):
             await send_json(send, found[0], too_big(*found))
