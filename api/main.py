@@ -19,6 +19,7 @@ from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state
 from api.deps import StateDep
 from api.errors import install_handlers
+from api.middleware import InputLimits, SecurityHeaders
 from api.services import audit
 from api.settings import Settings, get_settings
 from api.state import AppState, GeoData
@@ -225,7 +226,10 @@ def create_app(
         app.include_router(maps_routes.router)
         app.include_router(web_router)
         mount_static(app)
+    # the last added runs first: security headers, then the body limit, then input bounds
+    app.add_middleware(InputLimits)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
     return app
 
 

@@ -5,11 +5,49 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.enums import IncidentStatus, OfferStatus, RequestStatus, Role, Urgency
 
 Code = Field(pattern=r"^\d{5}$", description="5-digit commune code")
+
+#: The largest id any table holds (32-bit integer columns on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold a NUL character (and no person types one)."""
+    if value is not None and "\x00" in value:
+        raise ValueError("a NUL character is not allowed")
+    return value
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Stored times are UTC; SQLite gives them back without a zone: say so on the way out."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _json_integer(value: Any) -> Any:
+    """A count or id is a JSON number: the text ``"12"`` is refused (``int_type``); other text
+    goes on to pydantic, which refuses it as ``int_parsing``."""
+    if isinstance(value, str):
+        try:
+            int(value)
+        except ValueError:
+            return value
+        raise PydanticCustomError("int_type", "Input should be a JSON integer, not text")
+    return value
+
+
+#: Free text: no NUL character, at most 2000 characters (a note, a reason).
+Text = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
+#: A time always serialised with its time zone.
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
+#: An id as a request carries it: a positive JSON integer that a table can hold.
+IdIn = Annotated[int, BeforeValidator(_json_integer), Field(ge=1, le=MAX_ID)]
+#: A quantity as a request carries it: a JSON integer (never the text "12").
+Quantity = Annotated[int, BeforeValidator(_json_integer), Field(gt=0, le=10_000_000)]
 
 
 class Open(BaseModel):
@@ -55,7 +93,7 @@ class InventoryOut(Open):
     sample_resources: list[str] = Field(
         default=[], description="resources whose quantity is still a generated estimate"
     )
-    updated_at: dt.datetime | None = None
+    updated_at: UtcTime | None = None
     reserved: dict[str, int] = {}
     available: dict[str, int] = {}
 
@@ -68,29 +106,30 @@ class IncidentOut(Open):
     affected: list[str]
     scenario: dict[str, Any]
     created_by: str
-    created_at: dt.datetime
+    created_at: UtcTime
+    updated_at: UtcTime | None = None
 
 
 class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    incident_id: int
+    incident_id: IdIn
     commune: str = Code
-    resource: str
-    quantity: int = Field(gt=0, le=10_000_000)
-    to: list[str] | None = None
+    resource: str = Field(max_length=64)
+    quantity: Quantity
+    to: list[Annotated[str, Field(max_length=16)]] | None = Field(None, max_length=200)
     urgency: Urgency = Urgency.NORMAL
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = None
 
 
 class OfferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     commune: str = Code
-    quantity: int = Field(gt=0, le=10_000_000)
-    note: str | None = Field(None, max_length=2000)
+    quantity: Quantity
+    note: Text | None = None
 
 
 class ReasonIn(BaseModel):
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = None
 
 
 class OfferOut(Open):
@@ -157,14 +196,12 @@ class PlanIn(BaseModel):
 
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    reason: str = Field(
-        min_length=1, max_length=2000, description="why: kept in the rule's history"
-    )
+    reason: Text = Field(min_length=1, description="why: kept in the rule's history")
     rule: dict[str, Any] = Field(description="the rule: type, a, b, and its fields (see geo.rules)")
 
 
 class RulePatch(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
     changes: dict[str, Any]
 
 
@@ -175,12 +212,12 @@ class RuleVersionOut(Open):
     retired: bool
     author: str
     reason: str
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class RegionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
-    communes: list[str]
+    name: Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_no_nul)]
+    communes: list[Annotated[str, Field(max_length=16)]] = Field(max_length=20_000)
 
 
 class RegionOut(Open):
@@ -195,7 +232,7 @@ class UserIn(BaseModel):
     password: str = Field(min_length=8, max_length=256)
     role: Role
     commune: str | None = Field(None, pattern=r"^\d{5}$")
-    region: str | None = None
+    region: str | None = Field(None, max_length=128)
     province: str | None = Field(None, pattern=r"^\d{2}$")
 
 
@@ -230,7 +267,7 @@ class LedgerEntryOut(Open):
     quantity: int
     from_: str = Field(alias="from")
     offer_id: int
-    at: dt.datetime
+    at: UtcTime
 
 
 class InventoryImportOut(BaseModel):

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     cookie_secure: bool = False
+    trusted_proxies: str = Field(
+        default="",
+        description="proxies (IPs or networks, comma-separated) trusted for X-Forwarded-Proto",
+    )
     tile_url: str | None = Field(
         default=None, description="optional base map tiles, e.g. a provincial tile server"
     )

@@ -16,6 +16,19 @@ from api.state import AppState
 router = APIRouter(prefix="/communes", tags=["communes"])
 
 
+class JsonText:
+    """A JSON string where a number was due: refused as a quantity, shown as it was sent."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def _commune(state: AppState, code: str) -> dict[str, Any]:
     """The commune's node attributes (404 ``unknown_commune`` for a code not in the graph)."""
     if code not in state.graph:
@@ -111,4 +124,7 @@ def update_inventory(
 ) -> Any:
     """Set the listed resources of a commune's inventory (its leader, or a defence command)."""
     _commune(state, code)
-    return writer.run(lambda s: set_inventory(s, user, code, items))
+    # quantities are JSON integers: "12" is refused, as any other non-number (a CSV's text,
+    # and a page's form fields, are parsed from text elsewhere)
+    typed = {k: JsonText(v) if isinstance(v, str) else v for k, v in items.items()}
+    return writer.run(lambda s: set_inventory(s, user, code, typed))

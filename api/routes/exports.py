@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from api.deps import CurrentUser, ReadSessionDep, StateDep
 from api.enums import Role
 from api.errors import NotFound
 from api.models import Offer, SupportRequest
-from api.schemas import error_responses
+from api.schemas import MAX_ID, error_responses
 from api.services.incidents import latest_plan
 from api.services.offers import may_read_offer
 from api.services.requests import may_read_request
@@ -107,7 +107,7 @@ def export_requests(
     state: StateDep,
     user: CurrentUser,
     session: ReadSessionDep,
-    incident_id: int | None = None,
+    incident_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> Response:
     """Requests visible to the caller (point at the requesting commune)."""
     stmt = select(SupportRequest).order_by(SupportRequest.id)
@@ -143,7 +143,7 @@ def export_offers(
     state: StateDep,
     user: CurrentUser,
     session: ReadSessionDep,
-    incident_id: int | None = None,
+    incident_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> Response:
     """Offers visible to the caller (a line from the giver to the requester)."""
     stmt = (

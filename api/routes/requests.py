@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.enums import RequestStatus, Role
 from api.errors import BadInput
-from api.schemas import OfferIn, OfferOut, ReasonIn, RequestIn, RequestOut, error_responses
+from api.schemas import MAX_ID, OfferIn, OfferOut, ReasonIn, RequestIn, RequestOut, error_responses
 from api.services.offers import create_offer
 from api.services.requests import (
     cancel_request,
@@ -61,6 +61,7 @@ def create_request_route(
             note=body.note,
             known=set(state.graph),
             neighbours=neighbours_of(state, body.commune),
+            graph=state.graph,
         ),
         status_code=201,
     )
@@ -73,7 +74,7 @@ def read_requests(
     commune: str | None = Query(None, pattern=r"^\d{5}$"),
     direction: Literal["incoming", "outgoing"] | None = None,
     status: RequestStatus | None = None,
-    incident_id: int | None = None,
+    incident_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> list[dict[str, Any]]:
     """Requests: ``?commune=...&direction=incoming|outgoing`` is a leader's "my tasks"."""
     check_leader_scope(user, commune)

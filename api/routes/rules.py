@@ -18,6 +18,7 @@ from api.db import session_scope
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.enums import Role
 from api.errors import BadInput, validation_problems
+from api.limits import check_values
 from api.schemas import Open, ReasonIn, RuleIn, RulePatch, RuleVersionOut, error_responses
 from api.services.rules import (
     create_rule,
@@ -115,9 +116,15 @@ async def import_from(request: Request) -> tuple[Any, str]:
                     field="reason",
                     params={"max": MAX_REASON},
                 )
-            return rules_document(
-                await upload.read(), name=upload.filename, content_type=upload.content_type
-            ), reason
+            check_values(reason, at=("reason",))  # no NUL or lone surrogate in the stored reason
+            raw = await upload.read()
+            # parsed off the event loop (a large YAML file takes a while), then bounded as a
+            # JSON body would be: NUL characters, lone surrogates, huge numbers
+            items = await run_in_threadpool(
+                rules_document, raw, name=upload.filename, content_type=upload.content_type
+            )
+            await run_in_threadpool(lambda: check_values(items, at=("file",)))
+            return items, reason
     raw = await request.body()
     try:
         body = RulesImportIn.model_validate_json(raw)

@@ -161,6 +161,7 @@ def parse_inventory_csv(raw: bytes, *, communes: Collection[str]) -> dict[str, d
             params={"count": 1},
             problems=[problem],
         ) from exc
+    _check_line_lengths(text)
     # a file object, never the text itself: one line without a newline would be taken for a path
     try:
         buf = io.StringIO(text)
@@ -184,6 +185,44 @@ def parse_inventory_csv(raw: bytes, *, communes: Collection[str]) -> dict[str, d
             params={"count": len(exc.problems) or len(errors)},
             problems=[_short_problem(p) for p in exc.problems[:MAX_LISTED]],
         ) from exc
+
+
+#: The longest line an inventory file may have (a commune code, a resource key and a number
+#: are far shorter; the csv module refuses fields over 131,072 characters with no line number).
+#: Shorter bad lines are named with every other bad line of the file.
+MAX_LINE = 65_536
+
+
+def _check_line_lengths(text: str) -> None:
+    """Refuse a file with over-long lines, naming them, before any line is parsed."""
+    long = [
+        (n, len(line))
+        for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)
+        if len(line) > MAX_LINE
+    ]
+    if not long:
+        return
+    problems = [
+        Problem(
+            "line_too_long",
+            f"line {n}: {size:,} characters, at most {MAX_LINE:,}",
+            params={"length": size, "max": MAX_LINE},
+            line=n,
+        )
+        for n, size in long[:MAX_LISTED]
+    ]
+    errors = [p.message for p in problems]
+    raise BadInput(
+        {
+            "message": f"{len(long)} bad line(s), nothing was imported",
+            "errors": errors,
+            "more": max(0, len(long) - MAX_LISTED),
+        },
+        code="inventory_invalid",
+        field="file",
+        params={"count": len(long)},
+        problems=problems,
+    )
 
 
 def _lock_rows(session: Session, communes: list[str]) -> dict[str, dict[str, InventoryItem]]:

@@ -31,6 +31,7 @@ from api.services.offers import (
     release,
     request_not_found,
 )
+from api.services.reach import check_reachable
 from geo.resources import load_catalogue
 
 URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
@@ -159,6 +160,7 @@ def create_request(
     note: str | None,
     known: set[str],
     neighbours: list[str],
+    graph: Any = None,
 ) -> dict[str, Any]:
     """Create a support request from ``commune`` (default addressees: the plan's suggestion,
     else the commune's usable neighbours).
@@ -169,7 +171,9 @@ def create_request(
         Not acting for ``commune``.
     NotFound, Conflict, BadInput
         ``incident_not_found``, ``incident_not_active``, ``unknown_resource``,
-        ``unknown_urgency``, ``unknown_commune`` (field ``to``), ``self_request``.
+        ``unknown_urgency``, ``unknown_commune`` (field ``to``), ``self_request``;
+        with ``graph``, ``unreachable_commune`` (field ``to``): addressees no path of at most
+        ``MAX_HOPS`` links, open in the incident's scenario, reaches.
     """
     require_act_for(principal, commune, action="requesting support")
     _check_request(
@@ -181,6 +185,8 @@ def create_request(
         urgency=urgency,
         known=known,
     )
+    if to and graph is not None:
+        check_reachable(session.get(Incident, incident_id), commune, to, graph)
     if not to:
         to = suggested_givers(session, incident_id, commune, resource) or neighbours
     r = SupportRequest(

@@ -33,6 +33,7 @@ from api.web.forms import (
     FormErrors,
     form_and_user,
     int_field,
+    is_id,
     may_open,
     need,
     run_once,
@@ -210,7 +211,7 @@ async def post_request(request: Request) -> Response:
         s: Session, p: Principal, form: dict[str, str], code: str, errors: dict[str, str]
     ) -> Any:
         q = int_field(request, form, "quantity", errors)
-        if not form.get("incident_id", "").isdigit():
+        if not is_id(form.get("incident_id", "")):
             errors["incident_id"] = say(request, "form.required")
         if form.get("resource") not in load_catalogue():
             errors["resource"] = say(request, "form.required")
@@ -232,6 +233,7 @@ async def post_request(request: Request) -> Response:
             note=form.get("note") or None,
             known=set(G),
             neighbours=sorted(n for n in G[code] if G.edges[code, n].get("kind") != "point_touch"),
+            graph=G,
         )
 
     return await _commune_action(request, "request", act)

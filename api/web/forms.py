@@ -137,6 +137,11 @@ def run_once(
     return bool(resp.headers.get("Idempotent-Replay") == "true")
 
 
+def is_id(raw: str) -> bool:
+    """Whether a form's ``raw`` text is an id a table can hold (1 to 2³¹ - 1)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= 2**31 - 1
+
+
 def int_field(
     request: Request,
     form: dict[str, str],
@@ -148,6 +153,9 @@ def int_field(
     """The whole number typed in ``name`` (``1.500`` as written in Vietnamese is 1500), or
     ``None`` with the error put in ``errors[name]``."""
     raw = form.get(name, "").strip().replace(".", "")
+    # at most 2³¹ - 1: what the database's integer columns hold (a larger number is a typo)
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > 2**31 - 1:
+        raw = ""
     if not raw.isdigit() or (positive and int(raw) == 0):
         key = N_("form.positive_int") if positive else N_("form.whole_number")
         errors[name] = say(request, key)

@@ -15,7 +15,7 @@ from api.errors import ServiceError
 from api.services.rules import create_rule, current_rules, retire_rule, update_rule, version_dict
 from api.state import state_of
 from api.web.error_pages import error_text
-from api.web.forms import AlreadySent, form_and_user, need, run_once
+from api.web.forms import AlreadySent, form_and_user, is_id, need, run_once
 from api.web.render import render, say
 from geo import i18n
 from geo.errors import LienXaError
@@ -108,7 +108,7 @@ async def planner_post(request: Request) -> Response:
         communes = set(state_of(request).graph)
 
         def save(s: Session) -> Any:
-            if form.get("rule_id", "").isdigit():
+            if is_id(form.get("rule_id", "")):
                 return update_rule(s, p, int(form["rule_id"]), rule, form["reason"], communes)
             return create_rule(s, p, rule, form["reason"], communes)
 

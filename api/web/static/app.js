@@ -212,7 +212,10 @@
   });
   var live = document.getElementById("live");
   if (!live) return;
-  var labels = window.LX_LABELS || {}, statuses = window.LX_STATUS || {}, units = window.LX_UNITS || {};
+  // the page's words, in a JSON data block (no inline script: the CSP allows none)
+  var dataEl = document.getElementById("lx-command-data");
+  var data = dataEl ? JSON.parse(dataEl.textContent) : {};
+  var labels = data.labels || {}, statuses = data.statuses || {}, units = data.units || {};
   // 1.556 on a Vietnamese page, 1,556 on an English one; a quantity with its unit, as the server writes it
   function fmt(n) { return Number(n).toLocaleString(document.documentElement.lang === "en" ? "en-US" : "vi-VN"); }
   function qty(n, res) { return (fmt(n) + " " + (units[res] || "")).trim(); }
@@ -231,7 +234,7 @@
           return "<tr id=\"live-offer-" + o.id + "\"><td>" + o.request_id + "</td><td>" + esc(o.from) + "</td><td>" +
             esc(o.to) + "</td><td>" + esc(labels[o.resource] || o.resource) + "</td><td>" + esc(qty(o.quantity, o.resource)) +
             "</td><td>" + esc(statuses[o.status] || o.status) + "</td><td>" + esc(o.updated) + "</td></tr>"; }).join("")
-          : "<tr><td colspan=\"7\">" + esc(window.LX_NONE || "") + "</td></tr>";
+          : "<tr><td colspan=\"7\">" + esc(data.none || "") + "</td></tr>";
         document.querySelector("#live-unmet tbody").innerHTML = d.unmet.map(function (u) {
           return "<tr><td>" + esc(u.commune) + "</td><td>" + esc(labels[u.resource] || u.resource) + "</td><td>" +
             esc(qty(u.quantity, u.resource)) + "</td><td>" + esc(u.escalate_to) + "</td></tr>"; }).join("");
@@ -239,7 +242,7 @@
         document.getElementById("live-escalations").innerHTML = bodies.length ? bodies.map(function (b) {
           return "<li><b>" + esc(b) + "</b>: " + Object.keys(d.escalations[b]).map(function (k) {
             return esc((labels[k] || k) + ": " + qty(d.escalations[b][k], k)); }).join("; ") + "</li>"; }).join("")
-          : "<li>" + esc(window.LX_NONE || "") + "</li>";
+          : "<li>" + esc(data.none || "") + "</li>";
       }).catch(function () {});
   }
   window.lxRefresh = refresh;
