@@ -35,14 +35,23 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
     write transactions that take the write lock at BEGIN (``BEGIN IMMEDIATE``), so concurrent
     writers serialise instead of failing or promising the same stock twice.
 
-    On PostgreSQL the pool is sized by ``settings`` (``LIENXA_DB_POOL_SIZE``,
+    The pool is sized by ``settings`` (on SQLite when they are given) (``LIENXA_DB_POOL_SIZE``,
     ``LIENXA_DB_MAX_OVERFLOW``, ``LIENXA_DB_POOL_TIMEOUT``: a request waits at most that long
     for a connection, then gets a 503); behind PgBouncer in transaction pooling
     (``LIENXA_DB_PGBOUNCER=1`` or ``?prepare_threshold=none`` in the URL) psycopg prepares no
     statements on the server, since the next transaction may run on another server connection.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool: dict[str, Any] = {}
+        if settings is not None and ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            pool = {
+                "pool_size": settings.db_pool_size,
+                "max_overflow": settings.db_max_overflow,
+                "pool_timeout": settings.db_pool_timeout,
+            }
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -9,8 +9,9 @@ computed once per machine (not once per worker) and read back in a fraction of a
   ``LIENXA_DATA_DIR/cache``), each a magic line, the sha256 of the payload, then the payload.
   A file whose magic, digest or content does not check out is deleted and rebuilt, never
   trusted; a file is written to a temporary name and renamed, so a reader never sees half.
-- **Format**: pickle restricted to an allow-list of classes (builtins and ``networkx.Graph``;
-  the display geometry as WKB bytes): unpickling a tampered file cannot run code, and the
+- **Format**: pickle of plain values only (the graph as its attributes, node and edge lists;
+  the display geometry as WKB bytes), read by an unpickler restricted to an allow-list of
+  builtin classes: unpickling a tampered file cannot run code, and the
   digest catches a damaged one.
 - **One computation per machine**: a worker that finds no valid file takes an exclusive
   ``flock`` on ``<key>-<name>.lock`` and looks again before computing; the other workers wait
@@ -30,7 +31,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -40,7 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: classes a cache file may name, by module: everything else refuses to unpickle
 ALLOWED = {
     "builtins": {"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float"},
-    "networkx.classes.graph": {"Graph"},
     "numpy": {"dtype"},
     "numpy.core.multiarray": {"scalar"},
     "numpy._core.multiarray": {"scalar"},
@@ -189,3 +192,22 @@ class DiskCache:
             except OSError as exc:  # a full or read-only disk: serve anyway, uncached
                 log.warning("geodata cache %s not written: %s", self.path(name), exc)
             return value
+
+
+def encode_graph(G: nx.Graph) -> dict[str, Any]:
+    """The graph as plain values: its attributes, nodes and edges with their data, in order."""
+    return {
+        "graph": dict(G.graph),
+        "nodes": list(G.nodes(data=True)),
+        "edges": list(G.edges(data=True)),
+    }
+
+
+def decode_graph(data: dict[str, Any]) -> nx.Graph:
+    """The graph of :func:`encode_graph`."""
+    import networkx as nx
+
+    G = nx.Graph(**data["graph"])
+    G.add_nodes_from(data["nodes"])
+    G.add_edges_from(data["edges"])
+    return G

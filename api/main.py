@@ -22,7 +22,7 @@ from api.auth import Tokens
 from api.db import make_engine, make_sessionmaker, migration_state, pool_capacity_problem
 from api.deps import StateDep
 from api.errors import install_handlers
-from api.geocache import DiskCache, cache_key
+from api.geocache import DiskCache, cache_key, decode_graph, encode_graph
 from api.settings import Settings, get_settings
 from api.state import AppState, GeoData
 from maps.simplify import DisplayCache
@@ -126,7 +126,10 @@ def load_geodata(settings: Settings) -> GeoData:
     path = find_boundaries_file(settings.boundaries)
     gdf = load_boundaries(path, layer=settings.boundaries_layer)
     store = geodata_store(settings, path)
-    G = build_graph(gdf) if store is None else store.cached("graph", lambda: build_graph(gdf))
+    if store is None:
+        G = build_graph(gdf)
+    else:
+        G = store.cached("graph", lambda: build_graph(gdf), encode_graph, decode_graph)
     by_province: dict[str, set[str]] = {}
     for code, prov in gdf["province_code"].items():
         by_province.setdefault(prov, set()).add(code)
