@@ -18,6 +18,8 @@ from typing import Any
 
 #: pending connections the kernel queues while every worker is busy or restarting
 BACKLOG = 2048
+#: how long a new worker may take to start serving before a rolling restart gives up
+WORKER_START_SECONDS = 180
 
 
 def listen_socket(host: str, port: int, *, backlog: int = BACKLOG) -> socket.socket:
@@ -46,6 +48,9 @@ def serve(app: Any, *, workers: int, host: str, port: int, **options: Any) -> No
     from uvicorn.supervisors import Multiprocess
 
     os.environ["LIENXA_DB_WORKERS"] = str(workers)  # each worker's pool check counts them all
+    # a replacement worker loads the boundaries before it serves (seconds, more when the
+    # geodata cache is cold or the machine busy): uvicorn's 5 s would abort the restart
+    options.setdefault("timeout_worker_healthcheck", WORKER_START_SECONDS)
     config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
     sock = listen_socket(host, port, backlog=config.backlog)
     try:
