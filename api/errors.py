@@ -252,7 +252,9 @@ def install_handlers(
 
     from sqlalchemy import exc as sa
 
-    for kind in (sa.TimeoutError, sa.DBAPIError):
+    # only these: a handler for DBAPIError would come before any handler another part
+    # registers for a broader class (StatementError, SQLAlchemyError) and hide it
+    for kind in (sa.TimeoutError, sa.OperationalError, sa.InterfaceError):
         app.add_exception_handler(kind, _database_error)
 
     @app.exception_handler(LienXaError)

@@ -196,7 +196,9 @@ def create_app(
         engine = make_engine(settings.resolved_database_url(), settings)
         try:
             check_migrated(engine)
-            problem = pool_capacity_problem(engine, settings, settings.db_workers)
+            problem = None
+            if settings.db_pool_check != "off":
+                problem = pool_capacity_problem(engine, settings, settings.db_workers)
         except NotMigrated:
             engine.dispose()
             raise
