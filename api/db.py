@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
     from api.settings import Settings
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _T = TypeVar("_T")
 
@@ -134,6 +136,7 @@ def make_sessionmaker(engine: Engine) -> tuple[sessionmaker[Session], sessionmak
     slow; a lock hands over at once. Other processes still serialise on SQLite's lock.
     """
     read = sessionmaker(engine, expire_on_commit=False)
+    read.lienxa_read = True  # type: ignore[attr-defined]
     write = sessionmaker(engine.execution_options(write=True), expire_on_commit=False)
     if engine.dialect.name == "sqlite":
         write.lienxa_write_lock = threading.Lock()  # type: ignore[attr-defined]
@@ -143,13 +146,26 @@ def make_sessionmaker(engine: Engine) -> tuple[sessionmaker[Session], sessionmak
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error (a SQLite write session
-    holds its process's write lock meanwhile)."""
+    holds its process's write lock meanwhile).
+
+    A read session that has nothing to flush ends its transaction without raising when the
+    database went away after the reads (the request's dependency may end it after the answer
+    has started: raising there would only break the client's connection)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     lock = getattr(factory, "lienxa_write_lock", None)
+    read = getattr(factory, "lienxa_read", False)
     with lock if lock is not None else nullcontext():
         session = factory()
         try:
             yield session
-            session.commit()
+            if read and not (session.new or session.dirty or session.deleted):
+                try:
+                    session.commit()
+                except (OperationalError, InterfaceError) as exc:
+                    log.warning("a read transaction ended by the database: %s", exc.orig)
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise

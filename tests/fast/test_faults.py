@@ -166,3 +166,28 @@ def test_other_database_errors_are_not_turned_into_503():
 
     assert database_unavailable(exc.IntegrityError("INSERT", {}, Exception("unique"))) is None
     assert database_unavailable(ValueError("no")) is None
+
+
+def test_a_read_whose_database_goes_away_after_the_reads_does_not_break_the_answer(
+    tmp_path, monkeypatch
+):
+    # the read session of a request ends after the answer has started: the database going
+    # away in between must not raise there (it broke the client's connection, a transport
+    # error instead of the answer), while a write's failed commit still raises
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from api.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    read, write = make_sessionmaker(engine)
+
+    def gone(self) -> None:
+        raise exc.OperationalError("COMMIT", {}, Exception("terminating connection"))
+
+    monkeypatch.setattr(Session, "commit", gone)
+    with session_scope(read) as s:
+        assert s.execute(text("SELECT 1")).scalar_one() == 1
+    with pytest.raises(exc.OperationalError), session_scope(write) as s:
+        s.execute(text("SELECT 1"))
+    engine.dispose()
