@@ -20,6 +20,8 @@ from typing import Any
 BACKLOG = 2048
 #: how long a new worker may take to start serving before a rolling restart gives up
 WORKER_START_SECONDS = 180
+#: seconds an idle keep-alive connection stays open
+KEEP_ALIVE_SECONDS = 75
 
 
 def listen_socket(host: str, port: int, *, backlog: int = BACKLOG) -> socket.socket:
@@ -51,6 +53,9 @@ def serve(app: Any, *, workers: int, host: str, port: int, **options: Any) -> No
     # a replacement worker loads the boundaries before it serves (seconds, more when the
     # geodata cache is cold or the machine busy): uvicorn's 5 s would abort the restart
     options.setdefault("timeout_worker_healthcheck", WORKER_START_SECONDS)
+    # uvicorn closes an idle keep-alive connection after 5 s: a client polling every few
+    # seconds then races the close and sees a reset; keep it longer than a proxy's (60 s)
+    options.setdefault("timeout_keep_alive", KEEP_ALIVE_SECONDS)
     config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
     sock = listen_socket(host, port, backlog=config.backlog)
     try:

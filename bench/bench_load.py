@@ -7,10 +7,14 @@ Each simulated user is an ``httpx.AsyncClient`` of its own (its own keep-alive c
 running for ``--seconds`` after a ramp-up of ``--ramp`` seconds:
 
 - 80 % commune leaders: poll their incoming requests every 2-4 s (the page's refresh); one
-  poll in ten is followed by an offer of one unit to the open request;
+  poll in fifty is followed by an offer of one unit to one of the open requests;
 - 15 % commands: the province's map data (``GET /communes?province=40``, GeoJSON) and the
   incident's request list, every 4-8 s;
-- 5 % bursts: every 10 s, ten offers at once.
+- 5 % bursts: every 30 s, ten offers at once.
+
+Each level runs on an incident of its own with one open request per resource the giver has
+(every request lists its offers: offers accumulated over earlier levels would make later polls
+heavier than any real incident's).
 
 Every answer is counted: an error is a transport failure, a time-out (``--timeout``) or any
 status other than 200/201 and the expected 409 of an offer the stock cannot cover. Latency
@@ -74,12 +78,12 @@ async def leader(rec: Recorder, c: httpx.AsyncClient, env: dict[str, Any], stop:
         await rec.call(
             c, "poll", "GET", "/requests", params={"commune": env["giver"], "direction": "incoming"}
         )
-        if rnd.random() < 0.1:
+        if rnd.random() < 0.02:
             await rec.call(
                 c,
                 "offer",
                 "POST",
-                f"/requests/{env['request']}/offers",
+                f"/requests/{rnd.choice(env['requests'])}/offers",
                 json={"commune": env["giver"], "quantity": 1},
             )
         await asyncio.sleep(rnd.uniform(2, 4))
@@ -94,6 +98,8 @@ async def command(rec: Recorder, c: httpx.AsyncClient, env: dict[str, Any], stop
 
 
 async def burst(rec: Recorder, c: httpx.AsyncClient, env: dict[str, Any], stop: float) -> None:
+    rnd = random.Random()
+    await asyncio.sleep(rnd.uniform(0, 30))
     while time.monotonic() < stop:
         await asyncio.gather(
             *(
@@ -101,13 +107,13 @@ async def burst(rec: Recorder, c: httpx.AsyncClient, env: dict[str, Any], stop: 
                     c,
                     "offer",
                     "POST",
-                    f"/requests/{env['request']}/offers",
+                    f"/requests/{rnd.choice(env['requests'])}/offers",
                     json={"commune": env["giver"], "quantity": 1},
                 )
                 for _ in range(10)
             )
         )
-        await asyncio.sleep(10)
+        await asyncio.sleep(30)
 
 
 async def run_level(url: str, env: dict[str, Any], users: int, args: argparse.Namespace) -> dict:
@@ -156,7 +162,7 @@ async def run_level(url: str, env: dict[str, Any], users: int, args: argparse.Na
     }
 
 
-def prepare(url: str) -> dict[str, Any]:
+def prepare(url: str, level: int) -> dict[str, Any]:
     from tests.api.conftest import PASSWORD
 
     tokens = {
@@ -173,7 +179,7 @@ def prepare(url: str) -> dict[str, Any]:
     incident = httpx.post(
         api + "/incidents",
         json={
-            "name": "tải thử",
+            "name": f"tải thử {level}",
             "risk_level": 2,
             "duration_days": 3,
             "affected": [{"commune": "17254", "displaced": 900}],
@@ -181,23 +187,33 @@ def prepare(url: str) -> dict[str, Any]:
         headers=h("bchqs"),
         timeout=60,
     ).json()
-    httpx.put(api + "/communes/17248/inventory", json={"boats": 10**6}, headers=h("chaukhe"))
-    request = httpx.post(
-        api + "/requests",
-        json={
-            "incident_id": incident["id"],
-            "commune": "17254",
-            "resource": "boats",
-            "quantity": 10**6,
-            "to": ["17248"],
-        },
-        headers=h("conc"),
+    resources = ["boats", "life_jackets", "militia", "rice_kg", "drinking_water_l", "tarpaulins"]
+    httpx.put(
+        api + "/communes/17248/inventory",
+        json=dict.fromkeys(resources, 10**6),
+        headers=h("chaukhe"),
         timeout=60,
-    ).json()
+    )
+    requests = []
+    for resource in resources:
+        r = httpx.post(
+            api + "/requests",
+            json={
+                "incident_id": incident["id"],
+                "commune": "17254",
+                "resource": resource,
+                "quantity": 10**5,
+                "to": ["17248"],
+            },
+            headers=h("conc"),
+            timeout=60,
+        )
+        assert r.status_code == 201, r.text
+        requests.append(r.json()["id"])
     return {
         "tokens": tokens,
         "incident": incident["id"],
-        "request": request["id"],
+        "requests": requests,
         "giver": "17248",
     }
 
@@ -225,8 +241,8 @@ def main() -> int:
     try:
         seed(db_url)
         with lienxa_serve(db_url, tmp, workers=args.workers) as (_, url):
-            env = prepare(url)
             for users in args.users:
+                env = prepare(url, users)
                 level = asyncio.run(run_level(url, env, users, args))
                 results["levels"].append(level)
                 print(

@@ -72,6 +72,7 @@ def test_serve_hands_uvicorn_a_nodelay_socket_however_many_workers(monkeypatch, 
     class FakeSupervisor:
         def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
             assert config.workers == workers
+            assert config.timeout_keep_alive == serving.KEEP_ALIVE_SECONDS
             handed.extend(sockets)
 
         def run(self) -> None:
