@@ -2,28 +2,58 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, ScalarResult, Select, create_engine, event, inspect
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ScalarResult,
+    Select,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from api.settings import Settings
+
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _T = TypeVar("_T")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
     """An engine for ``url``. On SQLite: WAL journal, foreign keys on, a busy timeout, and
     write transactions that take the write lock at BEGIN (``BEGIN IMMEDIATE``), so concurrent
-    writers serialise instead of failing or promising the same stock twice."""
+    writers serialise instead of failing or promising the same stock twice.
+
+    The pool is sized by ``settings`` (on SQLite when they are given) (``LIENXA_DB_POOL_SIZE``,
+    ``LIENXA_DB_MAX_OVERFLOW``, ``LIENXA_DB_POOL_TIMEOUT``: a request waits at most that long
+    for a connection, then gets a 503); behind PgBouncer in transaction pooling
+    (``LIENXA_DB_PGBOUNCER=1`` or ``?prepare_threshold=none`` in the URL) psycopg prepares no
+    statements on the server, since the next transaction may run on another server connection.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool: dict[str, Any] = {}
+        if settings is not None and ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            pool = {
+                "pool_size": settings.db_pool_size,
+                "max_overflow": settings.db_max_overflow,
+                "pool_timeout": settings.db_pool_timeout,
+            }
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -42,7 +72,59 @@ def make_engine(url: str) -> Engine:
             )
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(**postgres_engine_args(url, settings))
+
+
+def postgres_engine_args(url: str, settings: Settings | None = None) -> dict[str, Any]:
+    """``create_engine`` arguments for PostgreSQL: the pool of ``settings`` and, behind
+    PgBouncer, no server-side prepared statements (``prepare_threshold`` is taken out of the
+    URL: libpq does not know it)."""
+    from api.settings import Settings
+
+    settings = settings or Settings()
+    parsed = make_url(url)
+    threshold = parsed.query.get("prepare_threshold")
+    parsed = parsed.difference_update_query(["prepare_threshold"])
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if settings.db_pgbouncer or (
+        isinstance(threshold, str) and threshold.lower() in ("none", "null", "")
+    ):
+        connect_args["prepare_threshold"] = None
+    elif isinstance(threshold, str) and threshold.isdigit():
+        connect_args["prepare_threshold"] = int(threshold)
+    return {
+        "url": parsed,
+        "pool_pre_ping": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        "connect_args": connect_args,
+    }
+
+
+def pool_capacity_problem(engine: Engine, settings: Settings, workers: int) -> str | None:
+    """Why ``workers`` pools of ``settings`` could run PostgreSQL out of connections, or None.
+
+    The rule: ``workers x (pool_size + max_overflow) <= max_connections - reserved``, with
+    ``max_connections`` read from the server (``SHOW max_connections``) and ``reserved`` the
+    connections kept for administrators, migrations and backups. Not checked on SQLite, nor
+    behind PgBouncer (its own pool bounds the server's connections).
+    """
+    if engine.dialect.name != "postgresql" or settings.db_pgbouncer:
+        return None
+    with engine.connect() as conn:
+        max_connections = int(conn.execute(text("SHOW max_connections")).scalar_one())
+    need = workers * (settings.db_pool_size + settings.db_max_overflow)
+    room = max_connections - settings.db_reserved_connections
+    if need <= room:
+        return None
+    return (
+        f"{workers} workers x (pool {settings.db_pool_size} + overflow "
+        f"{settings.db_max_overflow}) = {need} connections, but the server allows "
+        f"max_connections {max_connections} - {settings.db_reserved_connections} reserved = "
+        f"{room}: lower LIENXA_DB_POOL_SIZE / LIENXA_DB_MAX_OVERFLOW or the workers, or put "
+        "PgBouncer in front"
+    )
 
 
 def make_sessionmaker(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
@@ -54,6 +136,7 @@ def make_sessionmaker(engine: Engine) -> tuple[sessionmaker[Session], sessionmak
     slow; a lock hands over at once. Other processes still serialise on SQLite's lock.
     """
     read = sessionmaker(engine, expire_on_commit=False)
+    read.lienxa_read = True  # type: ignore[attr-defined]
     write = sessionmaker(engine.execution_options(write=True), expire_on_commit=False)
     if engine.dialect.name == "sqlite":
         write.lienxa_write_lock = threading.Lock()  # type: ignore[attr-defined]
@@ -63,13 +146,26 @@ def make_sessionmaker(engine: Engine) -> tuple[sessionmaker[Session], sessionmak
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error (a SQLite write session
-    holds its process's write lock meanwhile)."""
+    holds its process's write lock meanwhile).
+
+    A read session that has nothing to flush ends its transaction without raising when the
+    database went away after the reads (the request's dependency may end it after the answer
+    has started: raising there would only break the client's connection)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     lock = getattr(factory, "lienxa_write_lock", None)
+    read = getattr(factory, "lienxa_read", False)
     with lock if lock is not None else nullcontext():
         session = factory()
         try:
             yield session
-            session.commit()
+            if read and not (session.new or session.dirty or session.deleted):
+                try:
+                    session.commit()
+                except (OperationalError, InterfaceError) as exc:
+                    log.warning("a read transaction ended by the database: %s", exc.orig)
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise

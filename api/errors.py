@@ -125,6 +125,44 @@ class BadInput(ServiceError):
     default_code = "bad_input"
 
 
+class ServiceUnavailable(ServiceError):
+    status_code = 503
+    default_code = "database_unavailable"
+
+
+#: Seconds a client is told to wait (``Retry-After``) when the database is away or busy.
+RETRY_AFTER = 5
+
+
+def database_unavailable(exc: BaseException, retry_after: int = RETRY_AFTER) -> ServiceError | None:
+    """The 503 for a database error that is no fault of the request, or None for any other.
+
+    - ``database_busy``: every connection of the pool in use past ``LIENXA_DB_POOL_TIMEOUT``
+      (SQLAlchemy's pool ``TimeoutError``), or SQLite's write lock held past its busy timeout;
+    - ``database_unavailable``: the server away or restarting (``OperationalError``, a
+      connection lost mid-request, "too many clients"), or on SQLite a read-only file or a
+      full disk (``attempt to write a readonly database``, ``database or disk is full``).
+    """
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.TimeoutError):
+        code, reason = "database_busy", "no free database connection"
+    elif isinstance(exc, sa.OperationalError | sa.InterfaceError) or (
+        isinstance(exc, sa.DBAPIError) and exc.connection_invalidated
+    ):
+        orig = str(getattr(exc, "orig", exc)).strip().splitlines()
+        reason = orig[0] if orig else type(exc).__name__
+        code = "database_busy" if "locked" in reason else "database_unavailable"
+    else:
+        return None
+    return ServiceUnavailable(
+        f"the database is not available ({reason}): try again in {retry_after} s",
+        code=code,
+        params={"retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def _plain(value: Any) -> Any:
     """``value`` if JSON can hold it as it is, else its text (pydantic's ``ctx`` may hold an
     exception)."""
@@ -203,6 +241,21 @@ def install_handlers(
             headers.setdefault("WWW-Authenticate", "Bearer")
         body = {"detail": exc.detail, **exc.to_dict()}
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    async def _database_error(request: Request, exc: Exception) -> Response:
+        state = getattr(request.app.state, "lienxa", None)
+        retry = getattr(getattr(state, "settings", None), "retry_after_seconds", RETRY_AFTER)
+        err = database_unavailable(exc, retry)
+        if err is None:
+            raise exc  # a programming error: the server's own 500 and traceback
+        return await _service_error(request, err)
+
+    from sqlalchemy import exc as sa
+
+    # only these: a handler for DBAPIError would come before any handler another part
+    # registers for a broader class (StatementError, SQLAlchemyError) and hide it
+    for kind in (sa.TimeoutError, sa.OperationalError, sa.InterfaceError):
+        app.add_exception_handler(kind, _database_error)
 
     @app.exception_handler(LienXaError)
     async def _domain_error(_: Request, exc: LienXaError) -> JSONResponse:

@@ -7,18 +7,22 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Tokens
-from api.db import make_engine, make_sessionmaker, migration_state
+from api.db import make_engine, make_sessionmaker, migration_state, pool_capacity_problem
 from api.deps import StateDep
 from api.errors import install_handlers
+from api.geocache import DiskCache, cache_key, decode_graph, encode_graph
 from api.middleware import InputLimits, SecurityHeaders
 from api.services import audit
 from api.settings import Settings, get_settings
@@ -101,24 +105,89 @@ def check_migrated(engine: Engine) -> None:
         )
 
 
-def load_geodata(settings: Settings) -> GeoData:
-    """Boundaries, graph and display geometry, loaded once per process."""
-    from geo.adjacency import build_graph
-    from geo.boundaries import load_boundaries
+def geodata_store(settings: Settings, boundaries: Path) -> DiskCache | None:
+    """The geodata cache on disk for ``boundaries`` (see :mod:`api.geocache`), or None when
+    it is switched off (``LIENXA_GEODATA_CACHE=0``) or its directory cannot be made."""
+    if not settings.geodata_cache:
+        return None
+    directory = settings.cache_dir or settings.data_dir / "cache"
+    try:
+        return DiskCache(
+            directory,
+            cache_key(boundaries, settings.boundaries_layer, extra=settings.population),
+        )
+    except OSError as exc:
+        log.warning("geodata cache off: %s", exc)
+        return None
 
-    gdf = load_boundaries(settings.boundaries, layer=settings.boundaries_layer)
+
+def load_geodata(settings: Settings) -> GeoData:
+    """Boundaries, graph and display geometry, loaded once per process; the graph and the
+    display geometry come from the cache on disk when a worker of this machine computed them
+    before for the same file and code."""
+    from geo.adjacency import build_graph
+    from geo.boundaries import find_boundaries_file, load_boundaries
+
+    path = find_boundaries_file(settings.boundaries)
+    gdf = load_boundaries(path, layer=settings.boundaries_layer)
     if settings.population is not None:
         from geo.population import apply_population, load_population_table
 
         gdf = apply_population(gdf, load_population_table(settings.population))
-    G = build_graph(gdf)
+    store = geodata_store(settings, path)
+    if store is None:
+        G = build_graph(gdf)
+    else:
+        G = store.cached("graph", lambda: build_graph(gdf), encode_graph, decode_graph)
     by_province: dict[str, set[str]] = {}
     for code, prov in gdf["province_code"].items():
         by_province.setdefault(prov, set()).add(code)
-    display = DisplayCache(gdf)
-    # warm the display geometry of the whole area in the background (seconds nationwide)
-    threading.Thread(target=display.get, name="warm-display", daemon=True).start()
-    return GeoData(gdf=gdf, graph=G, display=display, communes_by_province=by_province)
+    display = DisplayCache(gdf, store)
+    geo = GeoData(gdf=gdf, graph=G, display=display, communes_by_province=by_province)
+    geo.ready.clear()
+
+    def warm() -> None:  # the whole area's display geometry: ready before /readyz says so
+        try:
+            display.get()
+        finally:
+            geo.ready.set()
+
+    threading.Thread(target=warm, name="warm-display", daemon=True).start()
+    return geo
+
+
+def add_meta_routes(app: FastAPI, settings: Settings) -> None:
+    """``/healthz`` (liveness) and ``/readyz`` (readiness)."""
+
+    @app.get("/healthz", tags=["meta"])
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Liveness: the process is up and its data loaded (on the event loop, never waiting
+        for the database or a worker thread)."""
+        return {"ok": True, "communes": request.app.state.lienxa.graph.number_of_nodes()}
+
+    @app.get("/readyz", tags=["meta"])
+    def readyz(state: StateDep) -> JSONResponse:
+        """Readiness: the database answers and the boundaries and overview map are loaded;
+        503 with ``Retry-After`` otherwise (a proxy sends no traffic here meanwhile)."""
+        database = True
+        try:
+            with state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            database = False
+        display = state.geo.ready.is_set()
+        ready = database and display
+        body = {
+            "ready": ready,
+            "database": database,
+            "boundaries": True,
+            "display": display,
+            "communes": state.graph.number_of_nodes(),
+        }
+        if ready:
+            return JSONResponse(body)
+        retry = {"Retry-After": str(settings.retry_after_seconds)}
+        return JSONResponse(body, status_code=503, headers=retry)
 
 
 def create_app(
@@ -133,12 +202,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url())
+        engine = make_engine(settings.resolved_database_url(), settings)
         try:
             check_migrated(engine)
+            problem = None
+            if settings.db_pool_check != "off":
+                problem = pool_capacity_problem(engine, settings, settings.db_workers)
         except NotMigrated:
             engine.dispose()
             raise
+        if problem:
+            log.warning("connection pool: %s", problem)
         read_session, write_session = make_sessionmaker(engine)
         audit.anchor_sessions(  # every committed audit entry is checkpointed (issue 13)
             write_session, audit.Anchor.for_data_dir(settings.data_dir, settings.resolved_secret())
@@ -208,10 +282,7 @@ def create_app(
             swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png",
         )
 
-    @app.get("/healthz", tags=["meta"])
-    def healthz(state: StateDep) -> dict[str, Any]:
-        """Liveness: the process is up and its data loaded."""
-        return {"ok": True, "communes": state.graph.number_of_nodes()}
+    add_meta_routes(app, settings)
 
     try:  # the maps and web pages, when that part is installed
         from api.routes import maps as maps_routes

@@ -49,6 +49,42 @@ class Settings(BaseSettings):
         default=None, description="optional base map tiles, e.g. a provincial tile server"
     )
     tile_attribution: str | None = None
+    # --- database connections (see docs/operations.md "Sizing the connection pool"):
+    # workers x (db_pool_size + db_max_overflow) <= max_connections - db_reserved_connections
+    db_pool_size: int = Field(default=5, ge=1, description="connections kept open per worker")
+    db_max_overflow: int = Field(
+        default=5, ge=0, description="extra connections a worker may open under load"
+    )
+    db_pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a request waits for a free connection before a 503",
+    )
+    db_reserved_connections: int = Field(
+        default=10, ge=0, description="connections left for admins, migrations, backups"
+    )
+    db_workers: int = Field(
+        default=1, ge=1, description="worker processes sharing the database (set by serve)"
+    )
+    db_pool_check: str = Field(
+        default="warn",
+        pattern="^(warn|refuse|off)$",
+        description="when the pools could exceed max_connections: warn, refuse or off",
+    )
+    db_pgbouncer: bool = Field(
+        default=False,
+        description="behind PgBouncer in transaction pooling: no server-side prepared "
+        "statements (also ?prepare_threshold=none in the URL)",
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After of a 503 when the database is away"
+    )
+    geodata_cache: bool = Field(
+        default=True, description="cache the graph and display geometry in cache_dir"
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="geodata cache (default: data_dir/cache)"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

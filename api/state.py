@@ -7,6 +7,7 @@ exception handler).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,13 @@ class GeoData:
     communes_by_province: dict[str, set[str]]
     #: rendered GeoJSON answers, by request (filled lazily)
     geojson_cache: dict[Any, Any] = field(default_factory=dict)
+    #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
+    ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+
+
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
 
 
 @dataclass

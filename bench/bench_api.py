@@ -9,6 +9,14 @@ thread pool of HTTP clients (loopback only; each scenario stops after ``--reques
 
 Run: ``.venv/bin/python bench/bench_api.py [--requests 400] [--concurrency 8] [--postgres]``;
 writes ``bench/results/api[-postgres].json``.
+
+``--workers-ab`` instead compares 1 and 2 workers, before and after ``lienxa serve`` set
+``TCP_NODELAY`` on every connection (Kludex/uvicorn#3149): four servers on one PostgreSQL
+database run side by side (``uvicorn --workers N``, which is what ``lienxa serve`` ran
+before, and ``lienxa serve --workers N``), and rounds drive each in turn (A B C D, rotated
+each round) with ``--concurrency`` keep-alive connections on ``/healthz``, an inventory and a
+leader's request list; req/s median and spread over the rounds, and the servers' CPU seconds
+per 1,000 requests. Writes ``bench/results/api-workers.json``.
 """
 
 from __future__ import annotations
@@ -58,6 +66,10 @@ def drive(fn: Callable[[int], bool], n: int, concurrency: int) -> dict[str, Any]
 
 def main() -> int:
     """Start a server, drive each scenario, write the results."""
+    if "--workers-ab" in sys.argv:
+        from bench_workers import workers_ab
+
+        return workers_ab()
     sys.path.insert(0, str(ROOT))  # the server helpers of the API tests
     from tests.api.conftest import (
         PASSWORD,

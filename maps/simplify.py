@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any, Protocol, TypeVar
 
 import geopandas as gpd
 import shapely
+
+_T = TypeVar("_T")
+
+
+class Store(Protocol):
+    """Where computed geometry is kept across processes (``api.geocache.DiskCache``)."""
+
+    def cached(
+        self,
+        name: str,
+        compute: Callable[[], _T],
+        encode: Callable[[_T], object],
+        decode: Callable[[Any], _T],
+    ) -> _T: ...
+
 
 #: Simplification tolerance in degrees per display level (about 20 m, 100 m, 500 m).
 TOLERANCE = {"detail": 0.0002, "province": 0.001, "country": 0.005}
@@ -43,10 +60,14 @@ class DisplayCache:
     Thread-safe: callers asking for the same (area, level) while it is being computed (the
     start-up warm-up and a first request, several first requests) wait for that one
     computation instead of repeating it (seconds nationwide).
+
+    With a ``store`` (the geodata cache on disk), a computation is first looked up there, and
+    what is computed is kept there: the workers of a machine compute each (area, level) once.
     """
 
-    def __init__(self, gdf: gpd.GeoDataFrame) -> None:
+    def __init__(self, gdf: gpd.GeoDataFrame, store: Store | None = None) -> None:
         self.gdf = gdf
+        self.store = store
         self._cached = lru_cache(maxsize=64)(self._compute)
         self._locks: dict[tuple[str | None, str], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -59,6 +80,31 @@ class DisplayCache:
             return self._cached(province, level)
 
     def _compute(
+        self, province: str | None, level: str
+    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        if self.store is None:
+            return self._compute_now(province, level)
+        return self.store.cached(
+            f"display-{province or 'all'}-{level}",
+            lambda: self._compute_now(province, level),
+            _encode,
+            lambda raw: self._decode(raw, province),
+        )
+
+    def _decode(
+        self, data: dict[str, Any], province: str | None
+    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        src = self.gdf if province is None else self.gdf[self.gdf["province_code"] == province]
+        shown = src.loc[list(data["index"])].copy()
+        shown["geometry"] = shapely.from_wkb(data["wkb"])
+        provinces = gpd.GeoDataFrame(
+            {k: list(v) for k, v in data["provinces"].items()},
+            geometry=shapely.from_wkb(data["province_wkb"]),
+            crs=self.gdf.crs,
+        )
+        return shown, provinces[list(data["province_columns"])]
+
+    def _compute_now(
         self, province: str | None, level: str
     ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         self.computed += 1
@@ -81,3 +127,18 @@ class DisplayCache:
             else int((self.gdf["province_code"] == province).sum())
         )
         return self._get(province, level or level_for(n))
+
+
+def _encode(value: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> dict[str, Any]:
+    """Display geometry for the cache, in plain values: the rows shown, geometry as WKB."""
+    shown, provinces = value
+    data: dict[str, Any] = {
+        "index": [str(i) for i in shown.index],
+        "wkb": list(shapely.to_wkb(shown.geometry.values)),
+        "provinces": {
+            c: provinces[c].tolist() for c in provinces.columns if c != provinces.geometry.name
+        },
+        "province_wkb": list(shapely.to_wkb(provinces.geometry.values)),
+        "province_columns": list(provinces.columns),
+    }
+    return data

@@ -21,41 +21,58 @@ def _settings() -> Settings:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Run the web service with uvicorn, in one process or ``--workers`` processes.
+    """Run the web service with uvicorn, in one process or ``--workers`` processes, on a
+    socket whose connections have ``TCP_NODELAY`` (:mod:`api.serving`).
 
     The database is checked first: on one that is not migrated the command says so and exits
-    with 1 before any worker starts. With several workers the secret key is settled before
-    they start, so that a token issued by one worker is valid in all of them.
+    with 1 before any worker starts; so it does when the workers' connection pools could
+    exceed PostgreSQL's ``max_connections`` and ``LIENXA_DB_POOL_CHECK=refuse`` (a warning
+    otherwise). With several workers the secret key is settled before they start, so that a
+    token issued by one worker is valid in all of them.
     """
-    import uvicorn
-
-    from api.db import make_engine
+    from api.db import make_engine, pool_capacity_problem
     from api.main import NotMigrated, check_migrated, create_app
+    from api.serving import serve
 
     settings = _settings()
     if args.workers < 1:
         print("lienxa serve: error: --workers must be at least 1", file=sys.stderr)
         return 2
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), settings)
     try:
         check_migrated(engine)
+        problem = None
+        if settings.db_pool_check != "off":
+            problem = pool_capacity_problem(engine, settings, args.workers)
     except NotMigrated as exc:
         print(f"lienxa serve: error: {exc}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
-    common = {
-        "host": args.host,
-        "port": args.port,
-        "log_level": args.log_level,
-        "proxy_headers": True,
-    }
+    if problem:
+        refuse = settings.db_pool_check == "refuse"
+        print(f"lienxa serve: {'error' if refuse else 'warning'}: {problem}", file=sys.stderr)
+        if refuse:
+            return 1
+    # Forwarded headers are believed only from LIENXA_TRUSTED_PROXIES (uvicorn would otherwise
+    # trust 127.0.0.1 by default and rewrite the scheme before SecurityHeaders sees it).
+    proxies = settings.trusted_proxies.strip()
+    common: dict[str, Any] = {"log_level": args.log_level, "proxy_headers": bool(proxies)}
+    if proxies:
+        common["forwarded_allow_ips"] = proxies
     if args.workers == 1:
-        uvicorn.run(create_app(settings), **common)
+        serve(create_app(settings), workers=1, host=args.host, port=args.port, **common)
     else:
         settings.resolved_secret()  # generated once here, read by every worker
         # each worker builds its app from the same LIENXA_* environment
-        uvicorn.run("api.main:app_factory", factory=True, workers=args.workers, **common)
+        serve(
+            "api.main:app_factory",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            **common,
+        )
     return 0
 
 
