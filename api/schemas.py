@@ -126,6 +126,9 @@ class OfferIn(BaseModel):
     commune: str = Code
     quantity: Quantity
     note: Text | None = None
+    #: ``false``: refuse (409 ``below_home_reserve``) an offer that would leave less than the home
+    #: reserve, so the client can ask its user; ``true``: the user confirmed; absent: go ahead.
+    confirm_below_reserve: bool | None = None
 
 
 class ReasonIn(BaseModel):
@@ -138,6 +141,14 @@ class OfferOut(Open):
     commune: str
     quantity: int
     status: OfferStatus
+
+
+class OfferCreatedOut(OfferOut):
+    """A new offer, with what it leaves at the giver's home against its reserve."""
+
+    below_reserve: bool
+    reserve_kept: int
+    left_at_home: int
 
 
 class RequestOut(Open):

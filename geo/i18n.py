@@ -268,6 +268,7 @@ ERRORS = (
     N_("error.unknown_province"),  # {province}
     N_("error.user_not_found"),
     N_("error.wrong_old_password"),
+    N_("error.below_home_reserve"),  # {quantity}, {left}, {keep}
     N_("error.database_unavailable"),  # {retry_after}
     N_("error.database_busy"),  # {retry_after}
 )

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Body, Query
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.enums import RequestStatus, Role
 from api.errors import BadInput
-from api.schemas import MAX_ID, OfferIn, OfferOut, ReasonIn, RequestIn, RequestOut, error_responses
+from api.schemas import (
+    MAX_ID,
+    OfferCreatedOut,
+    OfferIn,
+    ReasonIn,
+    RequestIn,
+    RequestOut,
+    error_responses,
+)
 from api.services.offers import create_offer
 from api.services.requests import (
     cancel_request,
@@ -109,12 +117,20 @@ def cancel_request_route(
     return writer.run(lambda s: cancel_request(s, user, request_id, reason))
 
 
-@router.post("/{request_id}/offers", status_code=201, response_model=OfferOut, responses=ERRORS)
+@router.post(
+    "/{request_id}/offers", status_code=201, response_model=OfferCreatedOut, responses=ERRORS
+)
 def create_offer_route(request_id: int, body: OfferIn, user: CurrentUser, writer: WriterDep) -> Any:
     """Offer all or part of a request from a commune it is addressed to (reserves the stock)."""
     return writer.run(
         lambda s: create_offer(
-            s, user, request_id, commune=body.commune, quantity=body.quantity, note=body.note
+            s,
+            user,
+            request_id,
+            commune=body.commune,
+            quantity=body.quantity,
+            note=body.note,
+            confirm_below_reserve=body.confirm_below_reserve,
         ),
         status_code=201,
     )

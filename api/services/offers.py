@@ -27,6 +27,7 @@ from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Rol
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
 from api.services import audit
+from geo.plan_settings import DEFAULT_RESERVE_SHARE, reserve_kept
 
 #: For each action, the states it moves an offer from and to.
 TRANSITIONS: dict[OfferAction, dict[OfferStatus, OfferStatus]] = {
@@ -124,8 +125,17 @@ def create_offer(
     commune: str,
     quantity: int,
     note: str | None,
+    confirm_below_reserve: bool | None = None,
 ) -> dict[str, Any]:
     """Offer ``quantity`` from ``commune`` to a request addressed to it, reserving the stock.
+
+    An offer that would leave the giver less at home than its reserve (⌈30 %⌉ of its stock,
+    :func:`home_reserve`) is a choice the leader makes knowingly: with
+    ``confirm_below_reserve=False`` (the commune page's first post) it is refused with
+    ``below_home_reserve`` so the page can ask; with ``True`` it goes ahead; with ``None`` (API
+    clients that do not ask) it goes ahead too. Either way the answer carries ``below_reserve``
+    with ``reserve_kept`` and ``left_at_home``, and the audit entry records it and whether the
+    leader confirmed.
 
     Raises
     ------
@@ -135,7 +145,9 @@ def create_offer(
         The request is not open (``request_not_open``) or not addressed to ``commune``
         (``not_addressed``); the offer exceeds what is left to offer (``over_offer``, params
         ``quantity``, ``remaining``) or what the commune has available, stock minus what is
-        already promised (``over_stock``, params ``quantity``, ``available``).
+        already promised (``over_stock``, params ``quantity``, ``available``); or it would go
+        below the home reserve and ``confirm_below_reserve`` is ``False``
+        (``below_home_reserve``, params ``quantity``, ``left``, ``keep``, ``stock``).
     """
     require_act_for(principal, commune, action="offering support")
     if quantity <= 0:
@@ -182,6 +194,23 @@ def create_offer(
                 "resource": r.resource,
             },
         )
+    home = home_reserve(item.quantity, item.quantity - item.reserved - quantity)
+    if home["below_reserve"] and confirm_below_reserve is False:
+        raise Conflict(
+            f"offer of {quantity} would leave {home['left_at_home']} {r.resource} at home, "
+            f"below the reserve of {home['reserve_kept']} ({round(HOME_RESERVE_SHARE * 100)}% "
+            f"of {item.quantity}): confirm to send it anyway",
+            code="below_home_reserve",
+            field="quantity",
+            params={
+                "quantity": quantity,
+                "left": home["left_at_home"],
+                "keep": home["reserve_kept"],
+                "stock": item.quantity,
+                "resource": r.resource,
+                "commune": commune,
+            },
+        )
     item.reserved += quantity
     item.updated_at = utcnow()
     o = Offer(
@@ -206,9 +235,32 @@ def create_offer(
             "resource": r.resource,
             "quantity": quantity,
             "reserved_now": item.reserved,
+            **(
+                {"below_reserve": True, "confirmed": bool(confirm_below_reserve), **home}
+                if home["below_reserve"]
+                else {}
+            ),
         },
     )
-    return offer_dict(o)
+    return offer_dict(o) | home
+
+
+#: The share of its stock a commune keeps at home when it offers by hand: the planner's default
+#: reserve (CONTRACT.md rule 2), so a hand-made offer is judged by the same rule as a plan.
+HOME_RESERVE_SHARE = DEFAULT_RESERVE_SHARE
+
+
+def home_reserve(stock: int, left_at_home: int) -> dict[str, Any]:
+    """Whether what a commune keeps at home after an offer, ``left_at_home`` of ``stock`` (stock
+    less every open offer), is below its reserve ⌈r·S⌉ (:func:`geo.plan_settings.reserve_kept`).
+    The commune's own use in a flood is not known here (the leader knows it): only the reserve
+    is checked."""
+    keep = reserve_kept(stock, HOME_RESERVE_SHARE)
+    return {
+        "below_reserve": left_at_home < keep,
+        "reserve_kept": keep,
+        "left_at_home": left_at_home,
+    }
 
 
 def _offer_not_found(offer_id: int) -> NotFound:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
 from api.db import session_scope
-from api.errors import ServiceError
+from api.errors import Conflict, ServiceError
 from api.models import Incident
 from api.services.incidents import latest_plan, plan_wants
 from api.services.workflow import (
@@ -38,7 +38,8 @@ from api.web.forms import (
     need,
     run_once,
 )
-from api.web.render import render, say
+from api.web.render import lang_of, render, say
+from geo import i18n
 from geo.errors import LienXaError
 from geo.resources import load_catalogue
 
@@ -249,11 +250,38 @@ async def post_offer(request: Request, request_id: int) -> Response:
         q = int_field(request, form, f"offer_{request_id}", errors)
         if q is None:
             return None
-        return create_offer(
-            s, p, request_id, commune=code, quantity=q, note=form.get("note") or None
-        )
+        try:
+            return create_offer(
+                s,
+                p,
+                request_id,
+                commune=code,
+                quantity=q,
+                note=form.get("note") or None,
+                confirm_below_reserve=form.get("confirm_below_reserve") == "1",
+            )
+        except Conflict as exc:
+            if exc.code != "below_home_reserve":
+                raise
+            # nothing was written: ask, next to the form, whether to send it anyway
+            errors[f"offer_{request_id}"] = below_reserve_text(request, exc.params)
+            errors[f"confirm_{request_id}"] = str(q)
+            return None
 
     return await _commune_action(request, "offer", act)
+
+
+def below_reserve_text(request: Request, params: dict[str, Any]) -> str:
+    """The question the page asks before an offer leaves less at home than the reserve."""
+    lang = lang_of(request)
+    return say(
+        request,
+        "commune.below_reserve",
+        quantity=i18n.number(params["quantity"], lang),
+        left=i18n.number(params["left"], lang),
+        keep=i18n.number(params["keep"], lang),
+        stock=i18n.number(params["stock"], lang),
+    )
 
 
 @router.post("/commune/requests/{request_id}/decline")
