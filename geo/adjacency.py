@@ -191,7 +191,8 @@ def build_graph(
     # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices
     extra = loose_borders(
         loose,
-        [(i, j) for i, j in sorted(exact) if rough[i] and rough[j]],
+        # not overlapping pairs: where their outlines run close is no border
+        [(i, j) for i, j in sorted(exact - overlap_pairs) if rough[i] and rough[j]],
         bounds,
         tolerance_m=tolerance_m,
         pad_deg=pad,

@@ -188,7 +188,7 @@ def _loose_segments(
 #: Segments are shortened by this much at each end (metres) before their flat-capped buffers
 #: are taken, so that a boundary merely *continuing* from a segment's end (along the cap's edge)
 #: is never inside it.
-_CAP_EPS_M = 1e-3
+_CAP_EPS_M = 1e-5
 
 
 def _within(lines: np.ndarray, segs: np.ndarray, tolerance_m: float) -> float:
