@@ -226,6 +226,15 @@ def loose_borders(
     if not pairs or len(segs) == 0:
         return out
     first = np.searchsorted(unit, np.arange(len(bounds) + 1))
+    # each segment's bounding box, once (x0, y0, x1, y1)
+    seg_box = np.column_stack(
+        (
+            np.minimum(segs[:, 0], segs[:, 2]),
+            np.minimum(segs[:, 1], segs[:, 3]),
+            np.maximum(segs[:, 0], segs[:, 2]),
+            np.maximum(segs[:, 1], segs[:, 3]),
+        )
+    )
     for i, j in pairs:
         box = (
             max(bounds[i, 0], bounds[j, 0]) - pad_deg,
@@ -233,7 +242,7 @@ def loose_borders(
             min(bounds[i, 2], bounds[j, 2]) + pad_deg,
             min(bounds[i, 3], bounds[j, 3]) + pad_deg,
         )
-        sa, sb = (_in_box(segs[first[k] : first[k + 1]], box) for k in (i, j))
+        sa, sb = (_in_box(segs, seg_box, first[k], first[k + 1], box) for k in (i, j))
         if len(sa) == 0 or len(sb) == 0:
             continue
         to_m = local_metric_frame((box[1] + box[3]) / 2, (box[0] + box[2]) / 2)
@@ -251,14 +260,13 @@ def loose_borders(
     return out
 
 
-def _in_box(segs: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    x0, y0, x1, y1 = box
-    lo_x = np.minimum(segs[:, 0], segs[:, 2])
-    hi_x = np.maximum(segs[:, 0], segs[:, 2])
-    lo_y = np.minimum(segs[:, 1], segs[:, 3])
-    hi_y = np.maximum(segs[:, 1], segs[:, 3])
-    inside = (hi_x >= x0) & (lo_x <= x1) & (hi_y >= y0) & (lo_y <= y1)
-    result: np.ndarray = segs[inside]
+def _in_box(
+    segs: np.ndarray, seg_box: np.ndarray, lo: int, hi: int, box: tuple[float, float, float, float]
+) -> np.ndarray:
+    """Segments ``lo:hi`` whose bounding boxes meet ``box``."""
+    b = seg_box[lo:hi]
+    inside = (b[:, 2] >= box[0]) & (b[:, 0] <= box[2]) & (b[:, 3] >= box[1]) & (b[:, 1] <= box[3])
+    result: np.ndarray = segs[lo:hi][inside]
     return result
 
 
