@@ -56,9 +56,6 @@ KINDS = ("shared_edge", "point_touch", "near_gap")
 
 _GEOD = Geod(ellps="WGS84")
 
-#: Boundaries this close (metres) coincide, for overlapping pairs' border beyond exact edges.
-COINCIDE_M = 0.01
-
 
 def build_graph(
     gdf: gpd.GeoDataFrame,
@@ -192,25 +189,14 @@ def build_graph(
         G.add_node(str(code), **attrs, lon=float(rx[k]), lat=float(ry[k]))
 
     # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices,
-    # or run within the tolerance; for overlapping pairs only where they coincide, since their
-    # outlines running close are no border
+    # or run within the tolerance (in opposite directions: not an overlap's outline)
     rough = unmatched > 0
-    wanted = [(i, j) for i, j in sorted(exact) if rough[i] and rough[j]]
     extra = loose_borders(
         loose,
-        [p for p in wanted if p not in overlap_pairs],
+        [(i, j) for i, j in sorted(exact) if rough[i] and rough[j]],
         bounds,
         tolerance_m=tolerance_m,
         pad_deg=pad,
-    )
-    extra.update(
-        loose_borders(
-            loose,
-            [p for p in wanted if p in overlap_pairs],
-            bounds,
-            tolerance_m=min(tolerance_m, COINCIDE_M),
-            pad_deg=pad,
-        )
     )
     for i, j, length in borders.itertuples(index=False):
         border = float(length) + extra.get((i, j), 0.0)

@@ -64,7 +64,8 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
         data set, or boundary that does not match its neighbour's exactly).
     loose
         Those unmatched segments (less the ones outlining an overlap): ``(segments, unit)``,
-        rows ``x0, y0, x1, y1`` in degrees and the position of each one's unit, in unit order.
+        rows ``x0, y0, x1, y1`` in degrees, oriented with the unit's interior on the left, and
+        the position of each one's unit, in unit order.
     """
     unit_of_ring, ring_len, exterior = _ring_layout(geoms)
     xy = shapely.get_coordinates(geoms)
@@ -153,7 +154,7 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     outline = np.zeros(n - 1, bool)
     outline[a[~opposite]] = True
     outline[b[~opposite]] = True
-    loose = _loose_segments(xy, lone & ~outline, unit_of_seg)
+    loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_ring[ring_of_seg])
     n_units = len(geoms)
 
     def per_pair(mask: np.ndarray) -> pd.DataFrame:
@@ -178,11 +179,15 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
 
 
 def _loose_segments(
-    xy: np.ndarray, lone: np.ndarray, unit_of_seg: np.ndarray
+    xy: np.ndarray, lone: np.ndarray, unit_of_seg: np.ndarray, flip: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The flagged segments as ``(x0, y0, x1, y1)`` rows and their units (in unit order)."""
+    """The flagged segments as ``(x0, y0, x1, y1)`` rows, oriented with their unit's interior
+    on the left, and their units (in unit order)."""
     seg = np.flatnonzero(lone)
-    return np.column_stack((xy[seg], xy[seg + 1])), unit_of_seg[seg].astype(np.intp)
+    rows = np.column_stack((xy[seg], xy[seg + 1]))
+    f = flip[seg]
+    rows[f] = rows[f][:, [2, 3, 0, 1]]
+    return rows, unit_of_seg[seg].astype(np.intp)
 
 
 #: Segments are shortened by this much at each end (metres) before their flat-capped buffers
@@ -251,6 +256,11 @@ def loose_borders(
         la = shapely.linestrings(ma.reshape(-1, 2, 2))
         lb = shapely.linestrings(mb.reshape(-1, 2, 2))
         ia, ib = shapely.STRtree(lb).query(la, predicate="dwithin", distance=tolerance_m)
+        # a border has the two interiors on opposite sides: the segments run in opposite
+        # directions; boundary running the same way outlines an overlap and is no border
+        da, db = ma[ia, 2:] - ma[ia, :2], mb[ib, 2:] - mb[ib, :2]
+        opposite = (da * db).sum(axis=1) < 0
+        ia, ib = ia[opposite], ib[opposite]
         if len(ia) == 0:
             continue
         ia, ib = np.unique(ia), np.unique(ib)

@@ -129,3 +129,23 @@ def test_third_unit_at_a_t_junction_gets_only_its_own_border():
     assert G.edges["10002", "10003"]["shared_border_m"] == pytest.approx(
         geodesic((X, 20.0), (105.02, 20.0)), rel=1e-4
     )
+
+
+def test_overlap_outlined_with_other_vertices_is_no_border():
+    # F and G overlap on [105.06, 105.07] x [20.00, 20.01]; both outline it, G with an extra
+    # vertex on its south side: the shared stretch runs the same way in both, so it is an
+    # overlap's outline, not a border (the exact segments on it count nothing either)
+    f = Polygon([(105.05, 20.0), (105.06, 20.0), (105.07, 20.0), (105.07, 20.01), (105.05, 20.01)])
+    g = Polygon(
+        [
+            (105.06, 20.0),
+            (105.065, 20.0),
+            (105.07, 20.0),
+            (105.08, 20.0),
+            (105.08, 20.01),
+            (105.07, 20.01),
+            (105.06, 20.01),
+        ]
+    )
+    G = graph({"10006": f, "10007": g})
+    assert G.edges["10006", "10007"]["shared_border_m"] == 0.0
