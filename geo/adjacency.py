@@ -189,11 +189,12 @@ def build_graph(
         G.add_node(str(code), **attrs, lon=float(rx[k]), lat=float(ry[k]))
 
     # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices,
-    # or run within the tolerance (in opposite directions: not an overlap's outline)
+    # or run within the tolerance in opposite directions; not overlapping pairs (with segments
+    # carried the same way by both), where boundary running close outlines the overlap
     rough = unmatched > 0
     extra = loose_borders(
         loose,
-        [(i, j) for i, j in sorted(exact) if rough[i] and rough[j]],
+        [(i, j) for i, j in sorted(exact - overlap_pairs) if rough[i] and rough[j]],
         bounds,
         tolerance_m=tolerance_m,
         pad_deg=pad,

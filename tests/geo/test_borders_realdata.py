@@ -33,15 +33,18 @@ def coincidence(vietnam_gdf, vietnam_graph):
     }
 
 
-def test_no_border_shorter_than_where_the_boundaries_coincide(coincidence):
+def test_no_border_shorter_than_where_the_boundaries_coincide(vietnam_gdf, coincidence):
     ours = np.array([o for o, _ in coincidence.values()])
     ref = np.array([r for _, r in coincidence.values()])
-    # the Lào Cai triple overlap is outlined by coinciding boundaries that are no border
-    overlap = np.array([{u, v} <= {"02647", "02683", "02746"} for u, v in coincidence])
     # 0.5 m: two pairs (00958/01075, 21892/21925) have micro-rings of ~0.1 m sides at a vertex
     # that GEOS's intersection counts as coinciding boundary (0.22-0.23 m in all)
-    short = (ours < ref * (1 - 1e-5) - 0.5) & ~overlap
-    pairs = [(p, coincidence[p]) for p, s in zip(coincidence, short, strict=True) if s]
+    short = [p for p, s in zip(coincidence, ours < ref * (1 - 1e-5) - 0.5, strict=True) if s]
+    # units that overlap: their coinciding outline is no border (the Lao Cai triple overlap
+    # and a few more whose overlap is outlined by segments both carry the same way)
+    geom = vietnam_gdf.geometry
+    overlapping = {p for p in short if shapely.intersection(geom[p[0]], geom[p[1]]).area > 0}
+    assert len(overlapping) <= 10
+    pairs = [(p, coincidence[p]) for p in short if p not in overlapping]
     assert not pairs, f"{len(pairs)} border(s) shorter than the coinciding boundary: {pairs[:10]}"
 
 
