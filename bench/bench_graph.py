@@ -1,10 +1,14 @@
 """Benchmark: the nationwide adjacency graph (with border lengths) against libpysal's
 ``Graph.build_contiguity(rook=False)`` on the same GeoDataFrame, in the same process.
 
-Run: ``.venv/bin/python bench/bench_graph.py [--boundaries FILE] [--repeat 5]
-[--baseline-repeat 2]``
+The two builds run interleaved (ours, libpysal's, ours, libpysal's, ...) so that the machine's
+drift enters both alike; each run's wall and CPU seconds (this process's user + system time) and
+the load average at its start are kept, and the ratios are of medians, with the spread.
+
+Run: ``.venv/bin/python bench/bench_graph.py [--boundaries FILE] [--rounds 5]``
 Writes ``bench/results/graph.json`` and prints a table. Reading the file, validating it and
 (for reference) projecting it to UTM are timed separately and are not part of either build.
+The whole commands, as a user runs them, are in ``bench_graph_commands.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,26 @@ def timed(fn, repeat):
     return out, times
 
 
+def measured(fn):
+    """Run ``fn`` once: its result and ``{wall_s, cpu_s, load1}``."""
+    load = os.getloadavg()[0]
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c, "load1": load}
+
+
+def spread(values):
+    """Median and spread (min, max, interquartile range) of a list of seconds."""
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+        "iqr": round(q[2] - q[0], 3),
+        "runs": [round(v, 3) for v in values],
+    }
+
+
 #: glibc returns big freed arrays to the OS, and on this VM faulting them back in dominates and
 #: scatters timings (1.3-4 s for the same build). Both contenders run under these settings.
 MALLOC_ENV = {
@@ -42,6 +66,12 @@ MALLOC_ENV = {
 }
 
 
+def ratio(base, ours, key):
+    return round(
+        statistics.median(m[key] for m in base) / statistics.median(m[key] for m in ours), 2
+    )
+
+
 def main() -> int:
     if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC_ENV})
@@ -49,8 +79,7 @@ def main() -> int:
     ap.add_argument(
         "--boundaries", default=str(ROOT.parent / "shared/data/boundaries/vietnam-2025.gpkg")
     )
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--baseline-repeat", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "bench/results/graph.json"))
     args = ap.parse_args()
 
@@ -59,12 +88,15 @@ def main() -> int:
     _, t_proj = timed(lambda: gdf.to_crs(gdf.estimate_utm_crs()), 1)
     vertices = int(gdf.geometry.count_coordinates().sum())
 
-    G, ours = timed(lambda: build_graph(gdf), args.repeat)
-    s = summarise(G)
-
     from libpysal.graph import Graph
 
-    base_graph, base = timed(lambda: Graph.build_contiguity(gdf, rook=False), args.baseline_repeat)
+    ours, base = [], []
+    for _ in range(args.rounds):  # A B A B ...
+        G, m = measured(lambda: build_graph(gdf))
+        ours.append(m)
+        base_graph, m = measured(lambda: Graph.build_contiguity(gdf, rook=False))
+        base.append(m)
+    s = summarise(G)
     base_pairs = {
         tuple(sorted(p))
         for p in zip(
@@ -88,15 +120,20 @@ def main() -> int:
         "read_s": round(t_read[0], 3),
         "read_and_validate_s": round(t_load[0], 3),
         "project_to_utm_s": round(t_proj[0], 3),
-        "lienxa_build_graph_s": {
-            "median": round(statistics.median(ours), 3),
-            "runs": [round(t, 3) for t in ours],
+        "order": "interleaved: lienxa, libpysal, lienxa, libpysal, ...",
+        "rounds": args.rounds,
+        "lienxa_build_graph": {k: spread([m[k] for m in ours]) for k in ("wall_s", "cpu_s")},
+        "libpysal_build_contiguity_queen": {
+            k: spread([m[k] for m in base]) for k in ("wall_s", "cpu_s")
         },
-        "libpysal_build_contiguity_queen_s": {
-            "median": round(statistics.median(base), 3),
-            "runs": [round(t, 3) for t in base],
-        },
-        "speedup": round(statistics.median(base) / statistics.median(ours), 1),
+        "load1_at_start": [
+            round(m["load1"], 2) for pair in zip(ours, base, strict=True) for m in pair
+        ],
+        "speedup_wall": ratio(base, ours, "wall_s"),
+        "speedup_cpu": ratio(base, ours, "cpu_s"),
+        "speedup_cpu_per_round": [
+            round(b["cpu_s"] / a["cpu_s"], 2) for a, b in zip(ours, base, strict=True)
+        ],
         "edges": s["edges_by_kind"],
         "libpysal_pairs": len(base_pairs),
         "touching_pairs_agree_with_libpysal": our_touching == base_pairs,
@@ -109,16 +146,22 @@ def main() -> int:
         f"  read {result['read_s']} s; read + validate {result['read_and_validate_s']} s; "
         f"project to UTM {result['project_to_utm_s']} s"
     )
+    for name, key in (
+        ("lienxa build_graph (borders, gaps, kinds)", "lienxa_build_graph"),
+        ("libpysal build_contiguity(rook=False)    ", "libpysal_build_contiguity_queen"),
+    ):
+        w, c = result[key]["wall_s"], result[key]["cpu_s"]
+        print(
+            f"  {name}: wall median {w['median']} s ({w['min']}-{w['max']}), "
+            f"CPU median {c['median']} s ({c['min']}-{c['max']})"
+        )
     print(
-        "  lienxa build_graph (borders, gaps, kinds): "
-        f"median {result['lienxa_build_graph_s']['median']} s"
+        f"  speed-up (interleaved, medians): {result['speedup_cpu']}x CPU, "
+        f"{result['speedup_wall']}x wall; per round (CPU) {result['speedup_cpu_per_round']}; "
+        f"load {result['load1_at_start']}"
     )
     print(
-        "  libpysal build_contiguity(rook=False):     "
-        f"median {result['libpysal_build_contiguity_queen_s']['median']} s"
-    )
-    print(
-        f"  speed-up: {result['speedup']}x; touching pairs agree with libpysal: "
+        "  touching pairs agree with libpysal: "
         f"{result['touching_pairs_agree_with_libpysal']} "
         f"(+{result['only_lienxa']} / -{result['only_libpysal']})"
     )

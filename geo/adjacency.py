@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-from geo.borders import exact_shared_edges, measure_pair
+from geo.borders import exact_shared_edges, loose_borders, measure_pair
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
@@ -127,7 +127,7 @@ def build_graph(
     codes = np.asarray(gdf.index.astype(str))
     geoms = np.asarray(gdf.geometry.values, dtype=object)
 
-    borders, same_side, unmatched = exact_shared_edges(geoms)
+    borders, same_side, unmatched, loose = exact_shared_edges(geoms)
     log.debug("exact shared edges: %d pairs (%.2fs)", len(borders), time.perf_counter() - started)
 
     # candidate pairs: bounding boxes within the tolerance (in degrees, conservatively)
@@ -188,8 +188,20 @@ def build_graph(
         attrs = {c: _plain(rec[c]) for c in present}
         G.add_node(str(code), **attrs, lon=float(rx[k]), lat=float(ry[k]))
 
+    # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices,
+    # or run within the tolerance in opposite directions; not overlapping pairs (with segments
+    # carried the same way by both), where boundary running close outlines the overlap
+    rough = unmatched > 0
+    extra = loose_borders(
+        loose,
+        [(i, j) for i, j in sorted(exact - overlap_pairs) if rough[i] and rough[j]],
+        bounds,
+        tolerance_m=tolerance_m,
+        pad_deg=pad,
+    )
     for i, j, length in borders.itertuples(index=False):
-        G.add_edge(codes[i], codes[j], shared_border_m=float(length), gap_m=0.0, kind="shared_edge")
+        border = float(length) + extra.get((i, j), 0.0)
+        G.add_edge(codes[i], codes[j], shared_border_m=border, gap_m=0.0, kind="shared_edge")
 
     overlaps = []
     for i, j in rest:

@@ -3,7 +3,7 @@ GEOS measures of the pairs that share no exact edge (see :mod:`geo.adjacency`)."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,16 @@ _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _C3 = np.uint64(0x165667B19E3779F9)
 
 
-def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+class ExactEdges(NamedTuple):
+    """What :func:`exact_shared_edges` finds (see there)."""
+
+    borders: pd.DataFrame
+    same_side: pd.DataFrame
+    unmatched: np.ndarray
+    loose: tuple[np.ndarray, np.ndarray]
+
+
+def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     """Find segments shared exactly by two units.
 
     Returns
@@ -53,13 +62,18 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
     unmatched
         Per unit, the number of its segments shared with no other unit (outer boundary of the
         data set, or boundary that does not match its neighbour's exactly).
+    loose
+        Those unmatched segments (less the ones outlining an overlap): ``(segments, unit)``,
+        rows ``x0, y0, x1, y1`` in degrees, oriented with the unit's interior on the left, and
+        the position of each one's unit, in unit order.
     """
     unit_of_ring, ring_len, exterior = _ring_layout(geoms)
     xy = shapely.get_coordinates(geoms)
     n = len(xy)
     if n == 0:
         empty = pd.DataFrame({"i": [], "j": [], "length_m": []})
-        return empty, empty.copy(), np.zeros(len(geoms), int)
+        none = (np.empty((0, 4)), np.empty(0, dtype=np.intp))
+        return ExactEdges(empty, empty.copy(), np.zeros(len(geoms), int), none)
     ends = np.cumsum(ring_len)
     starts = ends - ring_len
     x, y = xy[:, 0], xy[:, 1]
@@ -137,6 +151,10 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
     matched[b[opposite]] = True
     lone = seg_ok & ~matched
     unmatched = np.bincount(unit_of_seg[lone], minlength=len(geoms))
+    outline = np.zeros(n - 1, bool)
+    outline[a[~opposite]] = True
+    outline[b[~opposite]] = True
+    loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_ring[ring_of_seg])
     n_units = len(geoms)
 
     def per_pair(mask: np.ndarray) -> pd.DataFrame:
@@ -157,7 +175,109 @@ def exact_shared_edges(geoms: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, n
         k_ = df.index.to_numpy()
         return pd.DataFrame({"i": k_ // n_units, "j": k_ % n_units, "length_m": df.to_numpy()})
 
-    return per_pair(opposite), per_pair(~opposite), unmatched
+    return ExactEdges(per_pair(opposite), per_pair(~opposite), unmatched, loose)
+
+
+def _loose_segments(
+    xy: np.ndarray, lone: np.ndarray, unit_of_seg: np.ndarray, flip: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The flagged segments as ``(x0, y0, x1, y1)`` rows, oriented with their unit's interior
+    on the left, and their units (in unit order)."""
+    seg = np.flatnonzero(lone)
+    rows = np.column_stack((xy[seg], xy[seg + 1]))
+    f = flip[seg]
+    rows[f] = rows[f][:, [2, 3, 0, 1]]
+    return rows, unit_of_seg[seg].astype(np.intp)
+
+
+#: Segments are shortened by this much at each end (metres) before their flat-capped buffers
+#: are taken, so that a boundary merely *continuing* from a segment's end (along the cap's edge)
+#: is never inside it.
+_CAP_EPS_M = 1e-5
+
+
+def _within(lines: np.ndarray, segs: np.ndarray, tolerance_m: float) -> float:
+    """Length of ``lines`` lying within ``tolerance_m`` of the interior of some segment of
+    ``segs`` (rows ``x0, y0, x1, y1`` in metres), measured perpendicularly: each segment's
+    flat-capped buffer, so that two boundaries that only meet at a point (a corner, a triple
+    junction) add nothing, while a stretch where they coincide or run side by side counts."""
+    d = segs[:, 2:] - segs[:, :2]
+    norm = np.hypot(d[:, 0], d[:, 1])
+    keep = norm > 4 * _CAP_EPS_M
+    segs, d, norm = segs[keep], d[keep], norm[keep]
+    if len(segs) == 0:
+        return 0.0
+    u = d / norm[:, None] * _CAP_EPS_M
+    ends = np.stack((segs[:, :2] + u, segs[:, 2:] - u), axis=1)
+    rects = shapely.buffer(shapely.linestrings(ends), tolerance_m, cap_style="flat")
+    zone = shapely.union_all(rects)
+    return float(shapely.intersection(shapely.multilinestrings(lines), zone).length)
+
+
+def loose_borders(
+    loose: tuple[np.ndarray, np.ndarray],
+    pairs: list[tuple[int, int]],
+    bounds: np.ndarray,
+    *,
+    tolerance_m: float,
+    pad_deg: float,
+) -> dict[tuple[int, int], float]:
+    """Border the exact edges miss, for the given pairs of units: where the unmatched boundary
+    of one runs within ``tolerance_m`` of the other's (the same stretch digitised with other
+    vertices, a vertex of one lying on a segment of the other, or a hair's width apart), in
+    metres, the mean of the two sides' lengths. Overlap outlines are not in ``loose``."""
+    segs, unit = loose
+    out: dict[tuple[int, int], float] = {}
+    if not pairs or len(segs) == 0:
+        return out
+    first = np.searchsorted(unit, np.arange(len(bounds) + 1))
+    # each segment's bounding box, once (x0, y0, x1, y1)
+    seg_box = np.column_stack(
+        (
+            np.minimum(segs[:, 0], segs[:, 2]),
+            np.minimum(segs[:, 1], segs[:, 3]),
+            np.maximum(segs[:, 0], segs[:, 2]),
+            np.maximum(segs[:, 1], segs[:, 3]),
+        )
+    )
+    for i, j in pairs:
+        box = (
+            max(bounds[i, 0], bounds[j, 0]) - pad_deg,
+            max(bounds[i, 1], bounds[j, 1]) - pad_deg,
+            min(bounds[i, 2], bounds[j, 2]) + pad_deg,
+            min(bounds[i, 3], bounds[j, 3]) + pad_deg,
+        )
+        sa, sb = (_in_box(segs, seg_box, first[k], first[k + 1], box) for k in (i, j))
+        if len(sa) == 0 or len(sb) == 0:
+            continue
+        to_m = local_metric_frame((box[1] + box[3]) / 2, (box[0] + box[2]) / 2)
+        ma = np.column_stack((to_m(sa[:, :2]), to_m(sa[:, 2:])))
+        mb = np.column_stack((to_m(sb[:, :2]), to_m(sb[:, 2:])))
+        la = shapely.linestrings(ma.reshape(-1, 2, 2))
+        lb = shapely.linestrings(mb.reshape(-1, 2, 2))
+        ia, ib = shapely.STRtree(lb).query(la, predicate="dwithin", distance=tolerance_m)
+        # a border has the two interiors on opposite sides: the segments run in opposite
+        # directions; boundary running the same way outlines an overlap and is no border
+        da, db = ma[ia, 2:] - ma[ia, :2], mb[ib, 2:] - mb[ib, :2]
+        opposite = (da * db).sum(axis=1) < 0
+        ia, ib = ia[opposite], ib[opposite]
+        if len(ia) == 0:
+            continue
+        ia, ib = np.unique(ia), np.unique(ib)
+        length = (_within(la[ia], mb[ib], tolerance_m) + _within(lb[ib], ma[ia], tolerance_m)) / 2
+        if length > 0:
+            out[(i, j)] = length
+    return out
+
+
+def _in_box(
+    segs: np.ndarray, seg_box: np.ndarray, lo: int, hi: int, box: tuple[float, float, float, float]
+) -> np.ndarray:
+    """Segments ``lo:hi`` whose bounding boxes meet ``box``."""
+    b = seg_box[lo:hi]
+    inside = (b[:, 2] >= box[0]) & (b[:, 0] <= box[2]) & (b[:, 3] >= box[1]) & (b[:, 1] <= box[3])
+    result: np.ndarray = segs[lo:hi][inside]
+    return result
 
 
 def measure_pair(

@@ -46,7 +46,28 @@ def test_nghe_an_matches_independent_overlay(nghe_an_gdf, nghe_an_graph):
     G = nghe_an_graph
     assert set(shared) == pairs_of(G, "shared_edge")
     assert touch == pairs_of(G, "point_touch")
-    worst = max(abs(G.edges[p]["shared_border_m"] - ref) / ref for p, ref in shared.items())
+    # Where the two boundaries run within the tolerance without coinciding exactly (a stretch
+    # 1 cm apart, a sliver), the border counts it (issue 15) and the exact overlay does not:
+    # there ours lies between the exact overlay and the boundary within the tolerance.
+    tol = G.graph["tolerance_m"]
+    index = {c: k for k, c in enumerate(codes)}
+    close = {}
+    for (a, b), ref in shared.items():
+        ga, gb = m.geometry.iloc[index[a]].boundary, m.geometry.iloc[index[b]].boundary
+
+        def near(d, ga=ga, gb=gb):
+            return (ga.intersection(gb.buffer(d)).length + gb.intersection(ga.buffer(d)).length) / 2
+
+        ours = G.edges[a, b]["shared_border_m"]
+        if near(0.5) > ref + 1.5:  # more than what a buffer's round ends add
+            close[a, b] = within = near(tol)
+            assert ref * (1 - 1e-3) <= ours <= within, (a, b, ours, ref, within)
+    assert len(close) < len(shared) // 5  # 36 of 342 pairs in 2025: not the rule
+    worst = max(
+        abs(G.edges[p]["shared_border_m"] - ref) / ref
+        for p, ref in shared.items()
+        if p not in close
+    )
     assert worst < 0.01, f"border lengths differ by up to {worst:.2%}"
 
 

@@ -1,0 +1,147 @@
+"""Benchmark: ``lienxa graph`` against a libpysal script (``bench/libpysal_graph.py``: read,
+queen contiguity, write the edge list) as whole commands, which is what a user waits for.
+
+The two commands run interleaved (A B A B ...), each in a fresh process; for each run the wall
+time and the CPU seconds of the process (user + system, from ``os.wait4``'s rusage) are kept,
+with the machine's load average when it started. Ratios are of medians.
+
+Run: ``.venv/bin/python bench/bench_graph_commands.py [--boundaries FILE] [--rounds 5]``
+Writes ``bench/results/graph_commands.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def run(cmd: list[str]) -> dict[str, float]:
+    """Run ``cmd`` to completion: wall seconds, CPU seconds, load average at its start."""
+    load = os.getloadavg()[0]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-2000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "load1": load}
+
+
+def stats(values: list[float]) -> dict[str, object]:
+    """Median and spread (min, max, interquartile range) of a list of seconds."""
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+        "iqr": round(q[2] - q[0], 3),
+        "runs": [round(v, 3) for v in values],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--boundaries", default=str(ROOT.parent / "shared/data/boundaries/vietnam-2025.gpkg")
+    )
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--out", default=str(ROOT / "bench/results/graph_commands.json"))
+    ap.add_argument(
+        "--before",
+        metavar="LIENXA",
+        help="another lienxa executable (e.g. main's) to run in the same rounds, for before/after",
+    )
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-graph-"))
+    commands = {
+        "lienxa_graph": [
+            str(VENV_BIN / "lienxa"),
+            "graph",
+            "--boundaries",
+            args.boundaries,
+            "--out",
+            str(tmp / "lienxa.csv"),
+            "--quiet",
+        ],
+        "libpysal_script": [
+            sys.executable,
+            str(ROOT / "bench/libpysal_graph.py"),
+            args.boundaries,
+            str(tmp / "libpysal.csv"),
+        ],
+    }
+    if args.before:
+        commands["lienxa_graph_before"] = [args.before, *commands["lienxa_graph"][1:]]
+        commands["lienxa_graph_before"][5] = str(tmp / "before.csv")
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in commands}
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for r in range(args.rounds):
+        for name, cmd in commands.items():  # A B A B ...
+            m = run(cmd)
+            runs[name].append(m)
+            print(
+                f"round {r + 1} {name:16s} wall {m['wall_s']:6.2f} s  cpu {m['cpu_s']:6.2f} s  "
+                f"load {m['load1']:.2f}",
+                flush=True,
+            )
+    result: dict[str, object] = {
+        "data": Path(args.boundaries).name,
+        "started_utc": started,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "rounds": args.rounds,
+        "order": "interleaved: lienxa, libpysal, lienxa, libpysal, ...",
+        "commands": {k: " ".join(v) for k, v in commands.items()},
+    }
+    for name in commands:
+        result[name] = {
+            "wall_s": stats([m["wall_s"] for m in runs[name]]),
+            "cpu_s": stats([m["cpu_s"] for m in runs[name]]),
+            "load1_at_start": [round(m["load1"], 2) for m in runs[name]],
+        }
+    med = {
+        (name, kind): statistics.median(m[kind] for m in runs[name])
+        for name in commands
+        for kind in ("wall_s", "cpu_s")
+    }
+    result["speedup_wall"] = round(
+        med["libpysal_script", "wall_s"] / med["lienxa_graph", "wall_s"], 2
+    )
+    result["speedup_cpu"] = round(med["libpysal_script", "cpu_s"] / med["lienxa_graph", "cpu_s"], 2)
+    # per-round ratios show how much the machine's drift moves a single comparison
+    per_round = [
+        b["cpu_s"] / a["cpu_s"]
+        for a, b in zip(runs["lienxa_graph"], runs["libpysal_script"], strict=True)
+    ]
+    result["speedup_cpu_per_round"] = [round(x, 2) for x in per_round]
+    if args.before:
+        result["before_speedup_cpu"] = round(
+            med["libpysal_script", "cpu_s"] / med["lienxa_graph_before", "cpu_s"], 2
+        )
+        result["before_speedup_wall"] = round(
+            med["libpysal_script", "wall_s"] / med["lienxa_graph_before", "wall_s"], 2
+        )
+    Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(
+        f"speed-up (medians): {result['speedup_cpu']}x CPU, {result['speedup_wall']}x wall; "
+        f"per round (CPU): {result['speedup_cpu_per_round']}"
+    )
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
