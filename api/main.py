@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
@@ -23,7 +22,7 @@ from api.db import make_engine, make_sessionmaker, migration_state, pool_capacit
 from api.deps import StateDep
 from api.errors import install_handlers
 from api.geocache import DiskCache, cache_key, decode_graph, encode_graph
-from api.middleware import InputLimits, SecurityHeaders
+from api.middleware import InputLimits, SecurityHeaders, send_json
 from api.services import audit
 from api.settings import Settings, get_settings
 from api.state import AppState, GeoData
@@ -78,20 +77,8 @@ async def _json(
     send: Send, status: int, detail: str, *, code: str, params: Mapping[str, Any]
 ) -> None:
     """Answer an error straight from the ASGI layer, in the shape of every other error."""
-    body = json.dumps({"detail": detail, "code": code, "field": None, "params": dict(params)})
-    raw = body.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
+    body = {"detail": detail, "code": code, "field": None, "params": dict(params)}
+    await send_json(send, status, body, headers=[(b"connection", b"close")])
 
 
 def check_migrated(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from api.enums import IncidentStatus, Role
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
+from api.services.requests import latest_plan_record
 from api.services.rules import current_rules
 from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
 from geo.needs import Scenario, compute_needs, parse_scenario
@@ -340,12 +341,8 @@ def _request_from_plan(
 
 
 def latest_plan(session: Session, incident_id: int) -> dict[str, Any] | None:
-    rec = session.scalars(
-        select(PlanRecord)
-        .where(PlanRecord.incident_id == incident_id)
-        .order_by(PlanRecord.id.desc())
-        .limit(1)
-    ).first()
+    """The incident's newest plan as its JSON (with its ``id`` and ``incident_id``), or None."""
+    rec = latest_plan_record(session, incident_id)
     if rec is None:
         return None
     return replace(Plan.from_json(rec.plan), id=rec.id, incident_id=incident_id).to_json()

@@ -68,14 +68,19 @@ def request_dict(
     }
 
 
-def suggested_givers(session: Session, incident_id: int, commune: str, resource: str) -> list[str]:
-    """The givers the incident's latest plan suggests for ``commune`` and ``resource``."""
-    rec = session.scalars(
+def latest_plan_record(session: Session, incident_id: int) -> PlanRecord | None:
+    """The incident's newest stored plan, or None before any."""
+    return session.scalars(
         select(PlanRecord)
         .where(PlanRecord.incident_id == incident_id)
         .order_by(PlanRecord.id.desc())
         .limit(1)
     ).first()
+
+
+def suggested_givers(session: Session, incident_id: int, commune: str, resource: str) -> list[str]:
+    """The givers the incident's latest plan suggests for ``commune`` and ``resource``."""
+    rec = latest_plan_record(session, incident_id)
     if rec is None:
         return []
     return sorted(
