@@ -130,6 +130,7 @@ def test_plan_unmet_lines_read_naturally(nghe_an_path, tmp_path, capsys):
         json.dumps(
             {
                 "name": "t",
+                "risk_level": 1,
                 "affected": [
                     {
                         "commune": "17254",
@@ -196,6 +197,7 @@ def test_plan_with_a_catalogue_file(nghe_an_path, tmp_path, capsys, monkeypatch)
         json.dumps(
             {
                 "name": "t",
+                "risk_level": 1,
                 "affected": [{"commune": "17254", "displaced": 0, "needs": {"drones": 3}}],
             }
         )
@@ -329,7 +331,11 @@ def _small_plan_inputs(tmp_path, needs):
     sc = tmp_path / "sc.json"
     sc.write_text(
         json.dumps(
-            {"name": "t", "affected": [{"commune": "17254", "displaced": 0, "needs": needs}]}
+            {
+                "name": "t",
+                "risk_level": 1,
+                "affected": [{"commune": "17254", "displaced": 0, "needs": needs}],
+            }
         )
     )
     inv = tmp_path / "inv.csv"
