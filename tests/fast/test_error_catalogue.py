@@ -92,7 +92,9 @@ def _keys(node: ast.expr | None, bound: dict[str, set[str]]) -> set[str] | None:
     if isinstance(node, ast.Name):
         return bound.get(node.id)
     if isinstance(node, ast.Dict):
-        return {k.value for k in node.keys if isinstance(k, ast.Constant)}
+        return {
+            k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+        }
     return None
 
 
@@ -126,7 +128,7 @@ def _builders(trees: Iterable[ast.Module]) -> dict[str, _Builder]:
                     for k, v in zip(d.keys, d.values, strict=True)
                 )
                 for k in d.keys
-                if isinstance(k, ast.Constant)
+                if isinstance(k, ast.Constant) and isinstance(k.value, str)
             }
             out[fn.name] = _Builder(
                 args.index("code"), tuple(args), kwarg is not None, frozenset(adds)
@@ -245,9 +247,13 @@ def test_the_scan_finds_codes_of_every_kind():
     assert {"not_found", "bad_boundaries"} <= codes  # default_code
     assert {"no_crs", "name_invalid", "profile_not_a_mapping", "duplicate_rule_id"} <= codes
     by = {(s.code, s.where.split(":")[0]): s.params for s in SITES}
-    assert by[("no_crs", "geo/boundary_schema.py")] == {"source"}  # a builder's **params
-    assert by[("self_link", "geo/rule_fields.py")] == {"rule", "commune"}  # ... and what it adds
-    assert by[("duplicate_rule_id", "geo/rules.py")] == {"rule", "id", "first"}  # a bound dict
+    assert by[("no_crs", "geo/boundary_schema.py")] == frozenset({"source"})  # a builder's **params
+    assert by[("self_link", "geo/rule_fields.py")] == frozenset(
+        {"rule", "commune"}
+    )  # ... and what it adds
+    assert by[("duplicate_rule_id", "geo/rules.py")] == frozenset(
+        {"rule", "id", "first"}
+    )  # a bound dict
     assert len(codes) > 150
 
 
