@@ -181,4 +181,5 @@ def test_the_commune_page_words_an_offer_to_a_request_no_longer_open(site):
     assert cancel.status_code == 200, cancel.text
     r = page_post(site, "tayson", f"/commune/requests/{rid}/offer", **{f"offer_{rid}": "3"})
     assert r.status_code == 422, r.text[:300]
-    assert f"Yêu cầu số {rid} không còn mở" in r.text
+    # the status as the service gives it: tests/web/test_page_safety.py looks for it
+    assert f"Yêu cầu số {rid} không còn mở (cancelled)" in r.text
