@@ -43,6 +43,26 @@ def reserve_kept(stock: int, share: float) -> int:
     return math.ceil(share * stock - 1e-9)
 
 
+#: The share of its stock a commune keeps at home when it offers by hand: the planner's default
+#: reserve (CONTRACT.md rule 2), so a hand-made offer is judged by the same rule as a plan.
+HOME_RESERVE_SHARE = DEFAULT_RESERVE_SHARE
+
+
+def home_reserve(stock: int, left_at_home: int) -> dict[str, bool | int]:
+    """Whether what a commune keeps at home after an offer, ``left_at_home`` of ``stock``
+    (stock less every open offer), is below its reserve ⌈r·S⌉ (:func:`reserve_kept`).
+
+    The commune's own use in a flood is not known to a hand-made offer (its leader knows it):
+    only the reserve is checked. Returns ``below_reserve``, ``reserve_kept``, ``left_at_home``.
+    """
+    keep = reserve_kept(stock, HOME_RESERVE_SHARE)
+    return {
+        "below_reserve": left_at_home < keep,
+        "reserve_kept": keep,
+        "left_at_home": left_at_home,
+    }
+
+
 def sendable(stock: int, need: int, share: float) -> int:
     """What a commune may send of a resource (CONTRACT.md, rule 2): nothing when it is short
     of it (``need > stock``), else ``S − U − ⌈r·S⌉``: its stock less what it uses itself and,

@@ -27,7 +27,7 @@ from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Rol
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
 from api.services import audit
-from geo.plan_settings import DEFAULT_RESERVE_SHARE, reserve_kept
+from geo.plan_settings import HOME_RESERVE_SHARE, home_reserve
 
 #: For each action, the states it moves an offer from and to.
 TRANSITIONS: dict[OfferAction, dict[OfferStatus, OfferStatus]] = {
@@ -243,24 +243,6 @@ def create_offer(
         },
     )
     return offer_dict(o) | home
-
-
-#: The share of its stock a commune keeps at home when it offers by hand: the planner's default
-#: reserve (CONTRACT.md rule 2), so a hand-made offer is judged by the same rule as a plan.
-HOME_RESERVE_SHARE = DEFAULT_RESERVE_SHARE
-
-
-def home_reserve(stock: int, left_at_home: int) -> dict[str, Any]:
-    """Whether what a commune keeps at home after an offer, ``left_at_home`` of ``stock`` (stock
-    less every open offer), is below its reserve ⌈r·S⌉ (:func:`geo.plan_settings.reserve_kept`).
-    The commune's own use in a flood is not known here (the leader knows it): only the reserve
-    is checked."""
-    keep = reserve_kept(stock, HOME_RESERVE_SHARE)
-    return {
-        "below_reserve": left_at_home < keep,
-        "reserve_kept": keep,
-        "left_at_home": left_at_home,
-    }
 
 
 def _offer_not_found(offer_id: int) -> NotFound:

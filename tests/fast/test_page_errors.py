@@ -135,3 +135,51 @@ def test_a_line_with_two_problems_counts_once():
         problems=BAD_FILE,
     )
     assert inventory_upload_error(page_request("vi"), exc)["heading"].startswith("Tệp có 3 lỗi")
+
+
+def page_post(site, user: str, path: str, **form: str):
+    """A form of the commune page sent as ``user`` (its session cookie and CSRF token)."""
+    from fastapi.testclient import TestClient
+
+    from api.auth import SESSION_COOKIE
+
+    token = site.tokens[user]
+    page = TestClient(site.client.app, cookies={SESSION_COOKIE: token})
+    csrf = site.client.app.state.lienxa.tokens.csrf_for(token)
+    return page.post(path, data={"csrf_token": csrf, **form}, follow_redirects=False)
+
+
+def test_the_commune_page_words_a_quantity_below_what_offers_promised(site):
+    from tests.fast.conftest import GIVES
+
+    request = site.ask(site.incident(), 5)
+    site.stock(GIVES, "tayson", boats=10)
+    site.offer(request, 4)
+    r = page_post(site, "tayson", "/commune/inventory", code=GIVES, inv_boats="2")
+    assert r.status_code == 422, r.text[:300]
+    assert "Số lượng 2 thấp hơn 4 đã hứa cho các đề nghị đang mở" in r.text
+
+
+def test_the_commune_page_words_an_offer_to_a_request_not_addressed_to_it(site):
+    from tests.fast.conftest import OTHER
+
+    request = site.ask(site.incident(), 5)  # to GIVES only
+    site.stock(OTHER, "bacly", boats=10)
+    rid = request["id"]
+    r = page_post(site, "bacly", f"/commune/requests/{rid}/offer", **{f"offer_{rid}": "3"})
+    assert r.status_code == 422, r.text[:300]
+    assert f"Yêu cầu số {rid} không gửi đến xã {OTHER}" in r.text
+
+
+def test_the_commune_page_words_an_offer_to_a_request_no_longer_open(site):
+    from tests.fast.conftest import GIVES
+
+    request = site.ask(site.incident(), 5)
+    site.stock(GIVES, "tayson", boats=10)
+    rid = request["id"]
+    cancel = site.as_("dongha").post(f"/requests/{rid}/cancel", json={"reason": "đã đủ"})
+    assert cancel.status_code == 200, cancel.text
+    r = page_post(site, "tayson", f"/commune/requests/{rid}/offer", **{f"offer_{rid}": "3"})
+    assert r.status_code == 422, r.text[:300]
+    # the status as the service gives it: tests/web/test_page_safety.py looks for it
+    assert f"Yêu cầu số {rid} không còn mở (cancelled)" in r.text
