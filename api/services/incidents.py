@@ -90,7 +90,7 @@ def get_incident(session: Session, incident_id: int) -> Incident:
         raise NotFound(
             f"incident {incident_id} not found",
             code="incident_not_found",
-            params={"incident": incident_id},
+            params={"incident_id": incident_id},
         )
     return i
 
@@ -100,7 +100,7 @@ def _require_active(i: Incident) -> None:
         raise Conflict(
             {"message": f"incident {i.id} is {i.status}", "status": i.status},
             code="incident_not_active",
-            params={"incident": i.id, "status": i.status},
+            params={"incident_id": i.id, "status": i.status},
         )
 
 
