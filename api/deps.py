@@ -24,6 +24,12 @@ from api.state import AppState, state_of
 MAX_KEY = 128
 
 
+def client_ip(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy, what the server was told
+    to trust): what login throttling counts by."""
+    return request.client.host if request.client else "?"
+
+
 def app_state(request: Request) -> AppState:
     """What the lifespan loaded (settings, database, tokens, boundaries and graph)."""
     return state_of(request)

@@ -10,25 +10,12 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser
-from api.models import User
+from api.deps import CurrentUser, client_ip
 from api.schemas import Detail, Token, UserOut, error_responses
 from api.services.login import change_password, log_in, log_out_everywhere
 from api.state import state_of
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-def login(request: Request, username: str, password: str) -> tuple[User, str]:
-    """Check credentials (rate-limited) and return the user and a fresh token (see
-    :func:`api.services.login.log_in`)."""
-    return log_in(state_of(request), username, password, ip=client_ip(request))
-
-
-def client_ip(request: Request) -> str:
-    """The client's address as the server saw it (behind a proxy, what the server was told
-    to trust)."""
-    return request.client.host if request.client else "?"
 
 
 class PasswordChange(BaseModel):
@@ -50,7 +37,7 @@ class LoggedOut(BaseModel):
 )
 def create_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """Exchange a username and password for a bearer token."""
-    user, token = login(request, form.username, form.password)
+    user, token = log_in(state_of(request), form.username, form.password, ip=client_ip(request))
     return Token(access_token=token, role=user.role, commune=user.commune_code)
 
 

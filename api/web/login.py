@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import SESSION_COOKIE, Principal
+from api.deps import client_ip
 from api.errors import ServiceError
 from api.services.login import log_in, log_out_everywhere
 from api.state import state_of
@@ -87,10 +88,9 @@ async def login_post(request: Request) -> Response:
     errors = {f: say(request, "form.required") for f in ("username", "password") if not form.get(f)}
     if not errors:
         state = state_of(request)
-        ip = request.client.host if request.client else "?"
         try:
             user, token = await run_in_threadpool(
-                log_in, state, form["username"], form["password"], ip=ip
+                log_in, state, form["username"], form["password"], ip=client_ip(request)
             )
         except ServiceError as exc:
             errors["password"] = error_text(request, exc)
