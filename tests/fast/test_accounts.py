@@ -5,6 +5,7 @@ and commune are real codes."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -277,3 +278,74 @@ def test_the_pages_plain_log_out_ends_only_that_cookie(svc):
 
 def _credentials_of(svc, token: str) -> tuple[str, str]:
     return me(svc, token).json()["username"], PASSWORD
+
+
+def _account_page(svc, token: str) -> tuple[TestClient, str]:
+    from api.auth import SESSION_COOKIE
+
+    page = TestClient(svc.client.app, cookies={SESSION_COOKIE: token}, client=address())
+    return page, svc.state.tokens.csrf_for(token)
+
+
+def test_the_account_page_changes_the_password_and_keeps_this_session(svc):
+    from api.auth import SESSION_COOKIE
+
+    name, _, token = new_user(svc)
+    other = log_in(from_address(svc), name, PASSWORD).json()["access_token"]
+    page, csrf = _account_page(svc, token)
+    assert "Đổi mật khẩu" in page.get("/account").text
+    form = {"csrf_token": csrf, "old_password": PASSWORD, "new_password": NEW_PASSWORD}
+    r = page.post("/account/password", data={**form, "confirm": NEW_PASSWORD})
+    assert r.status_code == 200 and 'id="password-changed"' in r.text, r.text
+    fresh = r.cookies.get(SESSION_COOKIE)
+    assert fresh and me(svc, fresh).status_code == 200  # this device goes on
+    for old in (token, other):  # every other session ended
+        assert me(svc, old).json()["code"] == "token_revoked"
+    assert log_in(from_address(svc), name, PASSWORD).status_code == 401
+    assert log_in(from_address(svc), name, NEW_PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "confirm", "field", "words"),
+    [
+        ("sai-mật-khẩu-cũ", NEW_PASSWORD, NEW_PASSWORD, "old_password", "không đúng"),
+        (PASSWORD, "ngắn", "ngắn", "new_password", "ký tự"),
+        (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "confirm", "không giống nhau"),
+        ("", NEW_PASSWORD, NEW_PASSWORD, "old_password", "Bắt buộc"),
+    ],
+)
+def test_a_refused_password_change_says_why_next_to_the_field_and_changes_nothing(
+    svc, old, new, confirm, field, words
+):
+    name, _, token = new_user(svc)
+    page, csrf = _account_page(svc, token)
+    r = page.post(
+        "/account/password",
+        data={"csrf_token": csrf, "old_password": old, "new_password": new, "confirm": confirm},
+    )
+    assert r.status_code == 422
+    shown = re.search(f'id="err-{field}">([^<]*)<', r.text)
+    assert shown and words in shown.group(1), r.text
+    assert me(svc, token).status_code == 200  # nothing revoked
+    assert log_in(from_address(svc), name, PASSWORD).status_code == 200
+
+
+def test_the_account_form_without_its_csrf_token_is_refused(svc):
+    _, _, token = new_user(svc)
+    page, _ = _account_page(svc, token)
+    form = {"old_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    r = page.post("/account/password", data=form)
+    assert r.status_code == 403
+    assert me(svc, token).status_code == 200
+
+
+def test_a_lone_surrogate_as_the_new_password_is_refused_not_a_500(svc):
+    name, _, token = new_user(svc)
+    r = svc.client.post(
+        "/api/v1/auth/password",
+        content=b'{"old_password": "x", "new_password": "\\ud800abcdefghijkl"}',
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert r.status_code in (400, 422) and r.json()["code"], r.text
+    assert me(svc, token).status_code == 200  # nothing changed
+    assert log_in(from_address(svc), name, PASSWORD).status_code == 200
