@@ -12,7 +12,7 @@ from geo.plan_settings import PlanParameters
 from geo.plans import CommandRow
 
 #: ``{node: (cost, path)}`` of :func:`hop_limited_paths`.
-Paths = dict[str, tuple[int, list[str]]]
+Paths = dict[str, tuple[int, tuple[str, ...]]]
 
 #: The ``via`` of an ``add_link`` rule that opens a way by water (lower case, either language):
 #: such a link stays usable into and out of a fully isolated commune — "boats and ferries
@@ -44,24 +44,43 @@ def isolate(H: nx.Graph, full: Iterable[str]) -> nx.Graph:
     return out
 
 
+#: ``{node: [(neighbour, weight), ...]}``: a graph's links with one weight, read once.
+Adjacency = dict[str, list[tuple[str, int]]]
+
+
+def adjacency(H: nx.Graph, *, weight: str = "cost_milli") -> Adjacency:
+    """``H``'s links as plain lists with their ``weight``: what :func:`hop_limited_paths` walks,
+    built once for all the sources of a plan instead of through networkx's views each time."""
+    return {u: [(v, e[weight]) for v, e in nbrs.items()] for u, nbrs in H.adjacency()}
+
+
 def hop_limited_paths(
-    H: nx.Graph, source: str, max_hops: int, *, weight: str = "cost_milli"
+    H: nx.Graph,
+    source: str,
+    max_hops: int,
+    *,
+    weight: str = "cost_milli",
+    adj: Adjacency | None = None,
 ) -> Paths:
     """Cheapest paths of at most ``max_hops`` links from ``source`` to every reachable node.
 
-    Returns ``{node: (cost, path)}`` (the source excluded). Bellman-Ford limited to
-    ``max_hops`` rounds; ties break by the lexicographically smaller path.
+    Returns ``{node: (cost, path)}`` (the source excluded; ``path`` a tuple from ``source``).
+    Bellman-Ford limited to ``max_hops`` rounds; ties break by the lexicographically smaller
+    path. The result does not depend on the order links are visited in: each node keeps the
+    least ``(cost, path)``, a total order. ``adj``: :func:`adjacency` of ``H`` for ``weight``,
+    when already built (a plan walks it from every receiver).
     """
-    best: Paths = {source: (0, [source])}
-    frontier = {source: (0, [source])}
+    links = adj if adj is not None else adjacency(H, weight=weight)
+    start = (source,)
+    best: Paths = {source: (0, start)}
+    frontier: Paths = {source: (0, start)}
     for _ in range(max_hops):
         nxt: Paths = {}
-        for u in sorted(frontier):
-            cu, pu = frontier[u]
-            for v, e in H[u].items():
+        for u, (cu, pu) in frontier.items():
+            for v, w in links.get(u, ()):
                 if v in pu:
                     continue
-                cand = (cu + e[weight], [*pu, v])
+                cand = (cu + w, (*pu, v))
                 cur = nxt.get(v)
                 if cur is None or cand < cur:
                     nxt[v] = cand

@@ -50,6 +50,7 @@ import networkx as nx
 
 from geo.needs import NeedsProfile, Scenario, compute_recovery_needs
 from geo.paths import commander, escalate_to, hop_limited_paths
+from geo.plan_area import plan_area, restrict
 from geo.plan_check import validate_plan
 from geo.plan_settings import (
     DEFAULT_COMMANDERS,
@@ -76,7 +77,15 @@ from geo.plans import (
 )
 from geo.resources import load_catalogue
 from geo.rules import Rule
-from geo.solver import RECOVERY, Flows, Problem, greedy_resource, prepare, solve_resource
+from geo.solver import (
+    RECOVERY,
+    Flows,
+    Problem,
+    check_inventory_keys,
+    greedy_resource,
+    prepare,
+    solve_resource,
+)
 
 __all__ = [
     "DEFAULT_COMMANDERS",
@@ -138,11 +147,20 @@ def _ledger(
     for t in transfers:
         received[(t.receiver, t.resource)] = received.get((t.receiver, t.resource), 0) + t.quantity
         sent[(t.giver, t.resource)] = sent.get((t.giver, t.resource), 0) + t.quantity
+    sends: dict[str, set[str]] = {}
+    for c, resource in sent:
+        sends.setdefault(c, set()).add(resource)
     ledger: list[LedgerRow] = []
     unmet: list[UnmetRow] = []
+    none: dict[str, int] = {}
     for c in scenario.affected_codes:
+        needs = P.needs.get(c, none)
+        stock = P.stock.get(c, none)
+        listed = needs.keys() | sends.get(c, set())
         for resource in P.resources:
-            need = P.needs.get(c, {}).get(resource, 0)
+            if resource not in listed:
+                continue
+            need = needs.get(resource, 0)
             s = sent.get((c, resource), 0)
             if need == 0 and s == 0:
                 continue
@@ -158,7 +176,7 @@ def _ledger(
                     received=rec,
                     sent=s,
                     unmet=short,
-                    stock=P.stock.get(c, {}).get(resource, 0),
+                    stock=stock.get(resource, 0),
                     reserve=P.reserve.get((c, resource), 0),
                     phase=phase,
                 )
@@ -185,13 +203,16 @@ def _escalation(
     commune."""
     full = scenario.isolated("full")
     n = len(scenario.affected)
+    known: dict[str, str] = {}  # one answer per commune, however many resources it lacks
 
     def to(c: str) -> str:
-        if c in full:
-            cmd = commander(c, scenario.risk_level, n, P.H, regions, params)
-            if cmd.tier != "commune":
-                return cmd.commander
-        return escalate_to(c, P.H, regions, params)
+        if c not in known:
+            cmd = commander(c, scenario.risk_level, n, P.H, regions, params) if c in full else None
+            if cmd is not None and cmd.tier != "commune":
+                known[c] = cmd.commander
+            else:
+                known[c] = escalate_to(c, P.H, regions, params)
+        return known[c]
 
     return to
 
@@ -245,6 +266,28 @@ def _assemble(
         ),
         cost=PlanCost(sum(u.quantity for u in unmet), round(transport, 3)),
     )
+
+
+def _local(
+    G: nx.Graph,
+    scenario: Scenario,
+    inventory: Mapping[str, Mapping[str, int]],
+    rules: list[Rule],
+    params: PlanParameters,
+) -> tuple[nx.Graph, Mapping[str, Mapping[str, int]], list[Rule]]:
+    """The graph, inventory and rules cut down to the communes the plan can reach
+    (:mod:`geo.plan_area`), after the checks that concern the whole of them."""
+    unknown = [c for c in scenario.affected_codes if c not in G]
+    if unknown:
+        raise PlanError(
+            f"affected commune {unknown[0]} is not in the boundaries",
+            code="unknown_commune",
+            field="affected",
+            params={"commune": unknown[0]},
+        )
+    check_inventory_keys(G, inventory, load_catalogue())
+    area = plan_area(G, scenario.affected_codes, rules, params.max_hops)
+    return restrict(G, area, inventory, rules, day=planning_day(params.at))
 
 
 _SOLVERS: dict[str, tuple[Callable[[Problem, str], Flows], str]] = {
@@ -311,6 +354,7 @@ def compute_plan(
     params = params or PlanParameters()
     if params.at is None:  # one day for the whole plan, recorded in it
         params = replace(params, at=planning_day(None))
+    G, inventory, rules = _local(G, scenario, inventory, list(rules), params)
     P = prepare(G, scenario, inventory, rules, params, needs_profile)
     problems = [P]
     if compute_recovery_needs(scenario, needs_profile):

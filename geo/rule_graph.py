@@ -70,11 +70,7 @@ def apply_rules(
     """
     day = at.date() if isinstance(at, dt.datetime) else at
     H = _default_links(G, speed_kmh=speed_kmh, detour=detour)
-    active = [r for r in rules if r.active(day)]
-    for r in active:
-        for key, c in (("a", r.a), ("b", r.b)):
-            if c not in G:
-                raise _applied_error(r, "unknown_commune", key, f"unknown commune {c!r}", commune=c)
+    active = check_rule_communes(G, rules, at=day)
     for r in active:
         if r.type == RuleType.ADD_LINK:
             _add_link(G, H, r)
@@ -94,6 +90,26 @@ def apply_rules(
         e["cost"] = e["travel_minutes"] * e["factor"]
         e["cost_milli"] = round(e["cost"] * 1000)
     return H
+
+
+def check_rule_communes(
+    G: nx.Graph, rules: Iterable[Rule], *, at: dt.date | dt.datetime | None = None
+) -> list[Rule]:
+    """The rules active on ``at``, after checking that each names communes of ``G``.
+
+    Raises
+    ------
+    RuleError
+        ``unknown_commune`` (field ``a`` or ``b``) for the first active rule naming a commune
+        not in ``G``.
+    """
+    day = at.date() if isinstance(at, dt.datetime) else at
+    active = [r for r in rules if r.active(day)]
+    for r in active:
+        for key, c in (("a", r.a), ("b", r.b)):
+            if c not in G:
+                raise _applied_error(r, "unknown_commune", key, f"unknown commune {c!r}", commune=c)
+    return active
 
 
 def _applied_error(r: Rule, code: str, field: str, message: str, **params: Any) -> RuleError:
