@@ -81,7 +81,7 @@ def test_the_local_plan_equals_the_plan_on_the_whole_graph(monkeypatch):
     """The same scenario planned with the area cut (the default) and with the cut disabled."""
     import geo.planning
 
-    G = graph(CHAIN + [("10009", "10020", 10.0)])
+    G = graph([*CHAIN, ("10009", "10020", 10.0)])
     inventory = {c: {"boats": 3 + int(c[-1]), "rice_kg": 100} for c in G}
     sc = scenario({"10004": {"boats": 20, "rice_kg": 150}, "10005": {"boats": 9}})
     params = PlanParameters(max_hops=3)
