@@ -287,7 +287,11 @@ def create_app(
     # the last added runs first: security headers, then the body limit, then input bounds
     app.add_middleware(InputLimits)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
-    app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(
+        SecurityHeaders,
+        trusted_proxies=settings.trusted_proxies,
+        nonce_secret=settings.resolved_secret,
+    )
     return app
 
 

@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -268,12 +271,37 @@ def secure_cookie(value: bytes) -> bytes:
     return value if b"secure" in value.lower().split(b";")[1:] else value + b"; Secure"
 
 
-class SecurityHeaders:
-    """Security headers on every response; ``Secure`` cookies over HTTPS."""
+#: A response header (removed before sending) by which a route asks for the nonce of a page
+#: kept and revalidated by ETag (the maps): the same seed gives the same nonce, so the cached
+#: body's scripts still match the CSP sent with a later ``304``.
+NONCE_SEED = b"x-lienxa-nonce-seed"
 
-    def __init__(self, app: ASGIApp, trusted_proxies: str | Iterable[str] | None = None) -> None:
+
+class SecurityHeaders:
+    """Security headers on every response; ``Secure`` cookies over HTTPS.
+
+    ``nonce_secret`` (a callable, read at first use, the same in every worker) keys the nonces
+    derived from a :data:`NONCE_SEED`: unpredictable without the secret, and tied to the page's
+    content, so markup injected into a page changes its seed and so its nonce.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_proxies: str | Iterable[str] | None = None,
+        nonce_secret: Callable[[], str] | None = None,
+    ) -> None:
         self.app = app
         self.proxies = parse_proxies(trusted_proxies)
+        self._nonce_secret = nonce_secret
+        self._key: bytes | None = None
+
+    def seeded_nonce(self, seed: bytes) -> str:
+        if self._key is None:
+            secret = self._nonce_secret() if self._nonce_secret else secrets.token_hex(32)
+            self._key = hashlib.sha256(b"lienxa csp nonce:" + secret.encode()).digest()
+        digest = hmac.new(self._key, seed, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -305,8 +333,14 @@ class SecurityHeaders:
             return {**message, "headers": headers}
 
         async def wrapped(message: Message) -> None:
-            nonlocal start
+            nonlocal start, nonce
             if message["type"] == "http.response.start":
+                raw = message.get("headers", [])
+                seed = next((v for k, v in raw if k.lower() == NONCE_SEED), None)
+                if seed is not None:
+                    message = {**message, "headers": [(k, v) for k, v in raw if k != NONCE_SEED]}
+                    if nonced:
+                        nonce = self.seeded_nonce(seed)
                 ctype = dict(message.get("headers", [])).get(b"content-type", b"")
                 if nonce and ctype.startswith(b"text/html"):
                     start = message  # held until the whole document is in

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from api.auth import Tokens
+    from api.map_cache import RenderedPages
     from api.settings import Settings
     from maps.simplify import DisplayCache
 
@@ -34,8 +35,16 @@ class GeoData:
     communes_by_province: dict[str, set[str]]
     #: rendered GeoJSON answers, by request (filled lazily)
     geojson_cache: dict[Any, Any] = field(default_factory=dict)
+    #: rendered map pages, by what they show (:mod:`api.map_cache`)
+    map_pages: RenderedPages = field(default_factory=lambda: _pages())
     #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
     ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+
+
+def _pages() -> RenderedPages:
+    from api.map_cache import RenderedPages
+
+    return RenderedPages()
 
 
 def _set(event: threading.Event) -> threading.Event:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api.auth import authenticate
 from api.db import session_scope
 from api.deps import StateDep
 from api.errors import NotFound
+from api.map_cache import page_key
 from api.models import Incident, SupportRequest
 from api.services.incidents import get_incident, latest_plan
 from api.services.rules import current_rules
@@ -30,8 +32,16 @@ def _lang(request: Request, lang: str | None) -> str:
     return language(lang or request.cookies.get("lang"))
 
 
-def _html(m: Any) -> HTMLResponse:
-    return HTMLResponse(m.get_root().render(), headers={"Cache-Control": "private, max-age=30"})
+def _html(request: Request, state: AppState, key: str, build: Callable[[], Any]) -> Response:
+    """The map page for ``key`` (:func:`api.map_cache.page_key` of everything it shows),
+    rendered by ``build()`` only when no worker copy is kept; ``304`` when the browser has it."""
+    etag = f'"{key}"'
+    # the page's script nonce follows its key, so a kept copy's scripts match a later 304's CSP
+    headers = {"Cache-Control": "private, max-age=30", "ETag": etag, "X-Lienxa-Nonce-Seed": key}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    body = state.geo.map_pages.get(key, lambda: build().get_root().render())
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
 def _tiles(state: AppState) -> dict[str, Any]:
@@ -45,7 +55,7 @@ def overview(
     state: StateDep,
     province: str | None = Query(None, pattern=r"^\d{2}$"),
     lang: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     """Every commune by incident risk level, province borders, search, open requests."""
     with session_scope(state.read_session) as s:
         authenticate(request, s)
@@ -58,23 +68,24 @@ def overview(
         open_req: dict[str, int] = {}
         for r in s.scalars(select(SupportRequest).where(SupportRequest.status == "open")):
             open_req[r.commune_code] = open_req.get(r.commune_code, 0) + 1
-    communes, provinces = state.display.get(province)
-    return _html(
-        overview_map(
-            communes,
-            provinces,
-            risk=risk,
-            open_requests=open_req,
-            lang=_lang(request, lang),
-            **_tiles(state),
-        )
+    lang = _lang(request, lang)
+    key = page_key(
+        "overview", province=province, risk=risk, open=open_req, lang=lang, tiles=_tiles(state)
     )
+
+    def build() -> Any:
+        communes, provinces = state.display.get(province)
+        return overview_map(
+            communes, provinces, risk=risk, open_requests=open_req, lang=lang, **_tiles(state)
+        )
+
+    return _html(request, state, key, build)
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident(
     request: Request, state: StateDep, incident_id: int, lang: str | None = None
-) -> HTMLResponse:
+) -> Response:
     """An incident: affected communes, the plan's transfers as arrows, unmet needs, escalations."""
     with session_scope(state.read_session) as s:
         authenticate(request, s)
@@ -83,13 +94,24 @@ def incident(
         scenario = inc.scenario
     codes = [a["commune"] for a in scenario.get("affected", [])]
     provs = {state.graph.nodes[c]["province_code"] for c in codes if c in state.graph}
-    communes, provinces = state.display.get(next(iter(provs)) if len(provs) == 1 else None)
+    area = next(iter(provs)) if len(provs) == 1 else None
     lang = _lang(request, lang)
     catalogue = load_catalogue()
     labels = {k: (r.label_vi if lang == "vi" else r.label_en) for k, r in catalogue.items()}
     units = {k: r.unit for k, r in catalogue.items()}
-    return _html(
-        incident_map(
+    key = page_key(
+        "incident",
+        area=area,
+        scenario=scenario,
+        plan=plan,
+        labels=labels,
+        lang=lang,
+        tiles=_tiles(state),
+    )
+
+    def build() -> Any:
+        communes, provinces = state.display.get(area)
+        return incident_map(
             communes,
             provinces,
             state.graph,
@@ -100,11 +122,12 @@ def incident(
             lang=lang,
             **_tiles(state),
         )
-    )
+
+    return _html(request, state, key, build)
 
 
 @router.get("/communes/{code}", response_class=HTMLResponse)
-def commune(request: Request, state: StateDep, code: str, lang: str | None = None) -> HTMLResponse:
+def commune(request: Request, state: StateDep, code: str, lang: str | None = None) -> Response:
     """One commune, its neighbours and links, inventory by pillar, requests."""
     if code not in state.graph:
         raise NotFound(f"commune {code} not found")
@@ -131,9 +154,21 @@ def commune(request: Request, state: StateDep, code: str, lang: str | None = Non
             }
         else:
             links[pair] = {"closed": state.graph.edges[code, n].get("kind") != "point_touch"}
-    communes, _ = state.display.get(state.graph.nodes[code]["province_code"])
-    return _html(
-        commune_map(
+    lang = _lang(request, lang)
+    key = page_key(
+        "commune",
+        code=code,
+        links=[[*pair, e] for pair, e in sorted(links.items())],
+        inventory=inv,
+        incoming=incoming,
+        outgoing=outgoing,
+        lang=lang,
+        tiles=_tiles(state),
+    )
+
+    def build() -> Any:
+        communes, _ = state.display.get(state.graph.nodes[code]["province_code"])
+        return commune_map(
             communes,
             state.graph,
             code,
@@ -142,10 +177,11 @@ def commune(request: Request, state: StateDep, code: str, lang: str | None = Non
             catalogue=load_catalogue(),
             incoming=incoming,
             outgoing=outgoing,
-            lang=_lang(request, lang),
+            lang=lang,
             **_tiles(state),
         )
-    )
+
+    return _html(request, state, key, build)
 
 
 @router.get("/rules", response_class=HTMLResponse)
@@ -154,14 +190,16 @@ def rules(
     state: StateDep,
     province: str | None = Query(None, pattern=r"^\d{2}$"),
     lang: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     """Links coloured by rule (agreement, added, closed, default) with documents and validity."""
     with session_scope(state.read_session) as s:
         authenticate(request, s)
         current = [rule_to_dict(r) for _, r in current_rules(s)]
-    communes, provinces = state.display.get(province)
-    return _html(
-        rules_map(
-            communes, provinces, state.graph, current, lang=_lang(request, lang), **_tiles(state)
-        )
-    )
+    lang = _lang(request, lang)
+    key = page_key("rules", province=province, rules=current, lang=lang, tiles=_tiles(state))
+
+    def build() -> Any:
+        communes, provinces = state.display.get(province)
+        return rules_map(communes, provinces, state.graph, current, lang=lang, **_tiles(state))
+
+    return _html(request, state, key, build)
