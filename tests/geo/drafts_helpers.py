@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from geo.needs import NeedsProfile, compute_needs
-from geo.plan_settings import PlanParameters
+from geo.needs import NeedsProfile
+from geo.regulation_check import cards_over_spare
 from geo.regulation_draft import draft_regulations
 from geo.rules import apply_rules
-from geo.scenario_library import scenario_library
 from tests.geo.planning_helpers import graph
 
 
-def over_spare(G, regs, *, communes, inventory, reserve, needs_profile=None, populations=None):
-    """Every (scenario, helper, resource, fired, spare) where the cards one library scenario
-    fires together (cards of levels ≤ L to the communes it floods) ask a helper for more than
-    its spare after its reserve (and after its own needs when it is flooded too)."""
-    params = PlanParameters(reserve_share=reserve)
-    cards = [c for r in regs for c in r["box_cards"]]
-    bad = []
-    for s in scenario_library(G, communes=communes, populations=populations):
-        needs = compute_needs(s.scenario, needs_profile)
-        fired: dict[tuple[str, str], int] = {}
-        for c in cards:
-            if c["to"] in s.communes and c["level"] <= s.level:
-                for k, q in c["resources"].items():
-                    fired[(c["from"], k)] = fired.get((c["from"], k), 0) + q
-        for (h, k), q in sorted(fired.items()):
-            stock = inventory.get(h, {}).get(k, 0)
-            spare = params.sendable(k, stock, needs.get(h, {}).get(k, 0))
-            if q > spare:
-                bad.append((s.scenario.name, h, k, q, spare))
-    return bad
+def over_spare(G, regs, **kw):
+    """:func:`geo.regulation_check.cards_over_spare` as plain tuples."""
+    return [
+        (o.scenario, o.helper, o.resource, o.fired, o.spare)
+        for o in cards_over_spare(G, regs, **kw)
+    ]
 
 
 def open_neighbours(G, communes, rules=()):

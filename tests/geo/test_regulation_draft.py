@@ -160,3 +160,26 @@ def test_an_unknown_commune_is_a_coded_error(G):
     with pytest.raises(PlanError) as err:
         draft(G, communes=[A, "99999"])
     assert err.value.code == "unknown_commune" and err.value.params == {"commune": "99999"}
+
+
+def test_an_edited_card_over_the_helpers_spare_is_found(G):
+    """A planner raises C's level-2 card to A from 20 to 60: whenever A and B flood together C
+    is asked 10 + 60 for A and 30 for B, 100 of its 70 (65 and 60 when C floods too)."""
+    regs = draft(G)
+    for r in regs:
+        for c in r["box_cards"]:
+            if (c["from"], c["to"], c["level"]) == (C, A, 2):
+                c["resources"]["militia"] = 60
+    assert over_spare(
+        G,
+        regs,
+        communes=[A, B, C, D, E],
+        inventory=INVENTORY,
+        needs_profile=MILITIA,
+        populations=POPULATIONS,
+    ) == [
+        ("10001:valley:2", C, "militia", 100, 70),
+        ("10001:valley:3", C, "militia", 100, 70),
+        ("10003:valley:2", C, "militia", 100, 65),
+        ("10003:valley:3", C, "militia", 100, 60),
+    ]
