@@ -14,6 +14,7 @@ them) and returns JSON-able records.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,15 @@ def _regulation_ref(reg: Mapping[str, Any], i: int) -> Any:
     return f"#{i}"
 
 
+def in_force(reg: Mapping[str, Any], day: dt.date) -> bool:
+    """Whether a regulation's ``valid_from``/``valid_to`` (ISO dates, or None: open) hold
+    ``day``."""
+    lo, hi = reg.get("valid_from"), reg.get("valid_to")
+    if lo and dt.date.fromisoformat(str(lo)[:10]) > day:
+        return False
+    return not (hi and dt.date.fromisoformat(str(hi)[:10]) < day)
+
+
 def readiness(
     G: nx.Graph,
     *,
@@ -93,6 +103,7 @@ def readiness(
     populations: Mapping[str, float] | None = None,
     statuses: Iterable[str] = ("signed",),
     hazard: str = "flood",
+    at: dt.date | None = None,
 ) -> list[ReadinessRow]:
     """Every commune of the area with its regulations, partners and coverage (module docstring).
 
@@ -106,7 +117,8 @@ def readiness(
         ``{commune: {resource: quantity}}`` now.
     regulations
         Regulation JSON dicts (CONTRACT.md); those whose ``status`` is in ``statuses`` count
-        (``("signed",)`` by default; ``("draft", "signed")`` to judge drafts).
+        (``("signed",)`` by default; ``("draft", "signed")`` to judge drafts), and only while
+        in force on ``at`` (today when None; :func:`in_force`).
     needs_profile, populations, levels
         As :func:`geo.regulation_draft.draft_regulations`.
     reserve
@@ -132,11 +144,12 @@ def readiness(
     pops = dict(populations) if populations is not None else library_populations(G, area)
     levels_ = sorted(set(levels))
     counted = set(statuses)
+    day = at or dt.date.today()
     regs_of: dict[str, list[Any]] = {c: [] for c in area}
     partners_of: dict[str, set[str]] = {c: set() for c in area}
     cards_to: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {c: [] for c in area}
     for i, reg in enumerate(regulations):
-        if reg.get("status") not in counted:
+        if reg.get("status") not in counted or not in_force(reg, day):
             continue
         ref = _regulation_ref(reg, i)
         parties = [str(p) for p in reg.get("parties", [])]

@@ -83,6 +83,27 @@ def area_codes(G: nx.Graph, communes: Iterable[str]) -> list[str]:
     return area
 
 
+def province_communes(G: nx.Graph, province: str) -> list[str]:
+    """The communes of ``province`` (a 2-digit code; ``40`` is read as ``"40"``), sorted: the
+    area of ``POST /api/v1/regulations/draft`` with ``{"province": "40"}``.
+
+    Raises
+    ------
+    PlanError
+        ``unknown_province`` {province}: no commune of ``G`` is in it.
+    """
+    code = str(province).zfill(2)
+    out = sorted(c for c, d in G.nodes(data=True) if str(d.get("province_code")) == code)
+    if not out:
+        raise PlanError(
+            f"unknown province {code!r}",
+            code="unknown_province",
+            field="province",
+            params={"province": code},
+        )
+    return out
+
+
 def open_links(
     G: nx.Graph, area: list[str], rules: Iterable[Rule], at: Any, params: PlanParameters
 ) -> nx.Graph:

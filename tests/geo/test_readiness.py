@@ -78,3 +78,23 @@ def test_a_card_larger_than_the_helper_now_spares_is_listed_and_counted_at_the_s
         (o["commune"], o["helper"], o["card"], o["spare"], o["stock"])
         for o in gaps["over_holdings"]
     } == {(A, C, 30, 14, 20), (B, C, 30, 14, 20)}
+
+
+def test_a_regulation_out_of_force_does_not_count(G):
+    import datetime as dt
+
+    signed = [
+        {**r, "status": "signed", "valid_from": "2026-01-01", "valid_to": "2026-12-31"}
+        for r in draft(G)
+    ]
+    for day, counted in ((dt.date(2026, 6, 1), True), (dt.date(2027, 1, 1), False)):
+        rows = readiness(
+            G,
+            communes=AREA,
+            inventory=INVENTORY,
+            regulations=signed,
+            needs_profile=MILITIA,
+            populations=POPULATIONS,
+            at=day,
+        )
+        assert all(r.without_regulation != counted for r in rows), day

@@ -183,3 +183,12 @@ def test_an_edited_card_over_the_helpers_spare_is_found(G):
         ("10003:valley:2", C, "militia", 100, 65),
         ("10003:valley:3", C, "militia", 100, 60),
     ]
+
+
+def test_a_province_is_its_communes(G):
+    from geo.regulation_draft import province_communes
+
+    assert province_communes(G, 40) == [A, B, C, D, E]
+    with pytest.raises(PlanError) as err:
+        province_communes(G, "01")
+    assert err.value.code == "unknown_province" and err.value.params == {"province": "01"}
