@@ -46,6 +46,7 @@ def cards_over_spare(
     needs_profile: NeedsProfile | None = None,
     populations: Mapping[str, float] | None = None,
     hazard: str = "flood",
+    flooded_helpers_excused: bool = False,
 ) -> list[OverSpare]:
     """Every case where the cards one library scenario fires together (the cards of levels ≤ L
     of ``hazard`` to the communes a level-L scenario floods) ask a helper for more of a resource
@@ -58,8 +59,9 @@ def cards_over_spare(
         Regulation JSON dicts (their ``box_cards``), whatever their status.
     communes, populations
         The area and its library (:func:`geo.scenario_library.scenario_library`).
-    inventory, reserve, needs_profile
-        As :func:`geo.regulation_draft.draft_regulations`.
+    inventory, reserve, needs_profile, flooded_helpers_excused
+        As :func:`geo.regulation_draft.draft_regulations` (with ``flooded_helpers_excused`` a
+        card whose helper the scenario floods does not fire).
 
     Returns
     -------
@@ -78,6 +80,8 @@ def cards_over_spare(
         needs = compute_needs(s.scenario, needs_profile)
         fired: dict[tuple[str, str], int] = {}
         for c in cards:
+            if flooded_helpers_excused and str(c["from"]) in s.communes:
+                continue
             if str(c["to"]) in s.communes and int(c["level"]) <= s.level:
                 for k, q in c["resources"].items():
                     key = (str(c["from"]), str(k))

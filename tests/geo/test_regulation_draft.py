@@ -192,3 +192,23 @@ def test_a_province_is_its_communes(G):
     with pytest.raises(PlanError) as err:
         province_communes(G, "01")
     assert err.value.code == "unknown_province" and err.value.params == {"province": "01"}
+
+
+def test_with_flooded_helpers_excused_only_dry_helpers_size_the_cards(G):
+    """If a card whose helper is under the same incident does not fire, C's cards are sized by
+    A and B flooding without C: 70 of 80 asked at level 2 (× 7/8: 35), 70 of 140 at level 3
+    (× 1/2: 35); D and E give their whole spare, 14 and 20 (B's gap at level 3 after C's 70)."""
+    regs = draft(G, flooded_helpers_excused=True)
+    cards = {tuple(r["parties"]): r["box_cards"] for r in regs}
+    assert cards[(A, C)] == [card(1, C, A, 1, 10, 13), card(2, C, A, 1, 25, 13)]
+    assert cards[(B, C)] == [card(1, C, B, 1, 10, 16), card(2, C, B, 1, 25, 16)]
+    assert cards[(A, D)] == [card(3, D, A, 2, 14, 26)]
+    assert cards[(B, E)] == [card(3, E, B, 2, 20, 32)]
+    kw = {
+        "communes": [A, B, C, D, E],
+        "inventory": INVENTORY,
+        "needs_profile": MILITIA,
+        "populations": POPULATIONS,
+    }
+    assert over_spare(G, regs, flooded_helpers_excused=True, **kw) == []
+    assert over_spare(G, regs, **kw) != []  # the strict rule would not hold
