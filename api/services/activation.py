@@ -18,17 +18,20 @@ something that is not a transfer. The notice is a ``regulation_activations`` row
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.enums import RequestStatus, Urgency
-from api.models import Incident, RegulationActivation, SupportRequest, as_utc
+from api.enums import ACTIVE_OFFER, RequestStatus, Urgency
+from api.models import Incident, Offer, RegulationActivation, SupportRequest, as_utc
 from api.services import audit
 from api.services.regulations import regulations_in_force
 from geo.i18n import TIMEZONE
+from geo.needs import Scenario, compute_needs
 
 SOURCE = "regulation"
 
@@ -158,3 +161,58 @@ def notices_json(session: Session, incident_id: int) -> list[dict[str, Any]]:
         for a in activations_of(session, incident_id)
         if a.kind == "backfill"
     ]
+
+
+def count_card_requests(
+    session: Session,
+    incident_id: int,
+    scenario: Scenario,
+    inventory: Mapping[str, Mapping[str, int]],
+) -> tuple[Scenario, dict[str, dict[str, int]]]:
+    """The planner's inputs with the fired cards counted as incoming: what each open card
+    request still asks (no live offer covers it yet, its giver has not declined) is taken off
+    the receiver's needs and off the giver's available stock. The plan then plans the rest,
+    and the regulation's partners give first, up to their commitments (the cards).
+
+    (Offers already made are taken off the needs by the incidents service, and reserve the
+    giver's stock, so only the uncovered rest of a card is counted here.)
+    """
+    rows = list(
+        session.scalars(
+            select(SupportRequest).where(
+                SupportRequest.incident_id == incident_id,
+                SupportRequest.source == SOURCE,
+                SupportRequest.status == RequestStatus.OPEN,
+            )
+        )
+    )
+    stock = {c: dict(items) for c, items in inventory.items()}
+    incoming: dict[tuple[str, str], int] = {}
+    for r in rows:
+        giver = (r.to_communes or [""])[0]
+        if giver in (r.declined_by or []):
+            continue
+        live = session.scalars(
+            select(Offer).where(Offer.request_id == r.id, Offer.status.in_(ACTIVE_OFFER))
+        )
+        left = max(0, r.quantity - sum(o.quantity for o in live))
+        left = min(left, stock.get(giver, {}).get(r.resource, 0))
+        if left <= 0:
+            continue
+        stock[giver][r.resource] -= left
+        key = (r.commune_code, r.resource)
+        incoming[key] = incoming.get(key, 0) + left
+    if not incoming:
+        return scenario, stock
+    needs = compute_needs(scenario)
+    affected = tuple(
+        replace(
+            a,
+            needs={
+                r: max(0, n - incoming.get((a.commune, r), 0))
+                for r, n in needs.get(a.commune, {}).items()
+            },
+        )
+        for a in scenario.affected
+    )
+    return replace(scenario, affected=affected), stock

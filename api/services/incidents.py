@@ -17,7 +17,7 @@ from api.enums import IncidentStatus, Role
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
-from api.services.activation import fire_cards
+from api.services.activation import count_card_requests, fire_cards
 from api.services.requests import latest_plan_record
 from api.services.rules import current_rules
 from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
@@ -278,10 +278,12 @@ def plan_incident(
     rules = [r for _, r in current_rules(session)]
     if params.at is None:
         params = replace(params, at=dt.datetime.now().astimezone().replace(microsecond=0))
+    # the regulation's fired cards count as incoming: its partners give first (activation.py)
+    scenario, inventory = count_card_requests(session, i.id, scenario, available_inventory(session))
     plan = compute_plan(
         G,
         scenario,
-        available_inventory(session),
+        inventory,
         rules=rules,
         params=params,
         regions=regions_map(session),

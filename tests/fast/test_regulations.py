@@ -267,3 +267,21 @@ def test_exercise_must_be_a_boolean(site: Site):
     )
     assert r.status_code == 422
     assert r.json()["code"] == "exercise_invalid"
+
+
+def test_the_plan_counts_the_fired_cards_as_incoming_and_plans_the_rest(site: Site):
+    site.stock(GIVES, "tayson", boats=10, militia=40)
+
+    def planned() -> dict[str, int]:
+        incident = declare(site, 2)
+        r = site.as_("bch40").post(f"/incidents/{incident['id']}/plan", json={})
+        assert r.status_code == 200, r.text
+        return {
+            t["resource"]: t["quantity"]
+            for t in r.json()["transfers"]
+            if (t["from"], t["to"]) == (GIVES, ASKS) and t["resource"] in ("boats", "militia")
+        }
+
+    assert planned() == {"boats": 5, "militia": 20}  # no regulation: all from the plan
+    signed(site)  # cards: 2 boats and 10 militia from Tây Sơn at level 2
+    assert planned() == {"boats": 3, "militia": 10}
