@@ -252,6 +252,10 @@ def test_an_exercise_runs_the_flow_and_leaves_every_stock_unchanged(site: Site):
         assert r.status_code == 200, (action, r.text)
     assert site.request_now(boats)["status"] == "fulfilled"
     assert {c: site.inventory(c) for c in (ASKS, GIVES, SOUTH_A)} == before
+    for name in ("requests", "offers"):
+        rows = site.as_("bch40").get(f"/export/{name}.csv", params={"incident_id": incident["id"]})
+        assert rows.text.splitlines()[0].endswith(",exercise")
+        assert {line.rsplit(",", 1)[1] for line in rows.text.splitlines()[1:]} == {"True"}
     report = site.as_("bch40").get(f"/incidents/{incident['id']}/after-action").json()
     assert report["exercise"] is True
     assert [o["offer_id"] for o in report["offers"]] == [offer["id"]]
