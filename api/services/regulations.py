@@ -123,9 +123,12 @@ def _check_writer(principal: Principal, parties: Collection[str], action: str) -
 
 
 def _refuse_service_keys(data: Any) -> None:
+    """Refuse a service key that claims anything (a status other than draft, signers, a
+    signature date, an id or version); their empty values, as a draft's JSON carries them
+    (the drafting helper's output, an export), pass."""
     if isinstance(data, dict):
         for key in SERVICE_KEYS:
-            if key in data:
+            if key in data and data[key] not in (None, [], "draft"):
                 raise BadInput(
                     f"{key}: set by the service (sign or retire the regulation instead)",
                     code="regulation_field_readonly",
@@ -190,6 +193,8 @@ def create_regulation(
         linked in the plan graph).
     """
     _refuse_service_keys(data)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in SERVICE_KEYS}
     reg = parse_regulation(
         data, catalogue=load_catalogue(), communes=communes, linked=linked_in(G, session)
     )
@@ -241,6 +246,7 @@ def update_regulation(
             params={"regulation_id": regulation_id},
         )
     _check_writer(principal, last.data.get("parties", []), "editing a regulation")
+    changes = {k: v for k, v in changes.items() if k not in SERVICE_KEYS}
     merged = {**last.data, **changes, "signers": [], "signed_on": None}
     reg = parse_regulation(
         merged, catalogue=load_catalogue(), communes=communes, linked=linked_in(G, session)

@@ -289,3 +289,13 @@ def test_the_plan_counts_the_fired_cards_as_incoming_and_plans_the_rest(site: Si
     assert planned() == {"boats": 5, "militia": 20}  # no regulation: all from the plan
     signed(site)  # cards: 2 boats and 10 militia from Tây Sơn at level 2
     assert planned() == {"boats": 3, "militia": 10}
+
+
+def test_a_draft_as_the_drafting_helper_writes_it_is_accepted_a_claimed_signature_is_not(
+    site: Site,
+):
+    draft = regulation(id=None, status="draft", signers=[], signed_on=None)
+    assert site.as_("planner").post("/regulations", json=draft).status_code == 201
+    r = site.as_("planner").post("/regulations", json=regulation(status="signed"))
+    assert r.status_code == 422
+    assert (r.json()["code"], r.json()["field"]) == ("regulation_field_readonly", "status")
