@@ -235,18 +235,23 @@ def create_app(
     )
     from api.routes import (
         admin,
+        after_action,
         auth,
         communes,
         exports,
         incidents,
         inventory,
         offers,
+        regulations,
         requests,
         rules,
     )
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, communes, inventory, incidents, requests, offers, rules, admin, exports):
+    for module in (
+        *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
+        *(regulations, after_action),
+    ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.description:

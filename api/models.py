@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,6 +112,8 @@ class Incident(Base):
     scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: a drill (diễn tập): the whole flow runs, no real stock is reserved or moved
+    exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PlanRecord(Base):
@@ -142,6 +145,11 @@ class SupportRequest(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: ``"regulation"`` when a box card fired it (None: asked by hand or from a plan)
+    source: Mapped[str | None] = mapped_column(String(16))
+    regulation_id: Mapped[int | None] = mapped_column(Integer)
+    #: the box card that fired it (CONTRACT JSON, with the regulation's number)
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Offer(Base):
@@ -237,3 +245,44 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class RegulationVersion(Base):
+    """One version of a coordination regulation (:mod:`geo.regulation`); every change, signing
+    and retiring adds a row (nothing is overwritten)."""
+
+    __tablename__ = "regulation_versions"
+    __table_args__ = (UniqueConstraint("regulation_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regulation_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RegulationActivation(Base):
+    """A box card (``kind="card"``, with the request it made) or a backfill notice
+    (``kind="backfill"``) fired for an incident; unique, so nothing fires twice."""
+
+    __tablename__ = "regulation_activations"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "regulation_id", "kind", "level", "position", "resource"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    regulation_id: Mapped[int] = mapped_column(Integer)
+    regulation_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    resource: Mapped[str] = mapped_column(String(64))
+    giver: Mapped[str] = mapped_column(String(5))
+    receiver: Mapped[str] = mapped_column(String(5))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -321,6 +321,14 @@ ERRORS = (
     N_("error.already_declined"), N_("error.quantity_not_positive"), N_("error.offer_not_found"),
     N_("error.offer_not_yours"), N_("error.illegal_transition"), N_("error.unknown_action"),
     N_("error.unknown_urgency"), N_("error.inventory_row_missing"), N_("error.below_reserved"),
+    # coordination regulations (geo/regulation.py, api/services/regulations.py) and exercises
+    N_("error.regulation_invalid"), N_("error.regulation_unknown_field"),
+    N_("error.regulation_field_missing"), N_("error.regulation_value_invalid"),
+    N_("error.regulation_quantity_invalid"), N_("error.regulation_not_a_party"),
+    N_("error.regulation_parties_too_few"), N_("error.regulation_parties_not_linked"),
+    N_("error.regulation_not_found"), N_("error.regulation_not_draft"),
+    N_("error.regulation_retired"), N_("error.regulation_field_readonly"),
+    N_("error.exercise_invalid"),
     # pydantic's validation problem types (api/errors.py validation_problems: ctx as params)
     N_("error.missing"), N_("error.extra_forbidden"), N_("error.string_type"),
     N_("error.string_too_short"), N_("error.string_pattern_mismatch"), N_("error.int_type"),

@@ -16,12 +16,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import require_role
 from api.deps import CurrentUser, ReadSessionDep, StateDep
 from api.enums import Role
 from api.errors import NotFound
-from api.models import Offer, SupportRequest
+from api.models import Incident, Offer, SupportRequest
 from api.schemas import MAX_ID, error_responses
 from api.services.incidents import latest_plan
 from api.services.offers import may_read_offer
@@ -53,6 +54,8 @@ REQUEST_COLUMNS = [
     "status",
     "to",
     "created_at",
+    "source",
+    "exercise",
 ]
 OFFER_COLUMNS = [
     "id",
@@ -64,6 +67,7 @@ OFFER_COLUMNS = [
     "quantity",
     "status",
     "updated_at",
+    "exercise",
 ]
 PLAN_COLUMNS = [
     "kind",
@@ -75,7 +79,13 @@ PLAN_COLUMNS = [
     "agreement",
     "path",
     "escalate_to",
+    "exercise",
 ]
+
+
+def exercises(session: Session) -> set[int]:
+    """The ids of the incidents that are exercises (every export row of one says so)."""
+    return set(session.scalars(select(Incident.id).where(Incident.exercise)))
 
 
 def _respond(
@@ -113,6 +123,7 @@ def export_requests(
     stmt = select(SupportRequest).order_by(SupportRequest.id)
     if incident_id is not None:
         stmt = stmt.where(SupportRequest.incident_id == incident_id)
+    drills = exercises(session)
     rows = [
         {
             "id": r.id,
@@ -124,6 +135,8 @@ def export_requests(
             "status": r.status,
             "to": " ".join(r.to_communes),
             "created_at": r.created_at.isoformat(),
+            "source": r.source or "",
+            "exercise": r.incident_id in drills,
         }
         for r in session.scalars(stmt)
         if may_read_request(user, r)
@@ -154,6 +167,7 @@ def export_offers(
     if incident_id is not None:
         stmt = stmt.where(SupportRequest.incident_id == incident_id)
     rows = []
+    drills = exercises(session)
     for o, r in session.execute(stmt):
         if not may_read_offer(user, o, r):
             continue
@@ -168,6 +182,7 @@ def export_offers(
                 "quantity": o.quantity,
                 "status": o.status,
                 "updated_at": o.updated_at.isoformat(),
+                "exercise": r.incident_id in drills,
             }
         )
     return _respond(
@@ -199,6 +214,7 @@ def export_plan(
             code="no_plan_yet",
             params={"incident_id": incident_id},
         )
+    drill = incident_id in exercises(session)
     rows = [
         {
             "kind": "transfer",
@@ -210,6 +226,7 @@ def export_plan(
             "agreement": t["agreement"],
             "path": " ".join(t["path"]),
             "escalate_to": "",
+            "exercise": drill,
         }
         for t in plan["transfers"]
     ]
@@ -224,6 +241,7 @@ def export_plan(
             "agreement": "",
             "path": "",
             "escalate_to": u["escalate_to"],
+            "exercise": drill,
         }
         for u in plan["unmet"]
     ]

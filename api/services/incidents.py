@@ -17,6 +17,7 @@ from api.enums import IncidentStatus, Role
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
+from api.services.activation import count_card_requests, fire_cards
 from api.services.requests import latest_plan_record
 from api.services.rules import current_rules
 from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
@@ -39,6 +40,7 @@ def incident_dict(i: Incident) -> dict[str, Any]:
         },
         "created_by": i.created_by,
         "created_at": i.created_at,
+        "exercise": bool(i.exercise),
     }
 
 
@@ -65,14 +67,24 @@ def create_incident(
     stored = scenario.to_dict()
     if scenario.flood_extent is not None:
         stored["flood_extent"] = scenario.flood_extent
+    exercise = data.get("exercise", False)
+    if not isinstance(exercise, bool):
+        raise BadInput(
+            f"exercise: true or false, got {exercise!r}",
+            code="exercise_invalid",
+            field="exercise",
+            params={"value": repr(exercise)[:80]},
+        )
     i = Incident(
         name=scenario.name,
         risk_level=scenario.risk_level,
         scenario=stored,
         created_by=principal.username,
+        exercise=exercise,
     )
     session.add(i)
     session.flush()
+    activated = fire_cards(session, i, old_level=0, new_level=i.risk_level, actor=principal)
     audit.record(
         session,
         actor=principal.describe(),
@@ -81,7 +93,7 @@ def create_incident(
         entity_id=i.id,
         after={"name": i.name, "risk_level": i.risk_level, "affected": len(scenario.affected)},
     )
-    return incident_dict(i)
+    return {**incident_dict(i), "activated": activated}
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:
@@ -266,10 +278,12 @@ def plan_incident(
     rules = [r for _, r in current_rules(session)]
     if params.at is None:
         params = replace(params, at=dt.datetime.now().astimezone().replace(microsecond=0))
+    # the regulation's fired cards count as incoming: its partners give first (activation.py)
+    scenario, inventory = count_card_requests(session, i.id, scenario, available_inventory(session))
     plan = compute_plan(
         G,
         scenario,
-        available_inventory(session),
+        inventory,
         rules=rules,
         params=params,
         regions=regions_map(session),

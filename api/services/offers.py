@@ -25,7 +25,7 @@ from api.auth import Principal, require_act_for
 from api.db import locked
 from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Role
 from api.errors import BadInput, Conflict, Forbidden, NotFound
-from api.models import InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
+from api.models import Incident, InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
 from api.services import audit
 from geo.plan_settings import HOME_RESERVE_SHARE, home_reserve
 
@@ -211,8 +211,9 @@ def create_offer(
                 "commune": commune,
             },
         )
-    item.reserved += quantity
-    item.updated_at = utcnow()
+    if not is_exercise(session, r):  # a drill reserves nothing
+        item.reserved += quantity
+        item.updated_at = utcnow()
     o = Offer(
         request_id=r.id,
         commune_code=commune,
@@ -266,10 +267,16 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str
     return offer_dict(o)
 
 
+def is_exercise(session: Session, r: SupportRequest) -> bool:
+    """Whether ``r`` belongs to an exercise (diễn tập): its offers reserve and move no stock."""
+    incident = session.get(Incident, r.incident_id)
+    return bool(incident is not None and incident.exercise)
+
+
 def release(session: Session, o: Offer, r: SupportRequest) -> None:
     """Give back to the giver's free stock what offer ``o`` (made to ``r``) reserved."""
     item = _stock_row(session, o.commune_code, r.resource)
-    if item is not None:
+    if item is not None and not is_exercise(session, r):
         item.reserved = max(0, item.reserved - o.quantity)
 
 
@@ -310,6 +317,8 @@ def _dispatch(session: Session, o: Offer, r: SupportRequest) -> None:
             code="inventory_row_missing",
             params={"offer_id": o.id, "commune": o.commune_code, "resource": r.resource},
         )
+    if is_exercise(session, r):  # a drill moves no real stock
+        return
     item.reserved -= o.quantity
     item.quantity -= o.quantity
     item.updated_at = utcnow()

@@ -65,6 +65,9 @@ def request_dict(
         "remaining": max(0, r.quantity - offered),
         "arrived": sum(o.quantity for o in offers if o.status == OfferStatus.ARRIVED),
         "offers": [offer_dict(o) for o in offers],
+        "source": r.source,
+        "regulation_id": r.regulation_id,
+        "card": r.card,
     }
 
 

@@ -104,6 +104,27 @@ def commune_name(request: Request, code: str) -> str:
     return str(G.nodes[code].get("full_name", code)) if code in G else code
 
 
+def active_exercises(state: Any) -> list[dict[str, Any]]:
+    """The active incidents that are exercises (diễn tập), for the banner on every page; none
+    when the database does not answer (an error page still renders)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.db import session_scope
+    from api.models import Incident
+
+    try:
+        with session_scope(state.read_session) as s:
+            rows = s.execute(
+                select(Incident.id, Incident.name).where(
+                    Incident.exercise, Incident.status == "active"
+                )
+            )
+            return [{"id": i, "name": n} for i, n in rows]
+    except SQLAlchemyError:
+        return []
+
+
 def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 200) -> HTMLResponse:
     """Render template ``name`` in the page language with the context every page gets."""
     lang = lang_of(request)
@@ -133,6 +154,7 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
         "actions": i18n.labels(lang, ACTIONS),
         "queue_labels": i18n.labels(lang, QUEUE),
         "once": form_once,
+        "exercises": active_exercises(state) if token else [],
     }
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
 

@@ -402,10 +402,15 @@ def test_requests_offers_and_plans_export_as_csv_and_geojson(server):
         ).json()
         q = {"incident_id": incident["id"]}
         rows = bch.get("/export/requests.csv", params=q).text.splitlines()
-        assert rows[0] == "id,incident_id,commune,resource,quantity,urgency,status,to,created_at"
+        assert rows[0] == (
+            "id,incident_id,commune,resource,quantity,urgency,status,to,created_at,source,exercise"
+        )
         assert rows[1].startswith(f"{req['id']},{incident['id']},17254,boats,2,")
         rows = bch.get("/export/offers.csv", params=q).text.splitlines()
-        assert rows[0] == "id,request_id,incident_id,from,to,resource,quantity,status,updated_at"
+        assert (
+            rows[0]
+            == "id,request_id,incident_id,from,to,resource,quantity,status,updated_at,exercise"
+        )
         assert rows[1].startswith(
             f"{offer['id']},{req['id']},{incident['id']},17248,17254,boats,1,offered,"
         )

@@ -1,0 +1,118 @@
+"""Coordination regulations (quy chế phối hợp): create, read, edit (a new draft version), sign,
+retire; every version kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict
+
+from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
+from api.schemas import Open, error_responses
+from api.services.regulations import (
+    create_regulation,
+    list_regulations,
+    regulation_json,
+    retire_regulation,
+    sign_regulation,
+    update_regulation,
+    version_json,
+    versions_of,
+)
+
+router = APIRouter(prefix="/regulations", tags=["regulations"])
+ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+class RegulationOut(Open):
+    """A regulation version as CONTRACT.md gives it (``id``, ``number``, ``title``,
+    ``parties``, ``status``, ``box_cards``, ``backfill``, ...)."""
+
+    id: int
+    version: int
+    number: str
+    title: str
+    parties: list[str]
+    status: str
+
+
+class SignIn(BaseModel):
+    """Signing: the date on the paper (default: today in Vietnam)."""
+
+    model_config = ConfigDict(extra="forbid")
+    signed_on: dt.date | None = None
+
+
+@router.get("", response_model=list[RegulationOut], responses=ERRORS)
+def read_regulations(user: CurrentUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+    """Every regulation's newest version."""
+    return list_regulations(session, user)
+
+
+@router.post("", status_code=201, response_model=RegulationOut, responses=ERRORS)
+def create_regulation_route(
+    body: Annotated[dict[str, Any], Body()],
+    user: CurrentUser,
+    state: StateDep,
+    writer: WriterDep,
+) -> Any:
+    """Create a regulation (a draft, version 1); every unknown field is an error."""
+    known = set(state.gdf.index)
+
+    def create(s: Any) -> dict[str, Any]:
+        reg = create_regulation(s, user, body, G=state.graph, communes=known)
+        assert reg.id is not None
+        return regulation_json(s, reg.id)
+
+    return writer.run(create, status_code=201)
+
+
+@router.get("/{regulation_id}", response_model=RegulationOut, responses=ERRORS)
+def read_regulation(
+    regulation_id: int, user: CurrentUser, session: ReadSessionDep
+) -> dict[str, Any]:
+    """One regulation: its newest version, the version in force and the list of versions."""
+    return regulation_json(session, regulation_id)
+
+
+@router.get("/{regulation_id}/versions", response_model=list[RegulationOut], responses=ERRORS)
+def read_regulation_versions(
+    regulation_id: int, user: CurrentUser, session: ReadSessionDep
+) -> list[dict[str, Any]]:
+    """Every version of a regulation, oldest first."""
+    return [version_json(v) for v in versions_of(session, regulation_id)]
+
+
+@router.patch("/{regulation_id}", response_model=RegulationOut, responses=ERRORS)
+def update_regulation_route(
+    regulation_id: int,
+    body: Annotated[dict[str, Any], Body()],
+    user: CurrentUser,
+    state: StateDep,
+    writer: WriterDep,
+) -> Any:
+    """Change a regulation: a new draft version (a signed one stays in force until signed)."""
+    known = set(state.gdf.index)
+    return writer.run(
+        lambda s: update_regulation(s, user, regulation_id, body, G=state.graph, communes=known)
+    )
+
+
+@router.post("/{regulation_id}/sign", response_model=RegulationOut, responses=ERRORS)
+def sign_regulation_route(
+    regulation_id: int,
+    user: CurrentUser,
+    writer: WriterDep,
+    body: Annotated[SignIn | None, Body()] = None,
+) -> Any:
+    """Sign a draft (planner, or the command of every party's area); the signer is recorded."""
+    day = body.signed_on if body else None
+    return writer.run(lambda s: sign_regulation(s, user, regulation_id, signed_on=day))
+
+
+@router.post("/{regulation_id}/retire", response_model=RegulationOut, responses=ERRORS)
+def retire_regulation_route(regulation_id: int, user: CurrentUser, writer: WriterDep) -> Any:
+    """Retire a regulation: its cards no longer fire."""
+    return writer.run(lambda s: retire_regulation(s, user, regulation_id))
