@@ -159,3 +159,25 @@ def test_unknown_incident_is_404(site):
     r = orders(site, "planner", 4242, ASKS)
     assert r.status_code == 404 and r.json()["code"] == "incident_not_found"
     assert r.json()["params"] == {"incident_id": 4242}
+
+
+def test_the_commune_and_command_pages_link_the_order_pdf_and_it_opens_with_the_cookie(
+    site, planned
+):
+    from fastapi.testclient import TestClient
+
+    from api.auth import SESSION_COOKIE
+
+    incident, _ = planned
+    leader = TestClient(site.client.app, cookies={SESSION_COOKIE: site.tokens["dongha"]})
+    page = leader.get("/commune")
+    assert page.status_code == 200, page.text
+    link = f'/api/v1/incidents/{incident["id"]}/orders/{ASKS}.pdf?lang=vi'
+    assert f'id="order-pdf-{incident["id"]}" href="{link}">Tải lệnh (PDF)' in page.text
+    pdf = leader.get(link)  # the session cookie is enough for a GET: no script, no token
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    command = TestClient(site.client.app, cookies={SESSION_COOKIE: site.tokens["bch40"]})
+    page = command.get(f"/command?incident={incident['id']}&lang=en")
+    assert page.status_code == 200, page.text
+    assert f'href="/api/v1/incidents/{incident["id"]}/orders/{ASKS}.pdf?lang=en"' in page.text
+    assert "Download the order of Xã Đông Hà (PDF)" in page.text
