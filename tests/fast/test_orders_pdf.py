@@ -172,7 +172,7 @@ def test_the_commune_and_command_pages_link_the_order_pdf_and_it_opens_with_the_
     leader = TestClient(site.client.app, cookies={SESSION_COOKIE: site.tokens["dongha"]})
     page = leader.get("/commune")
     assert page.status_code == 200, page.text
-    link = f'/api/v1/incidents/{incident["id"]}/orders/{ASKS}.pdf?lang=vi'
+    link = f"/api/v1/incidents/{incident['id']}/orders/{ASKS}.pdf?lang=vi"
     assert f'id="order-pdf-{incident["id"]}" href="{link}">Tải lệnh (PDF)' in page.text
     pdf = leader.get(link)  # the session cookie is enough for a GET: no script, no token
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
