@@ -181,3 +181,60 @@ def test_the_commune_and_command_pages_link_the_order_pdf_and_it_opens_with_the_
     assert page.status_code == 200, page.text
     assert f'href="/api/v1/incidents/{incident["id"]}/orders/{ASKS}.pdf?lang=en"' in page.text
     assert "Download the order of Xã Đông Hà (PDF)" in page.text
+
+
+def test_a_long_sheet_is_capped_and_says_how_many_rows_more(tmp_path):
+    """Rendering is bounded: a plan with 100 transfers to one commune prints MAX_ROWS of them
+    and counts the rest; an exercise is marked as one."""
+    import datetime as dt
+
+    from api.documents import build_order_sheet, render_order_pdf
+    from api.documents.render import MAX_ROWS
+
+    plan = {
+        "scenario": "thử",
+        "method": "min_cost_flow",
+        "parameters": {
+            "max_hops": 2,
+            "reserve_share": 0.3,
+            "agreement_factor": 0.5,
+            "speed_kmh": 20,
+            "risk_level": 2,
+            "duration_days": 1,
+        },
+        "transfers": [
+            {
+                "from": GIVES,
+                "to": ASKS,
+                "resource": "boats",
+                "quantity": k + 1,
+                "path": [GIVES, ASKS],
+                "travel_minutes": 14.2,
+                "cost": 1.0,
+                "agreement": False,
+                "agreement_rules": [],
+            }
+            for k in range(100)
+        ],
+        "ledger": [],
+        "unmet": [],
+        "command": [],
+        "cost": {"unmet_units": 0, "transport": 1.0},
+    }
+    sheet = build_order_sheet(
+        plan,
+        [],
+        incident={"id": 5, "name": "Diễn tập lũ", "risk_level": 2, "exercise": True},
+        commune=ASKS,
+        issued_on=dt.date(2025, 2, 5),
+    )
+    assert len(sheet.receives) == 100 and sheet.sends == ()
+    names = {ASKS: "Xã Đông Hà", GIVES: "Xã Tây Sơn"}
+    text = pdf_text(render_order_pdf(sheet, names=names, province="Tỉnh Nghệ An"), tmp_path)
+    assert f"… và {100 - MAX_ROWS} dòng nữa" in text
+    assert "DIỄN TẬP" in text
+    assert "Đông Hà, ngày 05 tháng 02 năm 2025" in text  # Decree 30: 05, and 02 for February
+    text = pdf_text(
+        render_order_pdf(sheet, names=names, province="Tỉnh Nghệ An", lang="en"), tmp_path
+    )
+    assert "Đông Hà, 05 February 2025" in text and "EXERCISE" in text
