@@ -189,9 +189,14 @@ def html_to_pdf(html: str) -> bytes:
     """``html`` laid out on A4 by WeasyPrint, fonts embedded (subsets of Liberation Serif),
     waiting for a free render slot. Blocking and CPU-bound: call it from a thread."""
     from weasyprint import HTML  # imported on first use: it loads Pango and fontconfig
+    from weasyprint.urls import URLFetcher
 
+    # a document embeds what it shows (the QR code as a data URI): it fetches no file and no
+    # address, whatever text the records hold
+    fetcher = URLFetcher(allowed_protocols={"data"})
     with _slots:
-        return bytes(HTML(string=html, base_url=str(TEMPLATES)).write_pdf())
+        doc = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher)
+        return bytes(doc.write_pdf())
 
 
 def render_pdf(template: str, context: Mapping[str, Any], *, lang: str) -> bytes:
