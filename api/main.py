@@ -242,6 +242,7 @@ def create_app(
         incidents,
         inventory,
         offers,
+        orders,
         regulations,
         requests,
         rules,
@@ -250,7 +251,7 @@ def create_app(
     v1 = APIRouter(prefix="/api/v1")
     for module in (
         *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
-        *(regulations, after_action),
+        *(regulations, after_action, orders),
     ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:

@@ -339,5 +339,7 @@ ERRORS = (
     N_("error.list_type"), N_("error.dict_type"), N_("error.model_attributes_type"),
     N_("error.json_invalid"), N_("error.date_parsing"), N_("error.date_from_datetime_parsing"),
     N_("error.datetime_parsing"), N_("error.datetime_from_date_parsing"), N_("error.value_error"),
+    # printed documents (api/documents)
+    N_("error.document_too_large"), N_("error.document_invalid"),
 )
 # fmt: on
