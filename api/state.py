@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from api.auth import Tokens
     from api.settings import Settings
+    from geo.names import NameIndex
     from maps.simplify import DisplayCache
 
 
@@ -36,6 +37,9 @@ class GeoData:
     geojson_cache: dict[Any, Any] = field(default_factory=dict)
     #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
     ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+    #: the communes' folded names for search and name pickers (built on first use:
+    #: :func:`api.services.commune_names.name_index`)
+    names: NameIndex | None = None
 
 
 def _set(event: threading.Event) -> threading.Event:

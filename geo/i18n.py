@@ -321,6 +321,7 @@ ERRORS = (
     N_("error.already_declined"), N_("error.quantity_not_positive"), N_("error.offer_not_found"),
     N_("error.offer_not_yours"), N_("error.illegal_transition"), N_("error.unknown_action"),
     N_("error.unknown_urgency"), N_("error.inventory_row_missing"), N_("error.below_reserved"),
+    N_("error.commune_name_ambiguous"), N_("error.commune_name_unknown"),  # {name} ({count})
     # pydantic's validation problem types (api/errors.py validation_problems: ctx as params)
     N_("error.missing"), N_("error.extra_forbidden"), N_("error.string_type"),
     N_("error.string_too_short"), N_("error.string_pattern_mismatch"), N_("error.int_type"),
