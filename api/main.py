@@ -238,6 +238,7 @@ def create_app(
         auth,
         communes,
         exports,
+        history,
         incidents,
         inventory,
         offers,
@@ -246,7 +247,18 @@ def create_app(
     )
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, communes, inventory, incidents, requests, offers, rules, admin, exports):
+    for module in (
+        auth,
+        communes,
+        inventory,
+        incidents,
+        history,
+        requests,
+        offers,
+        rules,
+        admin,
+        exports,
+    ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.description:

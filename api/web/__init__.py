@@ -8,18 +8,19 @@ the user may not see is a small 401/403/404 page in the page language.
 The modules: :mod:`~api.web.render` (templates, language, i18n), :mod:`~api.web.forms` (session,
 CSRF, one-time tokens), :mod:`~api.web.error_pages`, and one module per page family:
 :mod:`~api.web.login`, :mod:`~api.web.commune`, :mod:`~api.web.command` (with
-:mod:`~api.web.inventory_errors`), :mod:`~api.web.planner`. This one gathers their routers.
+:mod:`~api.web.inventory_errors`), :mod:`~api.web.planner`, :mod:`~api.web.history`. This one
+gathers their routers.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import command, commune, login, planner
+from api.web import command, commune, history, login, planner
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, commune, command, planner):
+for _module in (login, commune, command, planner, history):
     router.include_router(_module.router)
 
 __all__ = ["page_not_found", "router"]
