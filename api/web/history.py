@@ -36,6 +36,8 @@ SENTENCES = {
     "arrive": N_("history.arrive"),
     "cancel": N_("history.cancel"),
 }
+#: an event of a kind the page does not word yet
+OTHER = N_("history.other")
 #: at most this many incidents in the page's choice
 MAX_INCIDENTS = 50
 
@@ -46,7 +48,7 @@ def sentence(request: Request, e: HistoryEvent, labels: dict[str, str]) -> str:
     to = ", ".join(commune_name(request, c) for c in e.addressees)
     return say(
         request,
-        SENTENCES.get(e.kind, "history.other"),
+        SENTENCES.get(e.kind, OTHER),
         giver=commune_name(request, e.giver) if e.giver else "",
         receiver=commune_name(request, e.receiver) if e.receiver else "",
         quantity=i18n.number(e.quantity, lang) if e.quantity is not None else "",
