@@ -14,6 +14,7 @@ from api.auth import Principal
 from api.db import session_scope
 from api.errors import ServiceError
 from api.models import Incident
+from api.services.commune_names import CommuneNameError, name_index, picks_of, resolve_commune
 from api.services.history import HistoryEvent, incident_history
 from api.state import state_of
 from api.web.error_pages import error_text
@@ -99,16 +100,34 @@ def history_context(
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history_home(
-    request: Request, incident: int | None = None, code: str | None = None
-) -> Response:
-    """An incident's timeline: what was asked, promised, sent and received, and when."""
+def history_home(request: Request, incident: int | None = None) -> Response:
+    """An incident's timeline: what was asked, promised, sent and received, and when; a command
+    or planner may narrow it to one commune, typed by name (``?commune=``) or code."""
     p = need(request, "commune_leader", "defence_command", "planner", "admin")
     if isinstance(p, Response):
         return p
+    typed = request.query_params.get("commune", "").strip()
+    code: str | None = None
+    choice: CommuneNameError | None = None
+    field_error = None
     if p.role == "commune_leader":
         code = p.commune  # a leader's history is its commune's
-    elif code and code not in state_of(request).graph:
-        code = None
-    ctx = history_context(request, p, incident, code)
-    return render(request, "history.html", ctx, status=404 if ctx["error"] else 200)
+    elif typed:
+        try:
+            code = resolve_commune(
+                name_index(state_of(request)),
+                typed,
+                field="commune",
+                picks=picks_of(dict(request.query_params), "commune"),
+            )
+        except CommuneNameError as exc:
+            field_error, choice = error_text(request, exc), exc
+    ctx = history_context(request, p, incident, code) | {
+        "typed": typed if code is None else name_index(state_of(request)).label(code),
+        # the picker lists the command's communes (a planner types any name)
+        "area_options": name_index(state_of(request)).neighbours_first((), p.area),
+        "field_error": field_error,
+        "choice": choice,
+    }
+    status = 404 if ctx["error"] else 422 if field_error else 200
+    return render(request, "history.html", ctx, status=status)

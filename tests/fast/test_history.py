@@ -136,3 +136,16 @@ def test_the_history_page_tells_the_story_in_words(site):
     assert "Xã Bắc Lý asked for 2" in en
     assert page.get("/history", params={"incident": 999}).status_code == 404
     assert SOUTH_A not in en
+
+
+def test_a_command_narrows_the_history_to_a_commune_typed_by_name(site):
+    incident, _, _ = _story(site)
+    page = _page(site, "bch40")
+    html = page.get("/history", params={"incident": incident["id"], "commune": "bac ly"}).text
+    timeline = html[html.index('id="timeline"') :]
+    assert "Xã Bắc Lý đề nghị hỗ trợ 2 xuồng, ca nô" in timeline and "Đông Hà" not in timeline
+    assert 'value="Xã Bắc Lý"' in html  # the field shows the name it understood
+    assert f"history.csv?commune={OTHER}" in html
+    r = page.get("/history", params={"incident": incident["id"], "commune": "Vinh"})
+    assert r.status_code == 422
+    assert 'id="err-commune">Không tìm thấy xã nào tên “Vinh”' in r.text
