@@ -178,3 +178,32 @@ def test_an_unknown_name_is_refused_next_to_the_field_in_the_page_language(site)
     r = page.post("/commune/requests", data=fields, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert site.as_("dongha").get("/requests").json()[0]["to"] == [GIVES]
+
+
+def _rule_form(html: str) -> dict[str, str]:
+    start = html.index('id="rule-form"')
+    form = html[start : html.index("</form>", start)]
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_a_planner_names_a_rules_communes(site):
+    page = _page(site, "planner")
+    fields = _rule_form(page.get("/planner").text) | {
+        "type": "add_link",
+        "a": "Đông Hà",
+        "b": "bac ly",
+        "travel_minutes": "40",
+        "reason": "phà mới",
+    }
+    r = page.post("/planner/rules", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    (rule,) = site.as_("planner").get("/rules").json()
+    assert (rule["rule"]["a"], rule["rule"]["b"]) == (ASKS, OTHER)
+    html = page.get("/planner").text
+    assert "Xã Đông Hà – Xã Bắc Lý" in html
+    # an unknown name next to its field, what was typed kept
+    fields = _rule_form(html) | {"type": "add_link", "a": "Đông Hà", "b": "Bac", "reason": "x"}
+    r = page.post("/planner/rules", data=fields)
+    assert r.status_code == 422
+    assert 'id="err-b">Không tìm thấy xã nào tên “Bac”' in r.text
+    assert 'name="b_choice" value="90003"' in r.text
