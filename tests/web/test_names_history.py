@@ -62,12 +62,13 @@ def test_a_neighbour_picked_by_name_and_the_timeline_after_arrival(site, browser
     assert "Xã Châu Khê đã gửi đi 2 xuồng, ca nô cho Xã Con Cuông" in theirs
     ck.close()
 
-    phone = Watch(browser, site["url"], phone=True)
-    phone.login("conc")
-    phone.page.goto(site["url"] + "/history")
-    phone.page.wait_for_load_state("networkidle")
-    width = phone.page.evaluate("document.documentElement.scrollWidth")
-    phone.shot("phone-history", full_page=True)
-    assert width <= 360, f"/history is {width} px wide on a 360 px phone"
-    phone.close()
+    for user, path in (("conc", "/history"), ("bchqs", "/history?commune=chau")):
+        phone = Watch(browser, site["url"], phone=True)
+        phone.login(user)
+        phone.page.goto(site["url"] + path)
+        phone.page.wait_for_load_state("networkidle")
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        phone.shot(f"phone-history-{user}", full_page=True)
+        assert width <= 360, f"{path} is {width} px wide on a 360 px phone for {user}"
+        phone.close()
     conc.close()
