@@ -239,6 +239,7 @@ def create_app(
         auth,
         communes,
         exports,
+        history,
         incidents,
         inventory,
         offers,
@@ -251,7 +252,7 @@ def create_app(
     v1 = APIRouter(prefix="/api/v1")
     for module in (
         *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
-        *(regulations, after_action, orders),
+        *(regulations, after_action, orders, history),
     ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:

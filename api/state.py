@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from api.auth import Tokens
     from api.map_cache import RenderedPages
     from api.settings import Settings
+    from geo.names import NameIndex
     from maps.simplify import DisplayCache
 
 
@@ -39,6 +40,9 @@ class GeoData:
     map_pages: RenderedPages = field(default_factory=lambda: _pages())
     #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
     ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+    #: the communes' folded names for search and name pickers (built on first use:
+    #: :func:`api.services.commune_names.name_index`)
+    names: NameIndex | None = None
 
 
 def _pages() -> RenderedPages:

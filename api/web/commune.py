@@ -16,6 +16,15 @@ from api.auth import Principal
 from api.db import session_scope
 from api.errors import Conflict, ServiceError
 from api.models import Incident
+from api.services.commune_names import (
+    CommuneNameError,
+    labelled,
+    name_index,
+    neighbours,
+    picker_options,
+    picks_of,
+    resolve_communes,
+)
 from api.services.incidents import latest_plan, plan_wants
 from api.services.workflow import (
     create_offer,
@@ -120,6 +129,11 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
         for o in r["offers"]
         if o["status"] == "dispatched"
     ]
+    # the name picker of the request form: the neighbours first, then the province
+    ctx["picker_options"] = picker_options(state, code)
+    ctx["near"] = set(neighbours(state.graph, code))
+    ctx["choices"] = {}
+    ctx["named"] = lambda codes: labelled(name_index(state), codes.split(", "))
     return ctx
 
 
@@ -142,15 +156,21 @@ def commune_home(request: Request, code: str | None = None) -> Response:
             "incident_id": str(sg["incident_id"]),
             "resource": sg["resource"],
             "quantity": str(sg["quantity"]),
-            "to": sg["to"],
+            "to": labelled(name_index(state_of(request)), sg["to"].split(", ")),
         }
     return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": None})
 
 
-async def _commune_action(request: Request, notice: str, action: Action) -> Response:
+async def _commune_action(
+    request: Request,
+    notice: str,
+    action: Action,
+    choices: dict[str, CommuneNameError] | None = None,
+) -> Response:
     """Run a commune-page form action once (see :func:`api.web.forms.run_once`); on an error
     re-render the page with it next to the field the error names (``exc.field``), else above
-    the forms."""
+    the forms. ``choices``: the name errors the action met, by field (their candidates are
+    shown to pick from)."""
     checked = await form_and_user(request, "commune_leader", "defence_command", "admin")
     if isinstance(checked, Response):
         return checked
@@ -179,7 +199,13 @@ async def _commune_action(request: Request, notice: str, action: Action) -> Resp
         return render(
             request,
             "commune.html",
-            {**commune_context(request, p, code), "errors": errors, "form": form, "notice": None},
+            {
+                **commune_context(request, p, code),
+                "errors": errors,
+                "form": form,
+                "notice": None,
+                "choices": choices or {},
+            },
             status=422,
         )
     return RedirectResponse(f"/commune?code={code}&done={notice}", status_code=303)
@@ -205,8 +231,10 @@ async def post_inventory(request: Request) -> Response:
 
 @router.post("/commune/requests")
 async def post_request(request: Request) -> Response:
-    """Ask for support (to the neighbours, or to the communes named)."""
+    """Ask for support (to the neighbours, or to the communes named: names or codes)."""
     G = state_of(request).graph
+    index = name_index(state_of(request))
+    choices: dict[str, CommuneNameError] = {}
 
     def act(
         s: Session, p: Principal, form: dict[str, str], code: str, errors: dict[str, str]
@@ -216,10 +244,18 @@ async def post_request(request: Request) -> Response:
             errors["incident_id"] = say(request, "form.required")
         if form.get("resource") not in load_catalogue():
             errors["resource"] = say(request, "form.required")
-        to = [c.strip() for c in form.get("to", "").replace(";", ",").split(",") if c.strip()]
-        bad = [c for c in to if c not in G]
-        if bad:
-            errors["to"] = say(request, "form.unknown_communes", codes=", ".join(bad))
+        to: list[str] = []
+        try:
+            to = resolve_communes(
+                index,
+                form.get("to", ""),
+                field="to",
+                near=neighbours(G, code),
+                picks=picks_of(form, "to"),
+            )
+        except CommuneNameError as exc:
+            errors["to"] = error_text(request, exc)
+            choices["to"] = exc
         if errors or q is None:
             return None
         return create_request(
@@ -237,7 +273,7 @@ async def post_request(request: Request) -> Response:
             graph=G,
         )
 
-    return await _commune_action(request, "request", act)
+    return await _commune_action(request, "request", act, choices)
 
 
 @router.post("/commune/requests/{request_id}/offer")

@@ -272,10 +272,12 @@ def test_command_and_planner_pages(site, browser):
     p.page.fill("#rule-form input[name=travel_minutes]", "45")
     p.page.click("#rule-form button[type=submit]")
     p.page.wait_for_url("**/planner?done=rule")
-    assert "16876–16816" in p.page.locator("table").last.inner_text()
-    # edit it: the form comes back filled; the change is a new version
+    # the rule's communes by name, not by code
+    assert "Xã Tương Dương – Xã Mỹ Lý" in p.page.locator("table").last.inner_text()
+    # edit it: the form comes back filled (the communes by name); the change is a new version
     p.page.locator("table").last.locator("a", has_text="Sửa").last.click()
     assert p.page.input_value("#rule-form input[name=travel_minutes]") == "45"
+    assert p.page.input_value("#rule-form input[name=a]") == "Xã Tương Dương"
     assert (
         p.page.locator("#rule-form select[name=type] option:checked").inner_text()
         == "thêm liên kết"
@@ -284,7 +286,7 @@ def test_command_and_planner_pages(site, browser):
     p.page.fill("#rule-form input[name=reason]", "đường phà chậm hơn")
     p.page.click("#rule-form button[type=submit]")
     p.page.wait_for_url("**/planner?done=rule")
-    row = p.page.locator("table").last.locator("tr", has_text="16876–16816")
+    row = p.page.locator("table").last.locator("tr", has_text="Xã Tương Dương – Xã Mỹ Lý")
     assert ".2" in row.locator("td").first.inner_text()  # version 2
     p.close()
 
