@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "api.commands.plan_commands",  # plan, sample-inventory
     "api.commands.service_commands",  # serve, db, inventory, rules
     "api.commands.admin_commands",  # users, audit, backup, restore
+    "api.commands.sms_commands",  # sms
 )
 
 

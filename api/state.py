@@ -34,6 +34,8 @@ class GeoData:
     communes_by_province: dict[str, set[str]]
     #: rendered GeoJSON answers, by request (filled lazily)
     geojson_cache: dict[Any, Any] = field(default_factory=dict)
+    #: commune code -> name (filled lazily, for notifications and SMS)
+    names: dict[str, str] = field(default_factory=dict)
     #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
     ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
 
