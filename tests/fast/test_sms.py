@@ -318,3 +318,17 @@ def test_every_page_counts_the_unread_and_the_inbox_lists_them(site):
         assert site.client.get("/api/v1/notifications/unread").json()["unread"] == 0
     finally:
         site.client.cookies.clear()
+
+
+def test_a_need_no_neighbour_covers_is_escalated_to_the_command_once(site):
+    incident = site.incident()  # 500 displaced in Đông Hà, nobody has any stock
+    cmd = site.as_("bch40")
+    plan = cmd.post(f"/incidents/{incident['id']}/plan", json={}).json()
+    escalated = [u for u in plan["unmet"] if u["escalate_to"]]
+    assert escalated
+    inbox = cmd.get("/notifications").json()["notifications"]
+    assert {n["event"] for n in inbox} == {"escalated"}
+    assert len(inbox) == len({(u["commune"], u["resource"]) for u in escalated})
+    cmd.post(f"/incidents/{incident['id']}/plan", json={})  # a re-plan tells nobody again
+    assert len(cmd.get("/notifications").json()["notifications"]) == len(inbox)
+    assert site.as_("bch42").get("/notifications").json()["notifications"] == []
