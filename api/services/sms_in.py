@@ -86,6 +86,10 @@ def _apply(session: Session, p: Principal, cmd: Command) -> tuple[str, dict[str,
 def _error_answer(exc: LienXaError | ServiceError) -> dict[str, Any]:
     fallback = exc.detail if isinstance(exc, ServiceError) else str(exc)
     text = error_text("vi", exc.code, exc.params, str(fallback))
+    # who typed an unknown command gets the commands themselves (it fits one SMS with the
+    # error); other errors name what was wrong, and HD gives the commands
+    if exc.code in ("sms_unknown_command", "sms_empty"):
+        return {"error": text, "help": say("vi", "sms.help_commands")}
     return {"error": text, "help": say("vi", "sms.help_short")}
 
 

@@ -97,6 +97,17 @@ def test_sms_texts_are_gsm7_without_diacritics():
     assert gsm_text("Đồng “Hới”\n") == "Dong ?Hoi?"
 
 
+def test_every_sms_text_fits_one_sms_with_long_numbers_and_names():
+    from api.services.sms_out import word_sms
+    from geo.sms import TEXTS, parts
+
+    params = {"commune": "1", "quantity": 123456, "resource": "shock_team", "request": 1234567}
+    params |= {"offer": 1234567, "incident": 12345, "error": "x" * 60, "help": "Gui HD."}
+    for key in (k for k in TEXTS if k.startswith("sms.")):
+        text = word_sms(key, params, {"1": "Nghĩa Đồng Tây Bắc"})
+        assert parts(text) == 1, (key, len(text), text)
+
+
 # --- the service ----------------------------------------------------------------------------
 
 
@@ -269,7 +280,9 @@ def test_a_bad_sms_is_answered_with_the_error_and_the_help_and_changes_nothing(s
     assert site.request_now(request)["offers"] == []
     assert site.inventory(GIVES)["reserved"] == {}
     [answer] = answers(site, PHONES["tayson"])[-1:]
-    assert answer.startswith("Loi: ") and answer.endswith("Gui HD de xem cac lenh.")
+    assert answer.startswith("Loi: ")
+    help_ = "NHAN <de nghi>; HD" if code == "sms_unknown_command" else "Gui HD de xem cac lenh."
+    assert answer.endswith(help_) and len(answer) <= SMS_LENGTH
 
 
 def test_an_offer_on_ones_own_request_or_anothers_offer_is_refused(site):
@@ -296,7 +309,7 @@ def test_an_unknown_number_gets_a_polite_refusal_and_nothing_changes(site):
 def test_help_by_sms(site):
     assert sms(site, PHONES["bacly"], "hd").json() == {"result": "ok"}
     [text] = answers(site, PHONES["bacly"])
-    assert text.startswith("Lenh: GIUP <so yeu cau> <so luong>")
+    assert text.startswith("Lenh: GIUP <yeu cau> <so luong> = giup; TC <yeu cau> = tu choi")
 
 
 def test_every_page_counts_the_unread_and_the_inbox_lists_them(site):
