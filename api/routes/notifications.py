@@ -14,6 +14,7 @@ from api.schemas import Open, error_responses
 from api.services.notify import inbox, mark_read, unread_count
 from api.services.sms_out import word_sms
 from api.state import AppState
+from geo.resources import load_catalogue
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 ERRORS = error_responses(401, 403, 422)
@@ -46,6 +47,9 @@ def notification_dict(n: Notification, names: dict[str, str], lang: str = "vi") 
     params = dict(n.params or {})
     if "commune" in params:
         params["commune"] = names.get(str(params["commune"]), str(params["commune"]))
+    res = load_catalogue().get(str(params.get("resource")))
+    if res is not None:
+        params["resource"] = res.label_vi if lang == "vi" else res.label_en
     try:
         text = say(lang, f"notice.{n.event}", **params)
     except (KeyError, IndexError, ValueError):
