@@ -245,6 +245,7 @@ class UserIn(BaseModel):
     commune: str | None = Field(None, pattern=r"^\d{5}$")
     region: str | None = Field(None, max_length=128)
     province: str | None = Field(None, pattern=r"^\d{2}$")
+    phone: str | None = Field(None, max_length=32)
 
 
 class UserOut(Open):
@@ -254,6 +255,7 @@ class UserOut(Open):
     commune: str | None = None
     region: str | None = None
     province: str | None = None
+    phone: str | None = None
 
 
 class AuditOut(Open):

@@ -86,6 +86,25 @@ class Settings(BaseSettings):
         default=None, description="geodata cache (default: data_dir/cache)"
     )
 
+    # --- SMS through Kannel (api/services/sms_out.py, api/routes/sms.py)
+    sms_send_url: str | None = Field(
+        default=None,
+        description="Kannel's sendsms URL with username and password; `to` and `text` are "
+        "added (unset: SMS wait in the outbox)",
+    )
+    sms_secret: str | None = Field(
+        default=None,
+        description="shared secret Kannel's get-url passes to /api/v1/sms/incoming "
+        "(unset: incoming SMS are refused)",
+    )
+    sms_poll_seconds: float = Field(
+        default=2.0, gt=0, description="how often the service's sender looks at the outbox"
+    )
+    sms_sender: bool = Field(
+        default=True,
+        description="run the outbox sender in the service (else `lienxa sms send-queue`)",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

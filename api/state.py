@@ -38,6 +38,8 @@ class GeoData:
     geojson_cache: dict[Any, Any] = field(default_factory=dict)
     #: rendered map pages, by what they show (:mod:`api.map_cache`)
     map_pages: RenderedPages = field(default_factory=lambda: _pages())
+    #: commune code -> name (filled lazily, for notifications and SMS)
+    short_names: dict[str, str] = field(default_factory=dict)
     #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
     ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
     #: the communes' folded names for search and name pickers (built on first use:

@@ -342,5 +342,10 @@ ERRORS = (
     N_("error.datetime_parsing"), N_("error.datetime_from_date_parsing"), N_("error.value_error"),
     # printed documents (api/documents)
     N_("error.document_too_large"), N_("error.document_invalid"),
+    # SMS and phones (geo/sms.py, api/services/sms_in.py, api/routes/sms.py)
+    N_("error.phone_invalid"), N_("error.phone_taken"), N_("error.sms_empty"),
+    N_("error.sms_too_long"), N_("error.sms_unknown_command"), N_("error.sms_arguments"),
+    N_("error.sms_not_a_number"), N_("error.sms_leader_only"), N_("error.sms_report_unavailable"),
+    N_("error.sms_secret_wrong"),
 )
 # fmt: on

@@ -18,6 +18,7 @@ from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
 from api.services import audit
 from api.services.activation import count_card_requests, fire_cards
+from api.services.notify import notify_escalations
 from api.services.requests import latest_plan_record
 from api.services.rules import current_rules
 from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
@@ -291,6 +292,7 @@ def plan_incident(
     rec = PlanRecord(incident_id=i.id, plan=plan.to_json(), created_by=principal.username)
     session.add(rec)
     session.flush()
+    notify_escalations(session, i.id, plan.unmet, gdf["province_code"].to_dict())
     plan = replace(
         plan,
         id=rec.id,

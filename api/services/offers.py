@@ -27,6 +27,7 @@ from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Rol
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
 from api.services import audit
+from api.services.notify import Event, EventKind, notify
 from geo.plan_settings import HOME_RESERVE_SHARE, home_reserve
 
 #: For each action, the states it moves an offer from and to.
@@ -243,6 +244,7 @@ def create_offer(
             ),
         },
     )
+    notify(session, offer_event(EventKind.OFFER_MADE, o, r))
     return offer_dict(o) | home
 
 
@@ -402,7 +404,37 @@ def transition_offer(
         before={"status": before},
         after={"status": to, **({"reason": reason} if reason else {})},
     )
+    if act in NOTICES:
+        notify(session, offer_event(NOTICES[act], o, r))
     return offer_dict(o)
+
+
+#: The notice each move of an offer sends (to the other side: see :mod:`api.services.notify`).
+NOTICES = {
+    OfferAction.ACCEPT: EventKind.OFFER_ACCEPTED,
+    OfferAction.DECLINE: EventKind.OFFER_DECLINED,
+    OfferAction.DISPATCH: EventKind.OFFER_DISPATCHED,
+    OfferAction.ARRIVE: EventKind.OFFER_ARRIVED,
+}
+
+
+def offer_event(kind: EventKind, o: Offer, r: SupportRequest) -> Event:
+    """The notice of ``kind`` about offer ``o`` (made to ``r``), to the side it concerns: the
+    requester for a new or dispatched offer, the giver otherwise."""
+    to_requester = kind in (EventKind.OFFER_MADE, EventKind.OFFER_DISPATCHED)
+    return Event(
+        kind,
+        "offer",
+        o.id,
+        (r.commune_code if to_requester else o.commune_code,),
+        {
+            "offer": o.id,
+            "request": r.id,
+            "commune": o.commune_code if to_requester else r.commune_code,
+            "resource": r.resource,
+            "quantity": o.quantity,
+        },
+    )
 
 
 def ledger_of(session: Session, incident_id: int) -> list[dict[str, Any]]:

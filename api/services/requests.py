@@ -24,6 +24,7 @@ from api.enums import (
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, SupportRequest, utcnow
 from api.services import audit
+from api.services.notify import Event, EventKind, notify
 from api.services.offers import (
     not_addressed,
     not_open,
@@ -222,7 +223,24 @@ def create_request(
             for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")
         },
     )
+    notify(session, request_event(r))
     return out
+
+
+def request_event(r: SupportRequest) -> Event:
+    """The notice to the communes a request is addressed to."""
+    return Event(
+        EventKind.REQUEST_ADDRESSED,
+        "request",
+        r.id,
+        tuple(r.to_communes),
+        {
+            "request": r.id,
+            "commune": r.commune_code,
+            "resource": r.resource,
+            "quantity": r.quantity,
+        },
+    )
 
 
 def may_read_request(principal: Principal, r: SupportRequest) -> bool:

@@ -166,7 +166,20 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
         "once": form_once,
         "exercises": active_exercises(state) if token else [],
     }
+    base["unread"] = unread_of(state, ctx.get("user"))
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def unread_of(state: Any, user: Any) -> int | None:
+    """The signed-in user's unread notifications (the header's counter), ``None`` without one."""
+    from api.db import session_scope
+    from api.services.notify import unread_count
+
+    uid = getattr(user, "id", None)
+    if not isinstance(uid, int):
+        return None
+    with session_scope(state.read_session) as s:
+        return unread_count(s, uid)
 
 
 def form_once() -> str:
