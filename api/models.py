@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -142,6 +143,14 @@ class SupportRequest(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: ``[{"commune", "quantity"}]``: what the plan asks of each addressee (``[]``: hand-made)
+    asks: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: a re-plan no longer asks an addressee, or can no longer reach one
+    outdated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the addressees a re-plan found cut off: they may no longer offer
+    unreachable: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: the plan the request was made from (None: hand-made)
+    plan_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Offer(Base):

@@ -331,5 +331,8 @@ ERRORS = (
     N_("error.list_type"), N_("error.dict_type"), N_("error.model_attributes_type"),
     N_("error.json_invalid"), N_("error.date_parsing"), N_("error.date_from_datetime_parsing"),
     N_("error.datetime_parsing"), N_("error.datetime_from_date_parsing"), N_("error.value_error"),
+    # plans out of the write transaction, named asks, outdated requests (branch asks)
+    N_("error.plan_time_limit"), N_("error.plan_inputs_changed"),
+    N_("error.addressee_unreachable"),
 )
 # fmt: on
