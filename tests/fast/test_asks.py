@@ -236,3 +236,20 @@ def test_a_plan_past_its_time_limit_answers_503_with_a_code(site, monkeypatch):
     finally:
         release.set()
     assert site.as_("planner").get(f"/incidents/{incident['id']}/plan").json() is None
+
+
+def test_a_hand_made_request_to_a_cut_off_neighbour_is_outdated_too(site):
+    incident = _incident(site, boats=5)
+    site.stock(GIVES, "tayson", boats=20)
+    hand = site.ask(incident, 5)  # to Tây Sơn, by hand: no asks
+    r = site.as_("planner").post(
+        "/rules",
+        json={"reason": "sạt lở", "rule": {"type": "close_link", "a": ASKS, "b": GIVES}},
+    )
+    assert r.status_code in (200, 201), r.text
+    site.stock(SOUTH_A, "bch42", boats=20)
+    plan = _plan(site, incident)
+    assert plan["outdated_requests"] == [hand["id"]]
+    old, new = _requests(site, incident)
+    assert old["outdated"] is True and old["unreachable"] == [GIVES] and old["asks"] == []
+    assert new["asks"] == [{"commune": SOUTH_A, "quantity": 5}]
