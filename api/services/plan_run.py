@@ -294,6 +294,9 @@ async def run_plan(
         with session_scope(state.read_session) as s:
             return read_plan_inputs(s, principal, incident_id, state.gdf, params=params)
 
+    replay = await run_in_threadpool(writer.replay)
+    if replay is not None:  # a repeated Idempotency-Key: the first answer, nothing computed
+        return replay
     for attempt in (1, 2):
         inputs = await run_in_threadpool(read)
         work = functools.partial(compute, state.graph, inputs, time_limit_s=limit)

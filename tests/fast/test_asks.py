@@ -253,3 +253,24 @@ def test_a_hand_made_request_to_a_cut_off_neighbour_is_outdated_too(site):
     old, new = _requests(site, incident)
     assert old["outdated"] is True and old["unreachable"] == [GIVES] and old["asks"] == []
     assert new["asks"] == [{"commune": SOUTH_A, "quantity": 5}]
+
+
+def test_a_repeated_plan_key_replays_without_computing_again(site, monkeypatch):
+    import api.services.plan_run as plan_run
+
+    real, calls = plan_run.compute_plan, []
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(plan_run, "compute_plan", counted)
+    incident = _incident(site)
+    site.stock(GIVES, "tayson", boats=20)
+    key = {"Idempotency-Key": "plan-once-1"}
+    path = f"/incidents/{incident['id']}/plan"
+    first = site.as_("bch40").post(path, json={"create_requests": True}, headers=key)
+    again = site.as_("bch40").post(path, json={"create_requests": True}, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replay") == "true" and again.json() == first.json()
+    assert len(calls) == 1 and len(_requests(site, incident)) == 1
