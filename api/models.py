@@ -152,6 +152,14 @@ class SupportRequest(Base):
     regulation_id: Mapped[int | None] = mapped_column(Integer)
     #: the box card that fired it (CONTRACT JSON, with the regulation's number)
     card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: ``[{"commune", "quantity"}]``: what the plan asks of each addressee (``[]``: hand-made)
+    asks: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: a re-plan no longer asks an addressee, or can no longer reach one
+    outdated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the addressees a re-plan found cut off: they may no longer offer
+    unreachable: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: the plan the request was made from (None: hand-made)
+    plan_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Offer(Base):

@@ -151,6 +151,13 @@ class OfferCreatedOut(OfferOut):
     left_at_home: int
 
 
+class AskOut(Open):
+    """What a plan asks of one addressee of a request."""
+
+    commune: str
+    quantity: int
+
+
 class RequestOut(Open):
     id: int
     incident_id: int
@@ -163,6 +170,8 @@ class RequestOut(Open):
     offered: int
     remaining: int
     offers: list[OfferOut]
+    asks: list[AskOut] = []
+    outdated: bool = False
 
 
 class PlanOut(Open):

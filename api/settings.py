@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     token_minutes: int = 12 * 60
     max_upload_bytes: int = 2 * 1024 * 1024
     max_affected: int = 5000
+    plan_time_limit_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="seconds a plan may compute before it is answered 503 plan_time_limit",
+    )
     login_max_failures: int = 5
     login_window_minutes: int = 15
     cookie_secure: bool = False

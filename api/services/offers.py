@@ -144,7 +144,8 @@ def create_offer(
         ``quantity_not_positive``, ``own_request`` (field ``commune``).
     Conflict
         The request is not open (``request_not_open``) or not addressed to ``commune``
-        (``not_addressed``); the offer exceeds what is left to offer (``over_offer``, params
+        (``not_addressed``), or outdated by a re-plan that can no longer reach ``commune``
+        (``addressee_unreachable``); the offer exceeds what is left to offer (``over_offer``, params
         ``quantity``, ``remaining``) or what the commune has available, stock minus what is
         already promised (``over_stock``, params ``quantity``, ``available``); or it would go
         below the home reserve and ``confirm_below_reserve`` is ``False``
@@ -172,6 +173,14 @@ def create_offer(
         raise not_addressed(request_id, commune)
     if r.status != RequestStatus.OPEN:
         raise not_open(r)
+    if r.outdated and commune in (r.unreachable or []):
+        raise Conflict(
+            f"request {request_id} is outdated: the latest plan cannot reach {commune} "
+            f"from {r.commune_code}",
+            code="addressee_unreachable",
+            field="commune",
+            params={"request_id": request_id, "commune": commune},
+        )
     left = r.quantity - _offered(session, r, ACTIVE_OFFER)
     if quantity > left:
         raise Conflict(

@@ -69,6 +69,10 @@ def request_dict(
         "source": r.source,
         "regulation_id": r.regulation_id,
         "card": r.card,
+        "asks": [dict(a) for a in (r.asks or [])],
+        "outdated": bool(r.outdated),
+        "unreachable": list(r.unreachable or []),
+        "plan_id": r.plan_id,
     }
 
 
@@ -170,6 +174,8 @@ def create_request(
     known: set[str],
     neighbours: list[str],
     graph: Any = None,
+    asks: list[dict[str, Any]] | None = None,
+    plan_id: int | None = None,
 ) -> dict[str, Any]:
     """Create a support request from ``commune`` (default addressees: the plan's suggestion,
     else the commune's usable neighbours).
@@ -183,6 +189,9 @@ def create_request(
         ``unknown_urgency``, ``unknown_commune`` (field ``to``), ``self_request``;
         with ``graph``, ``unreachable_commune`` (field ``to``): addressees no path of at most
         ``MAX_HOPS`` links, open in the incident's scenario, reaches.
+
+    A request made from a plan (:mod:`api.services.replan`) carries ``asks``, the plan's
+    quantity for each addressee, and ``plan_id``; a hand-made one has ``asks == []``.
     """
     require_act_for(principal, commune, action="requesting support")
     _check_request(
@@ -208,6 +217,8 @@ def create_request(
         to_communes=sorted(set(to)),
         status=RequestStatus.OPEN,
         created_by=principal.username,
+        asks=list(asks or []),
+        plan_id=plan_id,
     )
     session.add(r)
     session.flush()
@@ -220,7 +231,16 @@ def create_request(
         entity_id=r.id,
         after={
             k: out[k]
-            for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")
+            for k in (
+                "incident_id",
+                "commune",
+                "resource",
+                "quantity",
+                "to",
+                "urgency",
+                "status",
+                "asks",
+            )
         },
     )
     notify(session, request_event(r))

@@ -47,12 +47,15 @@ from api.web.forms import (
     need,
     run_once,
 )
+from api.web.notices import notice_text
 from api.web.render import lang_of, render, say
 from geo import i18n
 from geo.errors import LienXaError
 from geo.resources import load_catalogue
 
 router = APIRouter(include_in_schema=False)
+#: the cookie that carries the id of what the last action made or moved to the next page
+DONE_REF = "lx_done"
 #: ``action(session, user, form, commune, errors)``: the service call's result, or ``None`` with
 #: ``errors`` filled (then nothing is written)
 Action = Callable[[Session, Principal, dict[str, str], str, dict[str, str]], Any]
@@ -72,7 +75,7 @@ def _suggestions(
     cancelled), per incident and resource, so that a request is not sent twice."""
     asked: dict[tuple[int, str], int] = {}
     for r in outgoing:
-        if r["status"] != "cancelled":
+        if r["status"] != "cancelled" and not r.get("outdated"):
             key = (r["incident_id"], r["resource"])
             asked[key] = asked.get(key, 0) + r["quantity"]
     out = []
@@ -123,6 +126,16 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
             for o in r["offers"]
             if o["commune"] == code and o["status"] in ("offered", "accepted", "dispatched")
         ]
+    for r in ctx["incoming"]:  # what the plan asks of this commune, prefilled in the offer box
+        mine = sum(
+            o["quantity"]
+            for o in r["offers"]
+            if o["commune"] == code and o["status"] in ("offered", "accepted", "dispatched")
+        )
+        ask = next((a["quantity"] for a in r.get("asks", []) if a["commune"] == code), None)
+        r["plan_ask"] = ask
+        r["my_ask"] = min(max(0, ask - mine), r["remaining"]) if ask is not None else None
+        r["cut_off"] = code in r.get("unreachable", [])
     ctx["on_way"] = [
         o | {"resource": r["resource"]}
         for r in ctx["outgoing"]
@@ -158,7 +171,10 @@ def commune_home(request: Request, code: str | None = None) -> Response:
             "quantity": str(sg["quantity"]),
             "to": labelled(name_index(state_of(request)), sg["to"].split(", ")),
         }
-    return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": None})
+    done = request.query_params.get("done", "")
+    kind, _, ref = request.cookies.get(DONE_REF, "").partition(":")
+    notice = notice_text(request, p, done, ref if kind == done else "") if done else None
+    return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": notice})
 
 
 async def _commune_action(
@@ -179,11 +195,14 @@ async def _commune_action(
     if not may_open(request, p, code):
         return commune_missing_page(request, p, code)
     errors: dict[str, str] = {}
+    made: dict[str, Any] = {}
 
     def run(s: Session) -> Any:
         out = action(s, p, form, code, errors)
         if errors:
             raise FormErrors()
+        if isinstance(out, dict) and "id" in out:
+            made["ref"] = out["id"]
         return out
 
     try:
@@ -208,7 +227,17 @@ async def _commune_action(
             },
             status=422,
         )
-    return RedirectResponse(f"/commune?code={code}&done={notice}", status_code=303)
+    done = RedirectResponse(f"/commune?code={code}&done={notice}", status_code=303)
+    if "ref" in made:  # what the notice words, read back by the next page (see notice_text)
+        done.set_cookie(
+            DONE_REF,
+            f"{notice}:{made['ref']}",
+            max_age=600,
+            path="/commune",
+            httponly=True,
+            samesite="lax",
+        )
+    return done
 
 
 @router.post("/commune/inventory")

@@ -226,7 +226,9 @@
         if (!d) return;
         document.getElementById("live-at").textContent = d.at;
         document.querySelector("#live-requests tbody").innerHTML = d.requests.map(function (r) {
-          return "<tr><td>" + r.id + "</td><td>" + esc(r.commune) + "</td><td>" + esc(labels[r.resource] || r.resource) +
+          var old = r.outdated ? " <small class=\"warn\">" + esc(data.outdated || "") + "</small>" : "";
+          return (r.outdated ? "<tr class=\"outdated\" id=\"live-outdated-" + r.id + "\">" : "<tr>") + "<td>" + r.id + old +
+            "</td><td>" + esc(r.commune) + "</td><td>" + esc(labels[r.resource] || r.resource) +
             "</td><td>" + esc(qty(r.quantity, r.resource)) + "</td><td>" + esc(qty(r.remaining, r.resource)) + "</td><td>" +
             r.offers.map(function (o) { return esc(o.from) + ": " + fmt(o.quantity) + " (" + esc(statuses[o.status] || o.status) + ")"; }).join(" ") +
             "</td></tr>"; }).join("");
