@@ -17,12 +17,12 @@ from geo.i18n import N_
 
 #: ``done`` value of an offer action -> its notice (``{amount}``, ``{commune}``: the other side)
 OFFER_NOTICES = {
-    "offer": N_("notice.offer_made"),
-    "accept": N_("notice.offer_accepted"),
-    "decline": N_("notice.offer_declined"),
-    "dispatch": N_("notice.offer_dispatched"),
-    "arrive": N_("notice.offer_arrived"),
-    "cancel": N_("notice.offer_cancelled"),
+    "offer": N_("done.offer_made"),
+    "accept": N_("done.offer_accepted"),
+    "decline": N_("done.offer_declined"),
+    "dispatch": N_("done.offer_dispatched"),
+    "arrive": N_("done.offer_arrived"),
+    "cancel": N_("done.offer_cancelled"),
 }
 
 
@@ -30,7 +30,7 @@ def notice_text(request: Request, p: Principal, done: str, ref: str) -> str | No
     """The notice for action ``done`` on request or offer ``ref``; None when there is nothing
     to word (an unknown action, an id the user may not read): the page says "saved" then."""
     if done == "inventory":
-        return say(request, N_("notice.inventory_saved"))
+        return say(request, N_("done.inventory_saved"))
     if not (ref.isascii() and ref.isdigit() and 0 < len(ref) <= 10):
         return None
     lang = lang_of(request)
@@ -45,7 +45,7 @@ def notice_text(request: Request, p: Principal, done: str, ref: str) -> str | No
                 r = get_request(s, p, int(ref))
                 return say(
                     request,
-                    N_("notice.request_sent"),
+                    N_("done.request_sent"),
                     amount=amount(r["quantity"], r["resource"]),
                     communes=", ".join(commune_name(request, c) for c in r["to"]),
                 )
@@ -53,7 +53,7 @@ def notice_text(request: Request, p: Principal, done: str, ref: str) -> str | No
                 r = get_request(s, p, int(ref))
                 return say(
                     request,
-                    N_("notice.request_declined"),
+                    N_("done.request_declined"),
                     request_id=r["id"],
                     commune=commune_name(request, r["commune"]),
                 )
