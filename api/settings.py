@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         default=None, description="geodata cache (default: data_dir/cache)"
     )
+    compression: bool = Field(
+        default=True, description="Brotli/gzip on compressible answers (0: off, for measuring)"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -4,10 +4,12 @@ the context every page gets (labels, units, the session's CSRF token)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -57,6 +59,7 @@ QUEUE = {
     "saved_at": N_("queue.saved_at"),
     "refused": N_("queue.refused"),
     "dismiss": N_("queue.dismiss"),
+    "offline": N_("queue.offline"),
 }
 
 
@@ -133,8 +136,17 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
         "actions": i18n.labels(lang, ACTIONS),
         "queue_labels": i18n.labels(lang, QUEUE),
         "once": form_once,
+        # the time of the page's data, said when it is shown again with no link (static/sw.js)
+        "data_at": i18n.say(lang, "offline.data_at", time=clock(lang)),
     }
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def clock(lang: str, now: dt.datetime | None = None) -> str:
+    """Now (or ``now``) as ``14:05, 01/12`` in Vietnam's time: the time of a page's data."""
+    at = now or dt.datetime.now(dt.UTC)
+    locale = i18n.LOCALES[i18n.language(lang)]
+    return str(format_datetime(at, "HH:mm, dd/MM", tzinfo=i18n.TIMEZONE, locale=locale))
 
 
 def form_once() -> str:
