@@ -212,12 +212,21 @@
   window.addEventListener("pageshow", function (e) {
     if (e.persisted) document.querySelectorAll("form[data-sent]").forEach(release);
   });
+  function renew() {
+    // a kept page with nothing to send is replaced by the current one once the server answers
+    // (and nothing is being typed into it)
+    if (!kept || (usable && read(KEY).length) || navigator.onLine === false) return false;
+    var typing = document.activeElement && /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+    if (typing) return false;
+    fetch("/healthz", {cache: "no-store"}).then(function (r) { if (r.ok) location.reload(); }, function () {});
+    return true;
+  }
   window.addEventListener("online", function () {
-    // a kept page with nothing to send is replaced by the current one
-    if (kept && !(usable && read(KEY).length)) { location.reload(); return; }
+    if (renew()) return;
     flush();
     paint();
   });
+  if (kept) setInterval(renew, RETRY);
   window.addEventListener("offline", paint);
   if (kept) {
     document.querySelectorAll("input[name=idempotency_key]").forEach(function (i) { i.value = freshToken(); });
