@@ -177,7 +177,7 @@ class Compression:
                 if (
                     not compressible(ctype)
                     or ctype.startswith("text/event-stream")
-                    or status in (204, 304)
+                    or status in (204, 206, 304)
                     or status < 200
                 ):
                     passing = True

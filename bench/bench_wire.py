@@ -71,9 +71,11 @@ def load(browser: Any, url: str, cookie: str, path: str, is_map: bool) -> dict[s
     cdp.on(
         "Network.loadingFinished", lambda e: wire.__setitem__(0, wire[0] + e["encodedDataLength"])
     )
-    page.goto(url + path, wait_until="load", timeout=180_000)
+    page.goto(url + path, wait_until="load", timeout=60_000)
+    if not page.url.endswith(path):
+        raise RuntimeError(f"{path} was answered by {page.url}")
     if is_map:
-        page.wait_for_function(MAP_PAINTED, timeout=180_000)
+        page.wait_for_function(MAP_PAINTED, timeout=60_000)
         usable = page.evaluate("performance.now()")
     else:
         page.wait_for_selector("form button", state="attached")
@@ -81,7 +83,7 @@ def load(browser: Any, url: str, cookie: str, path: str, is_map: bool) -> dict[s
             "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
         )
     loaded = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
-    page.wait_for_load_state("networkidle", timeout=180_000)  # the lazy map iframe too
+    page.wait_for_load_state("networkidle", timeout=60_000)  # the lazy map iframe too
     ctx.close()
     return {"bytes": wire[0], "usable_s": usable / 1000, "load_s": loaded / 1000}
 
@@ -112,13 +114,14 @@ def main() -> None:
         servers[mode] = (proc, url)
     try:
         url0 = servers["after"][1]
-        tokens = {
-            u: httpx.post(
-                url0 + "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
+        tokens = {  # each server signs its own tokens (its own secret key)
+            (mode, u): httpx.post(
+                url + "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
             ).json()["access_token"]
+            for mode, (_, url) in servers.items()
             for u in ("conc", "bchqs")
         }
-        h = {"Authorization": f"Bearer {tokens['bchqs']}"}
+        h = {"Authorization": f"Bearer {tokens['after', 'bchqs']}"}
         incident = httpx.post(
             url0 + "/api/v1/incidents", headers=h, json=json.loads(SCENARIO.read_text())
         ).json()["id"]
@@ -133,20 +136,27 @@ def main() -> None:
         runs: dict[str, dict[str, list[dict[str, float]]]] = {
             p: {"before": [], "after": []} for p in pages
         }
-        cpu0 = {m: cpu_seconds(proc.pid) for m, (proc, _) in servers.items()}
+        failures: list[str] = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for mode, (_, url) in servers.items():  # warm both: caches, display geometry
                 for user, path, is_map in pages.values():
-                    print("warming", mode, path, flush=True)
-                    load(browser, url, tokens[user], path, is_map)
+                    try:
+                        load(browser, url, tokens[mode, user], path, is_map)
+                    except Exception as exc:
+                        print("warming", mode, path, "failed:", str(exc)[:120], flush=True)
             cpu0 = {m: cpu_seconds(proc.pid) for m, (proc, _) in servers.items()}
             t0 = time.perf_counter()
             for r in range(args.rounds):
                 order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
                 for name, (user, path, is_map) in pages.items():
                     for mode in order:
-                        got = load(browser, servers[mode][1], tokens[user], path, is_map)
+                        try:
+                            got = load(browser, servers[mode][1], tokens[mode, user], path, is_map)
+                        except Exception as exc:
+                            failures.append(f"round {r} {name} {mode}: {str(exc)[:160]}")
+                            print(failures[-1], flush=True)
+                            continue
                         runs[name][mode].append(got)
                         print(f"round {r} {name:13} {mode:6} {got['bytes'] / 1024:8.1f} KB "
                               f"usable {got['usable_s']:5.2f} s", flush=True)  # fmt: skip
@@ -165,6 +175,7 @@ def main() -> None:
                 "load_s": summary([x["load_s"] for x in xs]),
             }
             for mode, xs in modes.items()
+            if xs
         }
     report = {
         "link": LINK,
@@ -173,10 +184,13 @@ def main() -> None:
         "server_cpu_s": cpu,
         "targets": TARGETS,
         "pages": results,
+        "failures": failures,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     for name, modes in results.items():
+        if len(modes) < 2:
+            continue
         b, a = modes["before"], modes["after"]
         print(
             f"{name:13} before {b['kb_on_wire']['median']:7.1f} KB {b['usable_s']['median']:5.2f} s"

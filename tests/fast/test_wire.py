@@ -79,6 +79,12 @@ def test_tiny_and_incompressible_answers_go_as_they_are(site):
     assert "accept-encoding" not in r.headers.get("vary", "").lower()
 
 
+def test_a_range_of_a_file_is_sent_as_asked(site):
+    r = site.client.get(LEAFLET_JS, headers={**BR, "Range": "bytes=0-999"})
+    assert r.status_code == 206 and "content-encoding" not in r.headers
+    assert len(r.content) == 1000
+
+
 def test_brotli_only_where_the_client_prefers_it():
     assert choose("gzip, deflate, br") == "br"
     assert choose("br;q=0.5, gzip") == "gzip"
