@@ -17,11 +17,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import account, command, commune, history, inbox, login, planner, regulations
+from api.web import (
+    account,
+    assets,
+    command,
+    commune,
+    history,
+    inbox,
+    login,
+    planner,
+    regulations,
+)
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, account, commune, command, planner, regulations, history, inbox):
+for _module in (login, account, commune, command, planner, regulations, history, inbox, assets):
     router.include_router(_module.router)
 
 __all__ = ["page_not_found", "router"]
