@@ -241,12 +241,24 @@ def create_app(
         incidents,
         inventory,
         offers,
+        reports,
         requests,
         rules,
     )
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, communes, inventory, incidents, requests, offers, rules, admin, exports):
+    for module in (
+        auth,
+        communes,
+        inventory,
+        incidents,
+        reports,
+        requests,
+        offers,
+        rules,
+        admin,
+        exports,
+    ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:
             if isinstance(route, APIRoute) and route.summary is None and route.description:

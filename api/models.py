@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,6 +112,8 @@ class Incident(Base):
     scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: false while an incident a commune reported waits for its command to confirm the level
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PlanRecord(Base):
@@ -237,3 +240,25 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SituationReport(Base):
+    """One situation report of a commune about an incident; every report is kept."""
+
+    __tablename__ = "situation_reports"
+    __table_args__ = (
+        Index("ix_situation_reports_incident_commune", "incident_id", "commune_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    commune_code: Mapped[str] = mapped_column(String(5))
+    displaced: Mapped[int] = mapped_column(Integer, default=0)
+    houses_flooded: Mapped[int] = mapped_column(Integer, default=0)
+    houses_collapsed: Mapped[int] = mapped_column(Integer, default=0)
+    isolated: Mapped[str | None] = mapped_column(String(16))
+    needs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

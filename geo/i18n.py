@@ -331,5 +331,9 @@ ERRORS = (
     N_("error.list_type"), N_("error.dict_type"), N_("error.model_attributes_type"),
     N_("error.json_invalid"), N_("error.date_parsing"), N_("error.date_from_datetime_parsing"),
     N_("error.datetime_parsing"), N_("error.datetime_from_date_parsing"), N_("error.value_error"),
+    # incidents from the commune and situation reports
+    N_("error.leader_own_commune_only"),  # {commune}
+    N_("error.incident_not_nearby"),  # {incident_id}, {commune}
+    N_("error.note_too_long"),  # {max}
 )
 # fmt: on
