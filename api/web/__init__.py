@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import command, commune, login, planner
+from api.web import command, commune, incident_pages, login, planner
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, commune, command, planner):
+for _module in (login, commune, command, planner, incident_pages):
     router.include_router(_module.router)
 
 __all__ = ["page_not_found", "router"]
