@@ -95,7 +95,8 @@ def add_report(
         ``not_your_commune``, ``outside_area``, ``role_required`` (see
         :func:`api.auth.require_act_for`).
     BadInput
-        ``commune_not_affected`` {commune}: join the incident first.
+        ``commune_not_affected`` {commune}: a leader joins the incident first (a command's
+        report adds the commune to it).
     """
     e = report.entry
     if principal.role != Role.ADMIN:
@@ -104,6 +105,9 @@ def add_report(
     _require_active(i)
     entries = [dict(a) for a in i.scenario.get("affected", [])]
     entry = next((a for a in entries if a.get("commune") == e.commune), None)
+    if entry is None and principal.role in (Role.DEFENCE_COMMAND, Role.ADMIN):
+        entry = {"commune": e.commune, "displaced": 0}  # the command adds a commune by reporting
+        entries.append(entry)
     if entry is None:
         raise BadInput(
             f"commune {e.commune} is not affected by incident {i.id}: join it first",

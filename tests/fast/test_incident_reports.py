@@ -160,11 +160,20 @@ def test_only_the_commune_and_its_command_report_for_it(site):
 )
 def test_bad_reports_are_refused_with_a_code_and_field(site, body, code, field):
     incident = site.incident(affected=ASKS)
-    user = "bch40" if body.get("commune") == GIVES else "dongha"
+    user = "tayson" if body.get("commune") == GIVES else "dongha"
     r = _report(site, incident["id"], user=user, **body)
     assert r.status_code == 422, r.text
     assert (r.json()["code"], r.json()["field"]) == (code, field)
     assert site.as_("bch40").get(f"/incidents/{incident['id']}/reports").json() == []
+
+
+def test_a_report_by_the_command_adds_a_commune_of_its_area(site):
+    incident = site.incident(affected=ASKS)
+    r = _report(site, incident["id"], user="bch40", commune=GIVES, displaced=12)
+    assert r.status_code == 201, r.text
+    now = site.as_("bch40").get(f"/incidents/{incident['id']}").json()
+    assert now["affected"] == [ASKS, GIVES]
+    assert now["scenario"]["affected"][1]["displaced"] == 12
 
 
 def test_more_displaced_than_a_suspect_population_is_accepted_with_a_warning(site):
