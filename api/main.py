@@ -298,6 +298,7 @@ def create_app(
         offers,
         orders,
         regulations,
+        reports,
         requests,
         rules,
         sms,
@@ -305,7 +306,7 @@ def create_app(
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (
-        *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
+        *(auth, communes, inventory, incidents, reports, requests, offers, rules, admin, exports),
         *(regulations, after_action, orders, history, notifications, sms),
     ):
         # each handler's one-line docstring is its OpenAPI summary

@@ -24,6 +24,7 @@ from api.web import (
     commune,
     history,
     inbox,
+    incident_pages,
     login,
     planner,
     regulations,
@@ -31,7 +32,10 @@ from api.web import (
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, account, commune, command, planner, regulations, history, inbox, assets):
+for _module in (
+    *(login, account, commune, command, planner, regulations, history, inbox, assets),
+    incident_pages,
+):
     router.include_router(_module.router)
 
 __all__ = ["page_not_found", "router"]
