@@ -1,5 +1,6 @@
 """``lienxa graph``'s output stays byte for byte what it was before the speed work of issue 15:
-the edge CSV (pairs, kinds, border lengths, gaps, distances) and every summary and warning line.
+the edge CSV (pairs, kinds, border lengths, gaps, distances) and every summary and warning line,
+whether the graph is built or read back from the geodata cache.
 
 The digests were taken from main at 6e35570 (before the changes) with
 ``lienxa graph --boundaries FILE --out e.csv``; a change that moves any figure fails here.
@@ -32,11 +33,30 @@ def _summary_digest(stdout: str) -> str:
     return _sha("".join(kept).encode())
 
 
-def test_nghe_an_graph_command_output_unchanged(nghe_an_path, tmp_path, capsys):
-    out = tmp_path / "edges.csv"
-    assert main(["graph", "--boundaries", str(nghe_an_path), "--out", str(out), "--quiet"]) == 0
-    assert _sha(out.read_bytes()) == NGHE_AN_CSV
-    assert _summary_digest(capsys.readouterr().out) == NGHE_AN_LINES
+def test_nghe_an_graph_command_output_unchanged(nghe_an_path, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LIENXA_CACHE_DIR", str(tmp_path / "geocache"))
+    for run, extra in enumerate(([], [], ["--no-cache"])):  # built, read from the cache, built
+        out = tmp_path / f"edges-{run}.csv"
+        args = ["graph", "--boundaries", str(nghe_an_path), "--out", str(out), *extra]
+        assert main(args) == 0
+        printed = capsys.readouterr()
+        assert _sha(out.read_bytes()) == NGHE_AN_CSV, run
+        assert _summary_digest(printed.out) == NGHE_AN_LINES, run
+        from_cache = "read from the geodata cache" in printed.err
+        assert from_cache == (run == 1), printed.err
+        assert ("building the adjacency graph" in printed.err) == (not from_cache)
+
+
+def test_graph_cache_is_per_options(nghe_an_path, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LIENXA_CACHE_DIR", str(tmp_path / "geocache"))
+    assert main(["graph", "--boundaries", str(nghe_an_path), "-q"]) == 0
+    assert "near_gap 0; tolerance 10 m" in capsys.readouterr().out
+    assert main(["graph", "--boundaries", str(nghe_an_path), "-q", "--tolerance", "5"]) == 0
+    assert "tolerance 5 m" in capsys.readouterr().out
+    monkeypatch.setenv("LIENXA_GEODATA_CACHE", "0")
+    assert main(["graph", "--boundaries", str(nghe_an_path)]) == 0
+    assert "read from the geodata cache" not in capsys.readouterr().err
+    assert len(list((tmp_path / "geocache").glob("*-cli-graph-*.bin"))) == 2
 
 
 def test_nationwide_edge_csv_unchanged(vietnam_graph, tmp_path):
