@@ -70,3 +70,12 @@ def test_nationwide_report_lines_unchanged(vietnam_gdf, vietnam_graph):
     # that building the graph adds) are the report's lines
     lines = vietnam_gdf.attrs["report"].lines()
     assert _sha("".join(line + "\n" for line in lines).encode()) == VIETNAM_REPORT
+
+
+def test_no_tolerance_is_touching_only(nghe_an_path, capsys):
+    # boxes that only touch gave a flat clipping rectangle, and GEOS refused it (a traceback)
+    assert (
+        main(["graph", "--boundaries", str(nghe_an_path), "-q", "--no-cache", "--tolerance", "0"])
+        == 0
+    )
+    assert "(shared_edge 342, point_touch 0, near_gap 0; tolerance 0 m)" in capsys.readouterr().out
