@@ -54,7 +54,10 @@ class RegulationError(LienXaError):
 @dataclass(frozen=True)
 class BoxCard:
     """For ``hazard`` at risk ``level``: ``giver`` sends ``resources`` to ``receiver`` within
-    ``within_minutes``, called in ``order`` (1 first)."""
+    ``within_minutes``, called in ``order`` (1 first). A card's quantities come on top of the
+    cards of the lower levels between the same pair: by level L, every card of levels ≤ L has
+    fired (:func:`api.services.activation.fire_cards`). The drafts
+    (:mod:`geo.regulation_draft`) make the same record."""
 
     hazard: str
     level: int
@@ -63,6 +66,10 @@ class BoxCard:
     order: int
     resources: Mapping[str, int]
     within_minutes: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The card as CONTRACT.md JSON (``from``, ``to``)."""
+        return self.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {

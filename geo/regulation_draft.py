@@ -55,7 +55,8 @@ from geo.plan_settings import (
 )
 from geo.planning import compute_plan
 from geo.plans import PlanError
-from geo.regulation_records import Backfill, BoxCard, DraftRegulation, Reason
+from geo.regulation import BoxCard
+from geo.regulation_records import Backfill, DraftRegulation, Reason
 from geo.rules import Rule, apply_rules
 from geo.scenario_library import LibraryScenario, scenario_library
 

@@ -11,6 +11,7 @@ from typing import Any
 from geo import i18n
 from geo.catalogue import Resource, load_catalogue
 from geo.i18n import N_
+from geo.regulation import BoxCard
 
 #: The field of cooperation every draft is about (the planners add the others when they edit).
 DISASTER_RESPONSE = "disaster_response"
@@ -27,34 +28,6 @@ REASON_KEYS = (
     N_("draft.reason_spare"),  # {helper}, {reserve}
     N_("draft.reason_backfill"),  # {helper}, {covered_by}
 )
-
-
-@dataclass(frozen=True)
-class BoxCard:
-    """One box card: at ``level`` of ``hazard``, ``giver`` sends ``resources`` to ``receiver``
-    within ``within_minutes``, called ``order``-th (1 first). A card's quantities come **on top
-    of** the cards of the lower levels between the same pair: by level L, the cards of levels
-    ≤ L have fired (raising a level fires the cards not yet fired)."""
-
-    hazard: str
-    level: int
-    giver: str
-    receiver: str
-    order: int
-    resources: Mapping[str, int]
-    within_minutes: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The card as CONTRACT.md JSON (``from``, ``to``)."""
-        return {
-            "hazard": self.hazard,
-            "level": self.level,
-            "from": self.giver,
-            "to": self.receiver,
-            "order": self.order,
-            "resources": dict(self.resources),
-            "within_minutes": self.within_minutes,
-        }
 
 
 @dataclass(frozen=True)
