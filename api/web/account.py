@@ -10,13 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import SESSION_COOKIE, Principal
+from api.auth import Principal
 from api.deps import client_ip
 from api.errors import ServiceError
 from api.services.login import change_password
 from api.state import state_of
 from api.web.error_pages import csrf_page, error_text
 from api.web.forms import current, form_of, need
+from api.web.login import set_session_cookie
 from api.web.render import render, say
 
 router = APIRouter(include_in_schema=False)
@@ -73,14 +74,6 @@ async def account_password(request: Request) -> Response:
             errors[ERROR_FIELD.get(exc.field or "", "old_password")] = error_text(request, exc)
     if errors:
         return account_page(request, p, {"errors": errors}, status=422)
-    settings = state_of(request).settings
     resp = account_page(request, p, {"done": True})
-    resp.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.cookie_secure,
-        max_age=settings.token_minutes * 60,
-    )
+    set_session_cookie(request, resp, token)  # this device goes on with the fresh token
     return resp

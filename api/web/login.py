@@ -96,8 +96,15 @@ async def login_post(request: Request) -> Response:
             errors["password"] = error_text(request, exc)
     if errors:
         return login_form(request, {"errors": errors, "form": kept}, status=422)
-    settings = state_of(request).settings
     resp = RedirectResponse(home_for(Principal(user.id, user.username, user.role)), status_code=303)
+    set_session_cookie(request, resp, token)
+    resp.delete_cookie(LOGIN_COOKIE)
+    return resp
+
+
+def set_session_cookie(request: Request, resp: Response, token: str) -> None:
+    """The session cookie of ``token`` on ``resp`` (HTTP only, same site, Secure as set)."""
+    settings = state_of(request).settings
     resp.set_cookie(
         SESSION_COOKIE,
         token,
@@ -106,8 +113,6 @@ async def login_post(request: Request) -> Response:
         secure=settings.cookie_secure,
         max_age=settings.token_minutes * 60,
     )
-    resp.delete_cookie(LOGIN_COOKIE)
-    return resp
 
 
 @router.post("/logout")
