@@ -71,8 +71,9 @@ def test_set_risk_level_returns_the_incident_and_the_old_level(site):
     state = site.client.app.state.lienxa
     bch = Principal(9, "bch40", Role.DEFENCE_COMMAND, province="40", area=frozenset({ASKS}))
     with session_scope(state.write_session) as s:
-        i, old = set_risk_level(s, bch, incident["id"], 4)
+        i, old, activated = set_risk_level(s, bch, incident["id"], 4)
         assert (i.id, i.risk_level, old) == (incident["id"], 4, 2)
+        assert activated == []  # no signed regulation: no card fires
 
 
 def test_a_leader_joins_an_active_incident_nearby_only(site):
