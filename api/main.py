@@ -242,6 +242,7 @@ def create_app(
         incidents,
         inventory,
         offers,
+        readiness,
         regulations,
         requests,
         rules,
@@ -250,7 +251,7 @@ def create_app(
     v1 = APIRouter(prefix="/api/v1")
     for module in (
         *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
-        *(regulations, after_action),
+        *(regulations, after_action, readiness),
     ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:
@@ -278,6 +279,7 @@ def create_app(
 
     try:  # the maps and web pages, when that part is installed
         from api.routes import maps as maps_routes
+        from api.routes import readiness_maps
         from api.web import page_not_found
         from api.web import router as web_router
         from api.web.static import mount_static
@@ -287,6 +289,7 @@ def create_app(
     else:
         install_handlers(app, not_found_page=page_not_found)
         app.include_router(maps_routes.router)
+        app.include_router(readiness_maps.router)
         app.include_router(web_router)
         mount_static(app)
     # the last added runs first: security headers, then the body limit, then input bounds

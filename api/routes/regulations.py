@@ -7,10 +7,11 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.schemas import Open, error_responses
+from api.services.regulation_drafts import DraftRequest, compute_drafts, store_drafts
 from api.services.regulations import (
     create_regulation,
     list_regulations,
@@ -67,6 +68,29 @@ def create_regulation_route(
         return regulation_json(s, reg.id)
 
     return writer.run(create, status_code=201)
+
+
+class DraftIn(BaseModel):
+    """The area to draft for: ``{"province": "40"}`` or ``{"communes": [codes]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    province: str | None = Field(None, pattern=r"^\d{1,2}$")
+    communes: list[str] | None = None
+
+
+@router.post("/draft", status_code=201, response_model=list[RegulationOut], responses=ERRORS)
+def draft_regulations_route(
+    body: DraftIn, user: CurrentUser, state: StateDep, session: ReadSessionDep, writer: WriterDep
+) -> Any:
+    """Draft the regulations of a province or a list of communes (unsigned drafts replaced)."""
+    req = DraftRequest(province=body.province, communes=tuple(body.communes or ()))
+    # computed here, in the threadpool, before the one short write transaction
+    drafts = compute_drafts(session, user, state.graph, req, lang="vi")
+    known = set(state.gdf.index)
+    return writer.run(
+        lambda s: store_drafts(s, user, drafts, G=state.graph, communes=known)["drafts"],
+        status_code=201,
+    )
 
 
 @router.get("/{regulation_id}", response_model=RegulationOut, responses=ERRORS)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import account, command, commune, login, planner, regulations
+from api.web import account, command, commune, login, planner, regulation_drafts, regulations
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, account, commune, command, planner, regulations):
+for _module in (login, account, commune, command, planner, regulations, regulation_drafts):
     router.include_router(_module.router)
 
 __all__ = ["page_not_found", "router"]
