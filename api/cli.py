@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "api.commands.service_commands",  # serve, db, inventory, rules
     "api.commands.admin_commands",  # users, audit, backup, restore
     "api.commands.regulation_commands",  # regulations import|export
+    "api.commands.sms_commands",  # sms
 )
 
 

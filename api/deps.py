@@ -133,6 +133,11 @@ class Writer:
                 rec.response, status_code=rec.status_code, headers={"Idempotent-Replay": "true"}
             )
 
+    def replay(self) -> JSONResponse | None:
+        """The stored first response to this request's ``Idempotency-Key`` (None without a key
+        or before one): lets a route skip work done outside :meth:`run` for a repeat."""
+        return None if self.key is None else self._stored()
+
     def run(self, fn: Callable[[Session], Any], *, status_code: int = 200) -> Any:
         """``fn(session)`` in one write transaction, its result as the JSON response (the
         stored first response for a repeated ``Idempotency-Key``)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -177,6 +180,49 @@ def add_meta_routes(app: FastAPI, settings: Settings) -> None:
         return JSONResponse(body, status_code=503, headers=retry)
 
 
+class RedactSecret(logging.Filter):
+    """Keeps the SMS secret out of the access log (Kannel passes it in get-url's query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("secret=" in str(a) for a in record.args):
+            record.args = tuple(
+                re.sub(r"secret=[^&\s]*", "secret=***", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def start_sms_sender(state: AppState) -> asyncio.Task[None] | None:
+    """The outbox sender (``LIENXA_SMS_SEND_URL`` set and ``LIENXA_SMS_SENDER`` on): every
+    ``LIENXA_SMS_POLL_SECONDS`` it sends what is due (:func:`api.services.sms_out.send_due`,
+    in a thread); safe with several workers (rows are claimed with a lease)."""
+    settings = state.settings
+    if not settings.sms_send_url or not settings.sms_sender:
+        return None
+    from api.routes.notifications import commune_names
+    from api.services.sms_out import send_due
+
+    url = settings.sms_send_url
+
+    async def loop() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(send_due, state.write_session, url, commune_names(state))
+            except Exception:  # the database away: try again next round
+                log.exception("SMS outbox round failed")
+            await asyncio.sleep(settings.sms_poll_seconds)
+
+    return asyncio.create_task(loop(), name="sms-sender")
+
+
+async def stop_sms_sender(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(
     settings: Settings | None = None, *, geodata: GeoData | Mapping[str, Any] | None = None
 ) -> FastAPI:
@@ -186,6 +232,9 @@ def create_app(
     the settings, for tests on a few communes made in the test.
     """
     settings = settings or get_settings()
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecret) for f in access.filters):
+        access.addFilter(RedactSecret())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -222,7 +271,9 @@ def create_app(
             state.graph.number_of_nodes(),
             state.graph.number_of_edges(),
         )
+        sender = start_sms_sender(state)
         yield
+        await stop_sms_sender(sender)
         engine.dispose()
 
     app = FastAPI(
@@ -239,19 +290,24 @@ def create_app(
         auth,
         communes,
         exports,
+        history,
         incidents,
         inventory,
+        notifications,
         offers,
+        orders,
         readiness,
         regulations,
         requests,
         rules,
+        sms,
     )
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (
         *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
-        *(regulations, after_action, readiness),
+        *(regulations, after_action, orders, history, notifications, sms),
+        *(readiness,),
     ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:

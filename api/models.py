@@ -72,6 +72,8 @@ class User(Base):
     #: signed into every token and compared on every request: bumping it (password change,
     #: disabling, "log out everywhere") ends every token issued before, in every worker
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: E.164 (+84...), unique: SMS to the user, and SMS from it act as the user
+    phone: Mapped[str | None] = mapped_column(String(16), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -150,6 +152,14 @@ class SupportRequest(Base):
     regulation_id: Mapped[int | None] = mapped_column(Integer)
     #: the box card that fired it (CONTRACT JSON, with the regulation's number)
     card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: ``[{"commune", "quantity"}]``: what the plan asks of each addressee (``[]``: hand-made)
+    asks: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: a re-plan no longer asks an addressee, or can no longer reach one
+    outdated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the addressees a re-plan found cut off: they may no longer offer
+    unreachable: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    #: the plan the request was made from (None: hand-made)
+    plan_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Offer(Base):
@@ -286,3 +296,60 @@ class RegulationActivation(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notification(Base):
+    """One event for one person (a request addressed to their commune, an offer on their
+    request, ...): ``key`` is unique, so each event reaches each person once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SmsOutgoing(Base):
+    """An SMS waiting to go out through Kannel (or sent, or given up): the queue survives a
+    restart; ``key`` is unique (one SMS per event per person, one answer per incoming SMS)."""
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (Index("ix_sms_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    to_phone: Mapped[str] = mapped_column(String(16))
+    #: the catalogue key of the text and its params (worded when sent, with commune names)
+    message: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SmsIncoming(Base):
+    """An SMS Kannel delivered; ``kannel_id`` (its ``%I``) is unique, so a delivery Kannel
+    repeats is handled once."""
+
+    __tablename__ = "sms_inbox"
+    __table_args__ = (Index("ix_sms_inbox_from_at", "from_phone", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kannel_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    from_phone: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    result: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -151,6 +151,13 @@ class OfferCreatedOut(OfferOut):
     left_at_home: int
 
 
+class AskOut(Open):
+    """What a plan asks of one addressee of a request."""
+
+    commune: str
+    quantity: int
+
+
 class RequestOut(Open):
     id: int
     incident_id: int
@@ -163,6 +170,8 @@ class RequestOut(Open):
     offered: int
     remaining: int
     offers: list[OfferOut]
+    asks: list[AskOut] = []
+    outdated: bool = False
 
 
 class PlanOut(Open):
@@ -245,6 +254,7 @@ class UserIn(BaseModel):
     commune: str | None = Field(None, pattern=r"^\d{5}$")
     region: str | None = Field(None, max_length=128)
     province: str | None = Field(None, pattern=r"^\d{2}$")
+    phone: str | None = Field(None, max_length=32)
 
 
 class UserOut(Open):
@@ -254,6 +264,7 @@ class UserOut(Open):
     commune: str | None = None
     region: str | None = None
     province: str | None = None
+    phone: str | None = None
 
 
 class AuditOut(Open):

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     token_minutes: int = 12 * 60
     max_upload_bytes: int = 2 * 1024 * 1024
     max_affected: int = 5000
+    plan_time_limit_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="seconds a plan may compute before it is answered 503 plan_time_limit",
+    )
     login_max_failures: int = 5
     login_window_minutes: int = 15
     cookie_secure: bool = False
@@ -84,6 +89,25 @@ class Settings(BaseSettings):
     )
     cache_dir: Path | None = Field(
         default=None, description="geodata cache (default: data_dir/cache)"
+    )
+
+    # --- SMS through Kannel (api/services/sms_out.py, api/routes/sms.py)
+    sms_send_url: str | None = Field(
+        default=None,
+        description="Kannel's sendsms URL with username and password; `to` and `text` are "
+        "added (unset: SMS wait in the outbox)",
+    )
+    sms_secret: str | None = Field(
+        default=None,
+        description="shared secret Kannel's get-url passes to /api/v1/sms/incoming "
+        "(unset: incoming SMS are refused)",
+    )
+    sms_poll_seconds: float = Field(
+        default=2.0, gt=0, description="how often the service's sender looks at the outbox"
+    )
+    sms_sender: bool = Field(
+        default=True,
+        description="run the outbox sender in the service (else `lienxa sms send-queue`)",
     )
 
     def resolved_database_url(self) -> str:

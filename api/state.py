@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from api.auth import Tokens
     from api.map_cache import RenderedPages
     from api.settings import Settings
+    from geo.names import NameIndex
     from maps.simplify import DisplayCache
 
 
@@ -37,8 +38,13 @@ class GeoData:
     geojson_cache: dict[Any, Any] = field(default_factory=dict)
     #: rendered map pages, by what they show (:mod:`api.map_cache`)
     map_pages: RenderedPages = field(default_factory=lambda: _pages())
+    #: commune code -> name (filled lazily, for notifications and SMS)
+    short_names: dict[str, str] = field(default_factory=dict)
     #: set once the overview's display geometry is ready (``/readyz``); given geodata is ready
     ready: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+    #: the communes' folded names for search and name pickers (built on first use:
+    #: :func:`api.services.commune_names.name_index`)
+    names: NameIndex | None = None
 
 
 def _pages() -> RenderedPages:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
 from geo.boundary_report import (
     SPECIAL_ZONE,
@@ -24,7 +23,6 @@ from geo.boundary_report import (
 )
 from geo.boundary_schema import SCHEMA, SOURCE_COLUMNS, normalise_boundaries
 from geo.errors import BoundariesNotFoundError, BoundaryError
-from geo.text import fold
 
 __all__ = [
     "GEODATA_SUFFIXES",
@@ -169,32 +167,16 @@ def load_boundaries(
     return gdf
 
 
-def search_communes(gdf: gpd.GeoDataFrame, query: str, *, limit: int = 20) -> gpd.GeoDataFrame:
-    """Communes whose name or code matches ``query``, with or without diacritics.
+def search_communes(
+    gdf: gpd.GeoDataFrame, query: str, *, limit: int = 20, near: Collection[str] = ()
+) -> gpd.GeoDataFrame:
+    """Communes whose name or code matches ``query``, with or without diacritics, best first.
 
     Every word of the folded query must occur in the folded name, full name, province or
-    code; exact name matches come first.
+    code; exact name matches come first, then the communes in ``near`` (see
+    :meth:`geo.names.NameIndex.search`, which a service keeps built: this builds it per call).
     """
-    words = fold(query).split()
-    if not words:
-        return gdf.iloc[0:0]
-    haystack = (
-        gdf["name_folded"]
-        + " "
-        + gdf["full_name"].map(fold)
-        + " "
-        + gdf["province_name"].map(fold)
-        + " "
-        + gdf.index.to_series()
-    )
-    mask = pd.Series(True, index=gdf.index)
-    for w in words:
-        mask &= haystack.str.contains(w, regex=False)
-    hits = gdf[mask]
-    rank = (hits["name_folded"] != " ".join(words)).astype(int)
-    return (
-        hits.assign(_rank=rank)
-        .sort_values(["_rank", "name_folded"])
-        .drop(columns="_rank")
-        .head(limit)
-    )
+    from geo.names import NameIndex
+
+    hits = NameIndex.from_gdf(gdf).search(query, near=near, limit=limit)
+    return gdf.loc[[c.code for c in hits]]

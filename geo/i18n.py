@@ -329,6 +329,7 @@ ERRORS = (
     N_("error.regulation_not_found"), N_("error.regulation_not_draft"),
     N_("error.regulation_retired"), N_("error.regulation_field_readonly"),
     N_("error.exercise_invalid"),
+    N_("error.commune_name_ambiguous"), N_("error.commune_name_unknown"),  # {name} ({count})
     # drafting a province's regulations (api/services/regulation_drafts.py)
     N_("error.draft_area_required"), N_("error.draft_too_many_communes"),  # {count, max}
     # pydantic's validation problem types (api/errors.py validation_problems: ctx as params)
@@ -341,5 +342,15 @@ ERRORS = (
     N_("error.list_type"), N_("error.dict_type"), N_("error.model_attributes_type"),
     N_("error.json_invalid"), N_("error.date_parsing"), N_("error.date_from_datetime_parsing"),
     N_("error.datetime_parsing"), N_("error.datetime_from_date_parsing"), N_("error.value_error"),
+    # printed documents (api/documents)
+    N_("error.document_too_large"), N_("error.document_invalid"),
+    # SMS and phones (geo/sms.py, api/services/sms_in.py, api/routes/sms.py)
+    N_("error.phone_invalid"), N_("error.phone_taken"), N_("error.sms_empty"),
+    N_("error.sms_too_long"), N_("error.sms_unknown_command"), N_("error.sms_arguments"),
+    N_("error.sms_not_a_number"), N_("error.sms_leader_only"), N_("error.sms_report_unavailable"),
+    N_("error.sms_secret_wrong"),
+    # plans out of the write transaction, named asks, outdated requests (branch asks)
+    N_("error.plan_time_limit"), N_("error.plan_inputs_changed"),
+    N_("error.addressee_unreachable"),
 )
 # fmt: on

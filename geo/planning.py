@@ -41,6 +41,7 @@ text summary (:mod:`geo.plan_summary`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import pairwise
@@ -306,6 +307,7 @@ def compute_plan(
     needs_profile: NeedsProfile | None = None,
     regions: Mapping[str, Iterable[str]] | None = None,
     method: str = "optimal",
+    time_limit_s: float | None = None,
 ) -> Plan:
     """The optimal mutual-aid plan, as a :class:`~geo.plans.Plan` record (its ``to_json()``
     is the plan JSON of CONTRACT.md, plus ``command``, ``method`` and per-transfer ``cost``
@@ -331,6 +333,10 @@ def compute_plan(
         ``{region name: communes}``: regional defence commands for the command chain.
     method
         ``optimal`` (min-cost max-flow) or ``greedy`` (the baseline of :func:`greedy_plan`).
+    time_limit_s
+        Seconds of wall time the plan may take (None: no limit). OR-Tools' min-cost-flow
+        solver takes no time limit, so the limit is checked between the steps (the graph,
+        each phase, each resource): a plan stops within one resource's solve of it.
 
     Returns
     -------
@@ -339,10 +345,21 @@ def compute_plan(
     Raises
     ------
     PlanError
-        Unknown communes or resources in the inputs, bad parameters, a solver failure.
+        Unknown communes or resources in the inputs, bad parameters, a solver failure;
+        ``plan_time_limit`` (params ``limit_s``) past ``time_limit_s``.
     RuleError
         A rule that does not fit the graph.
     """
+    started = time.monotonic()
+
+    def check_time() -> None:
+        if time_limit_s is not None and time.monotonic() - started > time_limit_s:
+            raise PlanError(
+                f"the plan took longer than its time limit of {time_limit_s:g} s",
+                code="plan_time_limit",
+                params={"limit_s": time_limit_s},
+            )
+
     if method not in _SOLVERS:
         raise PlanError(
             f"method must be one of {', '.join(_SOLVERS)}, got {method!r}",
@@ -361,7 +378,14 @@ def compute_plan(
         problems.append(
             prepare(G, scenario, inventory, rules, params, needs_profile, phase=RECOVERY, H=P.H)
         )
-    solved = [(Q, {r: solve(Q, r) for r in Q.resources}) for Q in problems]
+    solved = []
+    for Q in problems:
+        flows = {}
+        for r in Q.resources:
+            check_time()
+            flows[r] = solve(Q, r)
+        solved.append((Q, flows))
+    check_time()
     return _assemble(solved, scenario, params, regions or {}, label)
 
 

@@ -119,6 +119,7 @@ def run_users_add(args: argparse.Namespace) -> int:
                 actor="cli",
                 communes=communes,
                 provinces=provinces,
+                phone=args.phone,
             )
             print(f"user {u.username} ({u.role}) created")
     except ServiceError as exc:
@@ -246,6 +247,7 @@ def _users_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    add.add_argument("--phone", help="mobile number, +84912345678 or 0912345678 (SMS)")
     add.set_defaults(func=run_users_add)
     pw = usub.add_parser("passwd", help="set a user's password (ends their sessions)")
     pw.add_argument("name")

@@ -24,7 +24,14 @@ from api.schemas import (
     error_responses,
 )
 from api.services import audit
-from api.services.users import KNOWN_PROVINCES, add_user, set_active, set_password, user_dict
+from api.services.users import (
+    KNOWN_PROVINCES,
+    add_user,
+    set_active,
+    set_password,
+    set_phone,
+    user_dict,
+)
 
 router = APIRouter(tags=["admin"])
 ERRORS = error_responses(401, 403, 409, 422)
@@ -39,6 +46,8 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     password: str | None = Field(None, min_length=1, max_length=256)
+    #: E.164 or 0912...; empty string: no phone
+    phone: str | None = Field(None, max_length=32)
 
 
 @router.get("/regions", response_model=list[RegionOut], responses=ERRORS)
@@ -105,6 +114,7 @@ def create_user(body: UserIn, state: StateDep, user: CurrentUser, writer: Writer
                 actor=user.describe(),
                 communes=state.graph,
                 provinces=state.communes_by_province or KNOWN_PROVINCES,
+                phone=body.phone,
             ),
         ),
         status_code=201,
@@ -144,6 +154,8 @@ def update_user(
             set_active(s, target, body.active, actor=user.describe())
         if body.password is not None:
             set_password(s, target, body.password, actor=user.describe())
+        if body.phone is not None:
+            set_phone(s, target, body.phone, actor=user.describe())
         return user_dict(s, target)
 
     return writer.run(run)

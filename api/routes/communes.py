@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.errors import NotFound
 from api.schemas import Detail, InventoryOut
+from api.services.commune_names import name_index, neighbours
 from api.services.inventory import inventory_of, set_inventory
 from api.state import AppState
 
@@ -48,21 +49,32 @@ def read_communes(
     q: str | None = Query(
         None, max_length=100, description="name search, with or without diacritics"
     ),
+    near: str | None = Query(
+        None,
+        pattern=r"^\d{5}$",
+        description="a commune code: its neighbours come first among the name matches",
+    ),
+    limit: int = Query(50, ge=1, le=200, description="at most this many name matches"),
     simplified: bool = True,
 ) -> Response:
-    """All communes (or one province's, or a name search) as a GeoJSON FeatureCollection.
+    """All communes (or one province's, or a name search, best match first) as GeoJSON.
 
+    A search ranks exact names first, then ``near``'s neighbours, then names that start with
+    the query; each feature of a search carries ``neighbour`` (whether it borders ``near``).
     Boundaries do not change while the service runs: each answer is built once and cached."""
-    key = (province, q.strip().lower() if q else None, simplified)
+    from geo.text import fold
+
+    key = (province, fold(q) if q else None, near if q else None, limit, simplified)
     cache = state.geojson_cache
     if key not in cache:
         gdf = state.display.get(province)[0] if simplified else state.gdf
         if province and not simplified:
             gdf = gdf[gdf["province_code"] == province]
         if q:
-            from geo.boundaries import search_communes
-
-            gdf = gdf.loc[search_communes(state.gdf, q, limit=50).index.intersection(gdf.index)]
+            close = set(neighbours(state.graph, near))
+            hits = name_index(state).search(q, near=close, limit=limit)
+            codes = [c.code for c in hits if c.code in gdf.index]
+            gdf = gdf.loc[codes].assign(neighbour=[c in close for c in codes])
         if len(cache) > 256:
             cache.clear()
         cache[key] = (

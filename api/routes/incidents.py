@@ -19,14 +19,15 @@ from api.services.incidents import (
     get_incident,
     incident_dict,
     latest_plan,
-    plan_incident,
     set_isolation,
 )
 from api.services.offers import ledger_of
+from api.services.plan_run import run_plan
 from geo.planning import PlanParameters
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 ERRORS = error_responses(401, 403, 404, 409, 413, 422)
+PLAN_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
 
 
 async def scenario_from(request: Request) -> dict[str, Any]:
@@ -142,8 +143,8 @@ def close_incident_route(incident_id: int, user: CurrentUser, writer: WriterDep)
     return writer.run(lambda s: close_incident(s, user, incident_id))
 
 
-@router.post("/{incident_id}/plan", response_model=PlanOut, responses=ERRORS)
-def plan_incident_route(
+@router.post("/{incident_id}/plan", response_model=PlanOut, responses=PLAN_ERRORS)
+async def plan_incident_route(
     incident_id: int,
     state: StateDep,
     user: CurrentUser,
@@ -153,23 +154,18 @@ def plan_incident_route(
     """Plan on the current inventories (minus open offers) and rules, optionally with its requests.
 
     With ``create_requests`` the plan's transfers become requests to the suggested givers in
-    the same call. ``reserve_share`` is one share or per resource; the plan's ``parameters``
-    record the shares used and ``at``, the instant the rules were judged valid (now)."""
+    the same call, each naming what the plan asks of each giver (``asks``); open requests the
+    new plan no longer stands behind are marked ``outdated``. ``reserve_share`` is one share
+    or per resource; the plan's ``parameters`` record the shares used and ``at``, the instant
+    the rules were judged valid (now). Computed out of the write transaction, under
+    ``LIENXA_PLAN_TIME_LIMIT_S`` (503 ``plan_time_limit`` past it)."""
     params = PlanParameters(
         max_hops=body.max_hops,
         reserve_share=body.reserve_share,
         agreement_factor=body.agreement_factor,
     )
-    return writer.run(
-        lambda s: plan_incident(
-            s,
-            user,
-            incident_id,
-            state.graph,
-            state.gdf,
-            params=params,
-            create_requests=body.create_requests,
-        )
+    return await run_plan(
+        state, user, writer, incident_id, params=params, create_requests=body.create_requests
     )
 
 

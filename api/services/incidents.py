@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -15,14 +14,14 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, require_role
 from api.enums import IncidentStatus, Role
 from api.errors import BadInput, Conflict, Forbidden, NotFound
-from api.models import Incident, Offer, PlanRecord, Region, SupportRequest
+from api.models import Incident, Offer, Region, SupportRequest
 from api.services import audit
-from api.services.activation import count_card_requests, fire_cards
+from api.services.activation import fire_cards
+from api.services.replan import StillAsked, left_to_ask, outdate_requests, still_asked
 from api.services.requests import latest_plan_record
-from api.services.rules import current_rules
-from api.services.workflow import ACTIVE_OFFER, available_inventory, create_request, offers_of
+from api.services.workflow import ACTIVE_OFFER, create_request
 from geo.needs import Scenario, compute_needs, parse_scenario
-from geo.planning import PlanParameters, compute_plan
+from geo.planning import PlanParameters
 from geo.plans import Plan, QuantityRow, as_plan
 from geo.scenario import ISOLATION_MODES
 
@@ -221,36 +220,24 @@ def plan_wants(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """What a plan (a :class:`geo.plans.Plan` or its JSON) brings to each receiving commune
     (only ``commune``, if given), per resource: ``{(commune, resource): {"quantity": total,
-    "to": {givers}}}``, the requests it suggests."""
+    "to": {givers}, "asks": {giver: quantity}}}``, the requests it suggests."""
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
     for t in as_plan(plan).transfers:
         if commune is None or t.receiver == commune:
-            w = wanted.setdefault((t.receiver, t.resource), {"quantity": 0, "to": set()})
+            w = wanted.setdefault(
+                (t.receiver, t.resource), {"quantity": 0, "to": set(), "asks": {}}
+            )
             w["quantity"] += t.quantity
             w["to"].add(t.giver)
+            w["asks"][t.giver] = w["asks"].get(t.giver, 0) + t.quantity
     return wanted
 
 
-def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str, str], int]:
-    """What open requests of the incident still ask for and no offer covers yet, per (commune,
-    resource): a request every addressee has declined asks nobody any more and counts nothing."""
-    requests = list(
-        session.scalars(
-            select(SupportRequest).where(
-                SupportRequest.incident_id == incident_id, SupportRequest.status == "open"
-            )
-        )
-    )
-    if not requests:
-        return {}
-    out: dict[tuple[str, str], int] = {}
-    for r, offers in zip(requests, offers_of(session, requests), strict=True):
-        if set(r.to_communes or []) <= set(r.declined_by or []):
-            continue
-        left = max(0, r.quantity - sum(o.quantity for o in offers if o.status in ACTIVE_OFFER))
-        if left:
-            out[(r.commune_code, r.resource)] = out.get((r.commune_code, r.resource), 0) + left
-    return out
+def _outstanding_requests(session: Session, incident_id: int) -> dict[tuple[str, str], StillAsked]:
+    """What open, not outdated requests of the incident still ask and no offer covers yet,
+    per (commune, resource), per addressee named in their asks
+    (:func:`api.services.replan.still_asked`)."""
+    return still_asked(session, incident_id)
 
 
 def regions_map(session: Session) -> dict[str, list[str]]:
@@ -266,51 +253,20 @@ def plan_incident(
     *,
     params: PlanParameters,
     create_requests: bool = False,
+    time_limit_s: float | None = None,
 ) -> dict[str, Any]:
     """Plan on the current stored inventories minus what open offers reserve, with the current
     rules as valid now (a live incident: the plan records the instant as ``parameters.at``);
-    optionally turn the plan's transfers into requests to the suggested givers."""
-    require_role(principal, Role.DEFENCE_COMMAND, Role.ADMIN, action="running a plan")
-    i = get_incident(session, incident_id)
-    _require_active(i)
-    scenario = parse_scenario(i.scenario, gdf=gdf, max_affected=10**6)
-    scenario, covered = _minus_offers(session, i.id, scenario)
-    rules = [r for _, r in current_rules(session)]
-    if params.at is None:
-        params = replace(params, at=dt.datetime.now().astimezone().replace(microsecond=0))
-    # the regulation's fired cards count as incoming: its partners give first (activation.py)
-    scenario, inventory = count_card_requests(session, i.id, scenario, available_inventory(session))
-    plan = compute_plan(
-        G,
-        scenario,
-        inventory,
-        rules=rules,
-        params=params,
-        regions=regions_map(session),
-    )
-    rec = PlanRecord(incident_id=i.id, plan=plan.to_json(), created_by=principal.username)
-    session.add(rec)
-    session.flush()
-    plan = replace(
-        plan,
-        id=rec.id,
-        incident_id=i.id,
-        covered_by_offers=tuple(QuantityRow(c, r, q) for (c, r), q in sorted(covered.items())),
-    )
-    created: list[int] = []
-    already: list[QuantityRow] = []
-    if create_requests:
-        created, already = _request_from_plan(session, principal, i.id, rec.id, plan, gdf)
-    plan = replace(plan, created_requests=tuple(created), already_requested=tuple(already))
-    audit.record(
-        session,
-        actor=principal.describe(),
-        action="incident.plan",
-        entity="incident",
-        entity_id=i.id,
-        after={"plan_id": rec.id, "cost": plan.cost.to_json(), "created_requests": created},
-    )
-    return plan.to_json()
+    optionally turn the plan's transfers into requests to the suggested givers, outdating
+    those a re-plan no longer stands behind (:mod:`api.services.replan`).
+
+    All in ``session``: the HTTP route runs the same steps out of the write transaction
+    (:func:`api.services.plan_run.run_plan`)."""
+    from api.services.plan_run import compute, read_plan_inputs, store_plan
+
+    inputs = read_plan_inputs(session, principal, incident_id, gdf, params=params)
+    computed = compute(G, inputs, time_limit_s=time_limit_s)
+    return store_plan(session, principal, inputs, computed, gdf, create_requests=create_requests)
 
 
 def _request_from_plan(
@@ -320,21 +276,30 @@ def _request_from_plan(
     plan_id: int,
     plan: Plan,
     gdf: gpd.GeoDataFrame,
-) -> tuple[list[int], list[QuantityRow]]:
+    *,
+    reach: Mapping[str, frozenset[str]] | None = None,
+) -> tuple[list[int], list[QuantityRow], list[int]]:
     """Turn the plan's transfers into requests to the suggested givers, for the communes of
-    the principal's area; returns the requests created and what open requests already ask."""
+    the principal's area, each naming what the plan asks of each giver (``asks``). With
+    ``reach`` (who can still give to each requesting commune), first outdate the open
+    requests the plan no longer stands behind. Returns the requests created, what valid open
+    requests already ask, and the requests outdated."""
+    wants = plan_wants(plan)
+    outdated = (
+        outdate_requests(session, principal, incident_id, wants, reach) if reach is not None else []
+    )
     created: list[int] = []
     already: list[QuantityRow] = []
     outstanding = _outstanding_requests(session, incident_id)
     known = set(gdf.index)
-    for (commune, resource), w in sorted(plan_wants(plan).items()):
+    for (commune, resource), w in sorted(wants.items()):
         if not principal.may_act_for(commune):  # requests are made for communes of one's area
             continue
-        # Re-planning does not ask twice: open requests still waiting for offers count as asked.
-        asked = min(outstanding.get((commune, resource), 0), w["quantity"])
+        # Re-planning does not ask twice: valid open requests still waiting count as asked.
+        asks, asked = left_to_ask(w["asks"], outstanding.get((commune, resource)))
         if asked:
             already.append(QuantityRow(commune, resource, asked))
-        if w["quantity"] - asked <= 0:
+        if not asks:
             continue
         created.append(
             create_request(
@@ -343,15 +308,17 @@ def _request_from_plan(
                 incident_id=incident_id,
                 commune=commune,
                 resource=resource,
-                quantity=w["quantity"] - asked,
-                to=sorted(w["to"]),
+                quantity=sum(asks.values()),
+                to=sorted(asks),
                 urgency="high",
-                note=f"theo kế hoạch {plan_id} (plan {plan_id})",
+                note=None,
                 known=known,
                 neighbours=[],
+                asks=[{"commune": g, "quantity": q} for g, q in sorted(asks.items())],
+                plan_id=plan_id,
             )["id"]
         )
-    return created, already
+    return created, already, outdated
 
 
 def latest_plan(session: Session, incident_id: int) -> dict[str, Any] | None:

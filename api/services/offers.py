@@ -27,6 +27,7 @@ from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Rol
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
 from api.services import audit
+from api.services.notify import Event, EventKind, notify
 from geo.plan_settings import HOME_RESERVE_SHARE, home_reserve
 
 #: For each action, the states it moves an offer from and to.
@@ -143,7 +144,8 @@ def create_offer(
         ``quantity_not_positive``, ``own_request`` (field ``commune``).
     Conflict
         The request is not open (``request_not_open``) or not addressed to ``commune``
-        (``not_addressed``); the offer exceeds what is left to offer (``over_offer``, params
+        (``not_addressed``), or outdated by a re-plan that can no longer reach ``commune``
+        (``addressee_unreachable``); the offer exceeds what is left to offer (``over_offer``, params
         ``quantity``, ``remaining``) or what the commune has available, stock minus what is
         already promised (``over_stock``, params ``quantity``, ``available``); or it would go
         below the home reserve and ``confirm_below_reserve`` is ``False``
@@ -171,6 +173,14 @@ def create_offer(
         raise not_addressed(request_id, commune)
     if r.status != RequestStatus.OPEN:
         raise not_open(r)
+    if r.outdated and commune in (r.unreachable or []):
+        raise Conflict(
+            f"request {request_id} is outdated: the latest plan cannot reach {commune} "
+            f"from {r.commune_code}",
+            code="addressee_unreachable",
+            field="commune",
+            params={"request_id": request_id, "commune": commune},
+        )
     left = r.quantity - _offered(session, r, ACTIVE_OFFER)
     if quantity > left:
         raise Conflict(
@@ -243,6 +253,7 @@ def create_offer(
             ),
         },
     )
+    notify(session, offer_event(EventKind.OFFER_MADE, o, r))
     return offer_dict(o) | home
 
 
@@ -402,7 +413,37 @@ def transition_offer(
         before={"status": before},
         after={"status": to, **({"reason": reason} if reason else {})},
     )
+    if act in NOTICES:
+        notify(session, offer_event(NOTICES[act], o, r))
     return offer_dict(o)
+
+
+#: The notice each move of an offer sends (to the other side: see :mod:`api.services.notify`).
+NOTICES = {
+    OfferAction.ACCEPT: EventKind.OFFER_ACCEPTED,
+    OfferAction.DECLINE: EventKind.OFFER_DECLINED,
+    OfferAction.DISPATCH: EventKind.OFFER_DISPATCHED,
+    OfferAction.ARRIVE: EventKind.OFFER_ARRIVED,
+}
+
+
+def offer_event(kind: EventKind, o: Offer, r: SupportRequest) -> Event:
+    """The notice of ``kind`` about offer ``o`` (made to ``r``), to the side it concerns: the
+    requester for a new or dispatched offer, the giver otherwise."""
+    to_requester = kind in (EventKind.OFFER_MADE, EventKind.OFFER_DISPATCHED)
+    return Event(
+        kind,
+        "offer",
+        o.id,
+        (r.commune_code if to_requester else o.commune_code,),
+        {
+            "offer": o.id,
+            "request": r.id,
+            "commune": o.commune_code if to_requester else r.commune_code,
+            "resource": r.resource,
+            "quantity": o.quantity,
+        },
+    )
 
 
 def ledger_of(session: Session, incident_id: int) -> list[dict[str, Any]]:

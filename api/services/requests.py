@@ -24,6 +24,7 @@ from api.enums import (
 from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, SupportRequest, utcnow
 from api.services import audit
+from api.services.notify import Event, EventKind, notify
 from api.services.offers import (
     not_addressed,
     not_open,
@@ -68,6 +69,10 @@ def request_dict(
         "source": r.source,
         "regulation_id": r.regulation_id,
         "card": r.card,
+        "asks": [dict(a) for a in (r.asks or [])],
+        "outdated": bool(r.outdated),
+        "unreachable": list(r.unreachable or []),
+        "plan_id": r.plan_id,
     }
 
 
@@ -169,6 +174,8 @@ def create_request(
     known: set[str],
     neighbours: list[str],
     graph: Any = None,
+    asks: list[dict[str, Any]] | None = None,
+    plan_id: int | None = None,
 ) -> dict[str, Any]:
     """Create a support request from ``commune`` (default addressees: the plan's suggestion,
     else the commune's usable neighbours).
@@ -182,6 +189,9 @@ def create_request(
         ``unknown_urgency``, ``unknown_commune`` (field ``to``), ``self_request``;
         with ``graph``, ``unreachable_commune`` (field ``to``): addressees no path of at most
         ``MAX_HOPS`` links, open in the incident's scenario, reaches.
+
+    A request made from a plan (:mod:`api.services.replan`) carries ``asks``, the plan's
+    quantity for each addressee, and ``plan_id``; a hand-made one has ``asks == []``.
     """
     require_act_for(principal, commune, action="requesting support")
     _check_request(
@@ -207,6 +217,8 @@ def create_request(
         to_communes=sorted(set(to)),
         status=RequestStatus.OPEN,
         created_by=principal.username,
+        asks=list(asks or []),
+        plan_id=plan_id,
     )
     session.add(r)
     session.flush()
@@ -219,10 +231,36 @@ def create_request(
         entity_id=r.id,
         after={
             k: out[k]
-            for k in ("incident_id", "commune", "resource", "quantity", "to", "urgency", "status")
+            for k in (
+                "incident_id",
+                "commune",
+                "resource",
+                "quantity",
+                "to",
+                "urgency",
+                "status",
+                "asks",
+            )
         },
     )
+    notify(session, request_event(r))
     return out
+
+
+def request_event(r: SupportRequest) -> Event:
+    """The notice to the communes a request is addressed to."""
+    return Event(
+        EventKind.REQUEST_ADDRESSED,
+        "request",
+        r.id,
+        tuple(r.to_communes),
+        {
+            "request": r.id,
+            "commune": r.commune_code,
+            "resource": r.resource,
+            "quantity": r.quantity,
+        },
+    )
 
 
 def may_read_request(principal: Principal, r: SupportRequest) -> bool:

@@ -14,6 +14,7 @@ from api.enums import Role
 from api.errors import BadInput, Conflict, NotFound
 from api.models import Region, User
 from api.services import audit
+from geo.sms import SmsError, normalise_phone
 
 #: The shortest password accepted.
 MIN_PASSWORD = 8
@@ -90,6 +91,7 @@ def add_user(
     actor: str = "cli",
     communes: Collection[str] | None = None,
     provinces: Collection[str] | None = None,
+    phone: str | None = None,
 ) -> User:
     """Create a user; errors name what is wrong (role binding, unknown commune, province or
     region, duplicate). ``communes`` and ``provinces`` are the real codes to check against
@@ -102,9 +104,10 @@ def add_user(
         ``password_too_short`` (params ``min``), ``unknown_commune``, ``unknown_province``
         (see :func:`check_area`) or ``unknown_region`` (params ``region``).
     Conflict
-        ``user_exists`` (params ``username``).
+        ``user_exists`` (params ``username``); ``phone_taken`` (see :func:`check_phone`).
     """
     member = validate_role_binding(role, commune, region, province)
+    number = check_phone(session, phone) if phone else None
     check_area(commune, province, communes=communes, provinces=provinces)
     check_password_rules(password)
     if session.scalars(select(User).where(User.username == username)).first():
@@ -132,6 +135,7 @@ def add_user(
         commune_code=commune if member == Role.COMMUNE_LEADER else None,
         region_id=region_id,
         province_code=province,
+        phone=number,
     )
     session.add(user)
     session.flush()
@@ -147,9 +151,51 @@ def add_user(
             "commune": commune,
             "region": region,
             "province": province,
+            **({"phone": number} if number else {}),
         },
     )
     return user
+
+
+def check_phone(session: Session, phone: str, *, user_id: int | None = None) -> str:
+    """``phone`` as E.164 (``0912...`` -> ``+84912...``), unless another user has it.
+
+    Raises
+    ------
+    BadInput
+        ``phone_invalid`` (field ``phone``, params ``phone``).
+    Conflict
+        ``phone_taken`` (field ``phone``, params ``phone``).
+    """
+    try:
+        number = normalise_phone(phone)
+    except SmsError as exc:
+        raise BadInput.carrying(exc, str(exc)) from exc
+    other = session.scalars(select(User).where(User.phone == number)).first()
+    if other is not None and other.id != user_id:
+        raise Conflict(
+            f"phone {number} is another user's",
+            code="phone_taken",
+            field="phone",
+            params={"phone": number},
+        )
+    return number
+
+
+def set_phone(session: Session, user: User, phone: str | None, *, actor: str) -> None:
+    """Give ``user`` a phone (``None`` or empty: none), checked by :func:`check_phone`.
+    Audited as ``user.phone``."""
+    before = {"phone": user.phone}
+    user.phone = check_phone(session, phone, user_id=user.id) if phone else None
+    audit.record(
+        session,
+        actor=actor,
+        action="user.phone",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after={"username": user.username, "phone": user.phone},
+    )
 
 
 def user_dict(session: Session, u: User) -> dict[str, Any]:
@@ -164,6 +210,7 @@ def user_dict(session: Session, u: User) -> dict[str, Any]:
         "region": region,
         "province": u.province_code,
         "active": bool(u.active),
+        "phone": u.phone,
     }
 
 

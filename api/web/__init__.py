@@ -9,18 +9,30 @@ The modules: :mod:`~api.web.render` (templates, language, i18n), :mod:`~api.web.
 CSRF, one-time tokens), :mod:`~api.web.error_pages`, and one module per page family:
 :mod:`~api.web.login`, :mod:`~api.web.account` (one's password),
 :mod:`~api.web.commune`, :mod:`~api.web.command` (with
-:mod:`~api.web.inventory_errors`), :mod:`~api.web.planner`. This one gathers their routers.
+:mod:`~api.web.inventory_errors`), :mod:`~api.web.planner`, :mod:`~api.web.history`. This one
+gathers their routers.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import account, command, commune, login, planner, regulation_drafts, regulations
+from api.web import (
+    account,
+    command,
+    commune,
+    history,
+    inbox,
+    login,
+    planner,
+    regulation_drafts,
+    regulations,
+)
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, account, commune, command, planner, regulations, regulation_drafts):
+for _module in (login, account, commune, command, planner, regulations, history, inbox):
     router.include_router(_module.router)
+router.include_router(regulation_drafts.router)
 
 __all__ = ["page_not_found", "router"]

@@ -104,6 +104,7 @@ def feed(request: Request, p: Principal) -> dict[str, Any]:
                 "quantity": r["quantity"],
                 "remaining": r["remaining"],
                 "urgency": r["urgency"],
+                "outdated": r.get("outdated", False),
                 "offers": [
                     {"from": name(o["commune"]), "quantity": o["quantity"], "status": o["status"]}
                     for o in r["offers"]

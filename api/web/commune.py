@@ -16,6 +16,15 @@ from api.auth import Principal
 from api.db import session_scope
 from api.errors import Conflict, ServiceError
 from api.models import Incident
+from api.services.commune_names import (
+    CommuneNameError,
+    labelled,
+    name_index,
+    neighbours,
+    picker_options,
+    picks_of,
+    resolve_communes,
+)
 from api.services.incidents import latest_plan, plan_wants
 from api.services.workflow import (
     create_offer,
@@ -38,12 +47,15 @@ from api.web.forms import (
     need,
     run_once,
 )
+from api.web.notices import notice_text
 from api.web.render import lang_of, render, say
 from geo import i18n
 from geo.errors import LienXaError
 from geo.resources import load_catalogue
 
 router = APIRouter(include_in_schema=False)
+#: the cookie that carries the id of what the last action made or moved to the next page
+DONE_REF = "lx_done"
 #: ``action(session, user, form, commune, errors)``: the service call's result, or ``None`` with
 #: ``errors`` filled (then nothing is written)
 Action = Callable[[Session, Principal, dict[str, str], str, dict[str, str]], Any]
@@ -63,7 +75,7 @@ def _suggestions(
     cancelled), per incident and resource, so that a request is not sent twice."""
     asked: dict[tuple[int, str], int] = {}
     for r in outgoing:
-        if r["status"] != "cancelled":
+        if r["status"] != "cancelled" and not r.get("outdated"):
             key = (r["incident_id"], r["resource"])
             asked[key] = asked.get(key, 0) + r["quantity"]
     out = []
@@ -114,12 +126,27 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
             for o in r["offers"]
             if o["commune"] == code and o["status"] in ("offered", "accepted", "dispatched")
         ]
+    for r in ctx["incoming"]:  # what the plan asks of this commune, prefilled in the offer box
+        mine = sum(
+            o["quantity"]
+            for o in r["offers"]
+            if o["commune"] == code and o["status"] in ("offered", "accepted", "dispatched")
+        )
+        ask = next((a["quantity"] for a in r.get("asks", []) if a["commune"] == code), None)
+        r["plan_ask"] = ask
+        r["my_ask"] = min(max(0, ask - mine), r["remaining"]) if ask is not None else None
+        r["cut_off"] = code in r.get("unreachable", [])
     ctx["on_way"] = [
         o | {"resource": r["resource"]}
         for r in ctx["outgoing"]
         for o in r["offers"]
         if o["status"] == "dispatched"
     ]
+    # the name picker of the request form: the neighbours first, then the province
+    ctx["picker_options"] = picker_options(state, code)
+    ctx["near"] = set(neighbours(state.graph, code))
+    ctx["choices"] = {}
+    ctx["named"] = lambda codes: labelled(name_index(state), codes.split(", "))
     return ctx
 
 
@@ -142,15 +169,24 @@ def commune_home(request: Request, code: str | None = None) -> Response:
             "incident_id": str(sg["incident_id"]),
             "resource": sg["resource"],
             "quantity": str(sg["quantity"]),
-            "to": sg["to"],
+            "to": labelled(name_index(state_of(request)), sg["to"].split(", ")),
         }
-    return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": None})
+    done = request.query_params.get("done", "")
+    kind, _, ref = request.cookies.get(DONE_REF, "").partition(":")
+    notice = notice_text(request, p, done, ref if kind == done else "") if done else None
+    return render(request, "commune.html", {**ctx, "errors": {}, "form": form, "notice": notice})
 
 
-async def _commune_action(request: Request, notice: str, action: Action) -> Response:
+async def _commune_action(
+    request: Request,
+    notice: str,
+    action: Action,
+    choices: dict[str, CommuneNameError] | None = None,
+) -> Response:
     """Run a commune-page form action once (see :func:`api.web.forms.run_once`); on an error
     re-render the page with it next to the field the error names (``exc.field``), else above
-    the forms."""
+    the forms. ``choices``: the name errors the action met, by field (their candidates are
+    shown to pick from)."""
     checked = await form_and_user(request, "commune_leader", "defence_command", "admin")
     if isinstance(checked, Response):
         return checked
@@ -159,11 +195,14 @@ async def _commune_action(request: Request, notice: str, action: Action) -> Resp
     if not may_open(request, p, code):
         return commune_missing_page(request, p, code)
     errors: dict[str, str] = {}
+    made: dict[str, Any] = {}
 
     def run(s: Session) -> Any:
         out = action(s, p, form, code, errors)
         if errors:
             raise FormErrors()
+        if isinstance(out, dict) and "id" in out:
+            made["ref"] = out["id"]
         return out
 
     try:
@@ -179,10 +218,26 @@ async def _commune_action(request: Request, notice: str, action: Action) -> Resp
         return render(
             request,
             "commune.html",
-            {**commune_context(request, p, code), "errors": errors, "form": form, "notice": None},
+            {
+                **commune_context(request, p, code),
+                "errors": errors,
+                "form": form,
+                "notice": None,
+                "choices": choices or {},
+            },
             status=422,
         )
-    return RedirectResponse(f"/commune?code={code}&done={notice}", status_code=303)
+    done = RedirectResponse(f"/commune?code={code}&done={notice}", status_code=303)
+    if "ref" in made:  # what the notice words, read back by the next page (see notice_text)
+        done.set_cookie(
+            DONE_REF,
+            f"{notice}:{made['ref']}",
+            max_age=600,
+            path="/commune",
+            httponly=True,
+            samesite="lax",
+        )
+    return done
 
 
 @router.post("/commune/inventory")
@@ -205,8 +260,10 @@ async def post_inventory(request: Request) -> Response:
 
 @router.post("/commune/requests")
 async def post_request(request: Request) -> Response:
-    """Ask for support (to the neighbours, or to the communes named)."""
+    """Ask for support (to the neighbours, or to the communes named: names or codes)."""
     G = state_of(request).graph
+    index = name_index(state_of(request))
+    choices: dict[str, CommuneNameError] = {}
 
     def act(
         s: Session, p: Principal, form: dict[str, str], code: str, errors: dict[str, str]
@@ -216,10 +273,18 @@ async def post_request(request: Request) -> Response:
             errors["incident_id"] = say(request, "form.required")
         if form.get("resource") not in load_catalogue():
             errors["resource"] = say(request, "form.required")
-        to = [c.strip() for c in form.get("to", "").replace(";", ",").split(",") if c.strip()]
-        bad = [c for c in to if c not in G]
-        if bad:
-            errors["to"] = say(request, "form.unknown_communes", codes=", ".join(bad))
+        to: list[str] = []
+        try:
+            to = resolve_communes(
+                index,
+                form.get("to", ""),
+                field="to",
+                near=neighbours(G, code),
+                picks=picks_of(form, "to"),
+            )
+        except CommuneNameError as exc:
+            errors["to"] = error_text(request, exc)
+            choices["to"] = exc
         if errors or q is None:
             return None
         return create_request(
@@ -237,7 +302,7 @@ async def post_request(request: Request) -> Response:
             graph=G,
         )
 
-    return await _commune_action(request, "request", act)
+    return await _commune_action(request, "request", act, choices)
 
 
 @router.post("/commune/requests/{request_id}/offer")

@@ -17,7 +17,11 @@ from geo.errors import LienXaError, Problem
 def error_text(request: Request, exc: ServiceError | LienXaError | Problem) -> str:
     """An error (or one problem of it) in the page language, from its ``code`` and ``params``;
     its English message as it is when the catalogue has no wording for the code."""
-    return i18n.error_text(lang_of(request), exc.code, exc.params, exc.message)
+    lang = lang_of(request)
+    params = dict(exc.params)
+    if params.get("status") in i18n.STATUSES:  # "(đã hủy)", not "(cancelled)"
+        params["status"] = i18n.gettext(lang, i18n.STATUSES[params["status"]])
+    return i18n.error_text(lang, exc.code, params, exc.message)
 
 
 def error_page(

@@ -12,6 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db import session_scope
 from api.errors import ServiceError
+from api.services.commune_names import (
+    CommuneNameError,
+    name_index,
+    picks_of,
+    resolve_commune,
+)
 from api.services.rules import create_rule, current_rules, retire_rule, update_rule, version_dict
 from api.state import state_of
 from api.web.error_pages import error_text
@@ -58,12 +64,38 @@ def planner_home(request: Request) -> Response:
     form: dict[str, Any] = {}
     edit = request.query_params.get("edit", "")
     chosen = next((v for v in ctx["rules"] if str(v["id"]) == edit), None)
-    if chosen:  # the form, filled with the rule to edit
+    if chosen:  # the form, filled with the rule to edit (its communes by name)
+        index = name_index(state_of(request))
         form = {
             "rule_id": str(chosen["id"]),
             **{k: _field_text(v) for k, v in chosen["rule"].items() if k in _EDITABLE},
         }
-    return render(request, "planner.html", {"user": p, **ctx, "errors": {}, "form": form})
+        for f in ("a", "b"):
+            if form.get(f) in index:
+                form[f] = index.label(form[f])
+    return render(
+        request, "planner.html", {"user": p, **ctx, "errors": {}, "form": form, "choices": {}}
+    )
+
+
+def _named_communes(
+    request: Request,
+    form: dict[str, str],
+    rule: dict[str, Any],
+    errors: dict[str, str],
+    choices: dict[str, CommuneNameError],
+) -> None:
+    """The rule's communes ``a`` and ``b`` typed by name or code, as codes in ``rule``; a name
+    that names none or several goes to ``errors`` (and its candidates to ``choices``)."""
+    index = name_index(state_of(request))
+    for f in ("a", "b"):
+        if f not in rule:
+            continue
+        try:
+            rule[f] = resolve_commune(index, rule[f], field=f, picks=picks_of(form, f))
+        except CommuneNameError as exc:
+            errors[f] = error_text(request, exc)
+            choices[f] = exc
 
 
 def _rule_of(request: Request, form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
@@ -103,7 +135,9 @@ async def planner_post(request: Request) -> Response:
         return checked
     form, p = checked
     errors: dict[str, str] = {}
+    choices: dict[str, CommuneNameError] = {}
     rule = _rule_of(request, form, errors)
+    _named_communes(request, form, rule, errors, choices)
     if not errors:
         communes = set(state_of(request).graph)
 
@@ -122,7 +156,13 @@ async def planner_post(request: Request) -> Response:
         return render(
             request,
             "planner.html",
-            {"user": p, **planner_context(request), "errors": errors, "form": form},
+            {
+                "user": p,
+                **planner_context(request),
+                "errors": errors,
+                "form": form,
+                "choices": choices,
+            },
             status=422,
         )
     return RedirectResponse("/planner?done=rule", status_code=303)
@@ -154,6 +194,7 @@ async def planner_retire(request: Request, rule_id: int) -> Response:
                 **planner_context(request),
                 "errors": {f"retire_{rule_id}": error},
                 "form": {},
+                "choices": {},
                 "retire": {rule_id: form.get("reason", "")},
             },
             status=422,

@@ -125,6 +125,15 @@ def active_exercises(state: Any) -> list[dict[str, Any]]:
         return []
 
 
+def picker_label(request: Request, code: str) -> str:
+    """A commune as a name picker offers it (the full name, with its province when the name is
+    shared): typed back, it names that commune."""
+    from api.services.commune_names import name_index
+
+    index = name_index(state_of(request))
+    return index.label(code) if code in index else code
+
+
 def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 200) -> HTMLResponse:
     """Render template ``name`` in the page language with the context every page gets."""
     lang = lang_of(request)
@@ -137,6 +146,7 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
     base = {
         "units": {k: i18n.unit_label(u, lang) for k, u in unit_of.items()},
         "commune_name": lambda c: commune_name(request, c),
+        "picker_label": lambda c: picker_label(request, c),
         "amount": lambda q, res: i18n.amount(q, unit_of.get(res, ""), lang),
         "per_resource": lambda items: i18n.per_resource(items, labels, unit_of, lang),
         "request": request,
@@ -156,7 +166,20 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
         "once": form_once,
         "exercises": active_exercises(state) if token else [],
     }
+    base["unread"] = unread_of(state, ctx.get("user"))
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def unread_of(state: Any, user: Any) -> int | None:
+    """The signed-in user's unread notifications (the header's counter), ``None`` without one."""
+    from api.db import session_scope
+    from api.services.notify import unread_count
+
+    uid = getattr(user, "id", None)
+    if not isinstance(uid, int):
+        return None
+    with session_scope(state.read_session) as s:
+        return unread_count(s, uid)
 
 
 def form_once() -> str:

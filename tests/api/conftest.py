@@ -119,8 +119,15 @@ def seed(db_url: str) -> None:
     engine.dispose()
 
 
-def start_server(db_url: str, tmp: Path, backend: str, *, extra_env: dict[str, str] | None = None):
-    port = free_port()
+def start_server(
+    db_url: str,
+    tmp: Path,
+    backend: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+):
+    port = port or free_port()
     env = {
         **os.environ,
         "LIENXA_DATABASE_URL": db_url,

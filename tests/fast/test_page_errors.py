@@ -181,5 +181,7 @@ def test_the_commune_page_words_an_offer_to_a_request_no_longer_open(site):
     assert cancel.status_code == 200, cancel.text
     r = page_post(site, "tayson", f"/commune/requests/{rid}/offer", **{f"offer_{rid}": "3"})
     assert r.status_code == 422, r.text[:300]
-    # the status as the service gives it: tests/web/test_page_safety.py looks for it
-    assert f"Yêu cầu số {rid} không còn mở (cancelled)" in r.text
+    # the status in the page language, not the service's English word inside Vietnamese
+    # (tests/web/test_page_safety.py looks for it too)
+    assert f"Yêu cầu số {rid} không còn mở (đã hủy)" in r.text
+    assert "(cancelled)" not in r.text

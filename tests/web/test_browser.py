@@ -139,6 +139,8 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     page.fill("#request-form input[name=quantity]", "3")
     page.click("#request-form button[type=submit]")
     page.wait_for_url("**/commune?code=17254&done=request")
+    # the page says what happened, not just "saved"
+    assert page.locator("#notice").inner_text() == "Đã gửi đề nghị 3 xuồng, ca nô tới Xã Châu Khê"
     outgoing = page.locator("[id^=outgoing-]").first
     assert "xuồng, ca nô → Xã Châu Khê" in outgoing.inner_text()
     request_id = outgoing.get_attribute("id").split("-")[1]
@@ -151,15 +153,19 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     # the requester by its name, as a new chairman knows it, not its five-digit code
     assert "Xã Con Cuông" in card.inner_text() and "17254" not in card.inner_text()
     card.locator(f"input[name=offer_{request_id}]").fill("2")
-    card.locator("button", has_text="Đề nghị hỗ trợ").click()
+    card.locator("button", has_text="Cam kết hỗ trợ").click()
     ck.page.wait_for_url("**done=offer")
+    assert (
+        ck.page.locator("#notice").inner_text() == "Đã cam kết gửi 2 xuồng, ca nô cho Xã Con Cuông"
+    )
     ck.shot("neighbour-offer")
 
     page.reload()
     offer = page.locator(f"#outgoing-{request_id} li").first
-    assert "đã đề nghị" in offer.inner_text()
+    assert "đã cam kết" in offer.inner_text()
     offer.locator("button", has_text="Chấp nhận").click()
     page.wait_for_url("**done=accept")
+    assert page.locator("#notice").inner_text() == "Đã nhận lời 2 xuồng, ca nô từ Xã Châu Khê"
     assert "đã chấp nhận" in page.locator(f"#outgoing-{request_id} li").first.inner_text()
 
     # the neighbour sends what it offered from its own page; the requester sees it on its way
@@ -177,6 +183,7 @@ def test_leader_requests_neighbour_offers_requester_accepts(site, browser):
     assert "2 xuồng, ca nô từ Xã Châu Khê" in page.locator("#on-way").inner_text()
     page.locator(f"#outgoing-{request_id} li").first.locator("button", has_text="Đã đến").click()
     page.wait_for_url("**done=arrive")
+    assert page.locator("#notice").inner_text() == "Đã nhận 2 xuồng, ca nô từ Xã Châu Khê"
     assert "Không có" in page.locator("#on-way").inner_text()
     conc.close()
 
@@ -272,10 +279,12 @@ def test_command_and_planner_pages(site, browser):
     p.page.fill("#rule-form input[name=travel_minutes]", "45")
     p.page.click("#rule-form button[type=submit]")
     p.page.wait_for_url("**/planner?done=rule")
-    assert "16876–16816" in p.page.locator("table").last.inner_text()
-    # edit it: the form comes back filled; the change is a new version
+    # the rule's communes by name, not by code
+    assert "Xã Tương Dương – Xã Mỹ Lý" in p.page.locator("table").last.inner_text()
+    # edit it: the form comes back filled (the communes by name); the change is a new version
     p.page.locator("table").last.locator("a", has_text="Sửa").last.click()
     assert p.page.input_value("#rule-form input[name=travel_minutes]") == "45"
+    assert p.page.input_value("#rule-form input[name=a]") == "Xã Tương Dương"
     assert (
         p.page.locator("#rule-form select[name=type] option:checked").inner_text()
         == "thêm liên kết"
@@ -284,7 +293,7 @@ def test_command_and_planner_pages(site, browser):
     p.page.fill("#rule-form input[name=reason]", "đường phà chậm hơn")
     p.page.click("#rule-form button[type=submit]")
     p.page.wait_for_url("**/planner?done=rule")
-    row = p.page.locator("table").last.locator("tr", has_text="16876–16816")
+    row = p.page.locator("table").last.locator("tr", has_text="Xã Tương Dương – Xã Mỹ Lý")
     assert ".2" in row.locator("td").first.inner_text()  # version 2
     p.close()
 

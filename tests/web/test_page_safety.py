@@ -463,9 +463,9 @@ def test_queued_form_refused_by_the_server_is_dropped_with_its_error(site, brows
     w.ctx.set_offline(True)
     card = page.locator(f"#incoming-{req['id']}")
     card.locator(f"input[name=offer_{req['id']}]").fill("20")
-    card.locator("button", has_text="Đề nghị hỗ trợ").click()
+    card.locator("button", has_text="Cam kết hỗ trợ").click()
     page.locator("#lx-queue").wait_for(state="visible")
-    assert f"Đề nghị hỗ trợ #{req['id']}" in page.locator("#lx-queue").inner_text()
+    assert f"Cam kết hỗ trợ #{req['id']}" in page.locator("#lx-queue").inner_text()
     with api(site, "conc") as c:  # meanwhile the requester withdraws its request
         assert (
             c.post(f"/requests/{req['id']}/cancel", json={"reason": "nước đã rút"}).status_code
@@ -475,8 +475,9 @@ def test_queued_form_refused_by_the_server_is_dropped_with_its_error(site, brows
     refused = page.locator("#lx-refused")
     refused.wait_for(state="visible")
     text = refused.inner_text()
-    assert (
-        f"Đề nghị hỗ trợ #{req['id']}" in text and "cancelled" in text and "không gửi lại" in text
+    assert f"Cam kết hỗ trợ #{req['id']}" in text and "(đã hủy)" in text and "không gửi lại" in text
+    assert (  # the status in the page language, not "cancelled" inside Vietnamese
+        "cancelled" not in text
     )
     assert page.locator("#lx-queue").is_hidden() and _queued(page) == []
     with api(site, "bchqs") as c:

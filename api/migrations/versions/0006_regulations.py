@@ -1,7 +1,7 @@
 """coordination regulations (versioned), their activations, exercises, requests' source
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01 10:40:00
 
 ``regulation_versions`` keeps every version of a regulation (edit, sign, retire each add one);
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -226,7 +226,9 @@
         if (!d) return;
         document.getElementById("live-at").textContent = d.at;
         document.querySelector("#live-requests tbody").innerHTML = d.requests.map(function (r) {
-          return "<tr><td>" + r.id + "</td><td>" + esc(r.commune) + "</td><td>" + esc(labels[r.resource] || r.resource) +
+          var old = r.outdated ? " <small class=\"warn\">" + esc(data.outdated || "") + "</small>" : "";
+          return (r.outdated ? "<tr class=\"outdated\" id=\"live-outdated-" + r.id + "\">" : "<tr>") + "<td>" + r.id + old +
+            "</td><td>" + esc(r.commune) + "</td><td>" + esc(labels[r.resource] || r.resource) +
             "</td><td>" + esc(qty(r.quantity, r.resource)) + "</td><td>" + esc(qty(r.remaining, r.resource)) + "</td><td>" +
             r.offers.map(function (o) { return esc(o.from) + ": " + fmt(o.quantity) + " (" + esc(statuses[o.status] || o.status) + ")"; }).join(" ") +
             "</td></tr>"; }).join("");
@@ -247,4 +249,42 @@
   }
   window.lxRefresh = refresh;
   setInterval(refresh, 10000);
+})();
+
+// The unread counter in the header, and the commune page's lists (sections marked data-live):
+// every POLL ms the small /api/v1/notifications/unread answer is read; when a new notification
+// has arrived the counter changes and the page is fetched again in the background and its live
+// sections are swapped in, unless the leader is typing in one. Without script the counter and
+// the lists are as the page was served, and a reload shows the new ones.
+(function () {
+  var badge = document.getElementById("lx-unread");
+  if (!badge || !window.fetch) return;
+  var POLL = 15000, latest = null;
+  function busy(el) { return el.contains(document.activeElement) && document.activeElement !== document.body; }
+  function swap() {
+    var live = document.querySelectorAll("[data-live]");
+    if (!live.length || !window.DOMParser) return null;
+    return fetch(location.href, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        live.forEach(function (el) {
+          var fresh = el.id && doc.getElementById(el.id);
+          if (fresh && !busy(el)) el.replaceWith(document.importNode(fresh, true));
+        });
+      });
+  }
+  function poll() {
+    return fetch(badge.dataset.feed, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d) return;
+        badge.textContent = String(d.unread);
+        var changed = latest !== null && d.latest !== latest;
+        latest = d.latest;
+        if (changed) return swap();
+      }).catch(function () { /* offline: try again next round */ });
+  }
+  window.lxPoll = poll;
+  poll();
+  setInterval(poll, POLL);
 })();

@@ -1,0 +1,150 @@
+"""Incoming SMS: a leader's command applied as that leader, answered by SMS.
+
+The commands (:mod:`geo.sms`) are applied through the same services as the API and pages
+(:func:`api.services.offers.create_offer`, :func:`~api.services.offers.transition_offer`,
+:func:`api.services.requests.decline_request`), with the sender's own principal: the same
+rights, the same errors and the same audit entries.
+
+One incoming SMS is one transaction: its row in ``sms_inbox``, the change (inside a savepoint,
+so a refused command leaves nothing of itself behind) and the answer in the outbox are
+committed together. A repeated delivery is handled once: by Kannel's message id (``%I``, passed
+as ``id``; unique in ``sms_inbox``) when it is given, else by the same text from the same
+number within :data:`REPEAT_WINDOW`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, principal_for
+from api.errors import ServiceError
+from api.models import SmsIncoming, User, utcnow
+from api.services.notify import queue_sms
+from api.services.offers import create_offer, transition_offer
+from api.services.requests import decline_request
+from geo.errors import LienXaError
+from geo.i18n import error_text, say
+from geo.sms import Command, SmsError, Verb, normalise_phone, parse_command
+
+#: Without a Kannel id, the same text from the same number within this time is a repeat.
+REPEAT_WINDOW = dt.timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an incoming SMS: ``result`` is ``ok``, ``duplicate``, ``unknown_number``
+    or an error code; ``inbox_id`` its row (``None`` for a duplicate)."""
+
+    result: str
+    inbox_id: int | None
+
+
+def _repeat(session: Session, phone: str, text: str, now: dt.datetime) -> bool:
+    return (
+        session.scalar(
+            select(SmsIncoming.id).where(
+                SmsIncoming.from_phone == phone,
+                SmsIncoming.text == text,
+                SmsIncoming.received_at >= now - REPEAT_WINDOW,
+            )
+        )
+        is not None
+    )
+
+
+def _apply(session: Session, p: Principal, cmd: Command) -> tuple[str, dict[str, Any]]:
+    """Apply ``cmd`` as ``p``: the answer's catalogue key and params."""
+    commune = p.commune or ""
+    if cmd.verb == Verb.HELP:
+        return "sms.help", {}
+    if not p.commune:
+        raise SmsError(
+            "SMS commands act for one commune: only commune leaders may send them",
+            code="sms_leader_only",
+        )
+    if cmd.verb == Verb.OFFER:
+        request_id, quantity = cmd.numbers
+        o = create_offer(session, p, request_id, commune=commune, quantity=quantity, note="SMS")
+        return "sms.ok_offer", {"offer": o["id"], "request": request_id, "quantity": quantity}
+    if cmd.verb == Verb.DECLINE:
+        decline_request(session, p, cmd.numbers[0], commune, "SMS")
+        return "sms.ok_decline", {"request": cmd.numbers[0]}
+    if cmd.verb == Verb.REPORT:
+        # the situation report is applied by api/services/reports.add_report (wired by the lead)
+        raise SmsError("situation reports by SMS are not open yet", code="sms_report_unavailable")
+    action = {Verb.ACCEPT: "accept", Verb.DISPATCH: "dispatch", Verb.ARRIVE: "arrive"}[cmd.verb]
+    transition_offer(session, p, cmd.numbers[0], action)
+    return f"sms.ok_{action}", {"offer": cmd.numbers[0]}
+
+
+def _error_answer(exc: LienXaError | ServiceError) -> dict[str, Any]:
+    fallback = exc.detail if isinstance(exc, ServiceError) else str(exc)
+    text = error_text("vi", exc.code, exc.params, str(fallback))
+    # who typed an unknown command gets the commands themselves (it fits one SMS with the
+    # error); other errors name what was wrong, and HD gives the commands
+    if exc.code in ("sms_unknown_command", "sms_empty"):
+        return {"error": text, "help": say("vi", "sms.help_commands")}
+    return {"error": text, "help": say("vi", "sms.help_short")}
+
+
+def handle_incoming(
+    session: Session,
+    *,
+    phone: str,
+    text: str,
+    kannel_id: str | None,
+    communes_by_province: Mapping[str, set[str]],
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> Outcome:
+    """Handle one SMS in ``session``'s transaction (see the module docstring).
+
+    Raises
+    ------
+    IntegrityError
+        Only when the same Kannel id was committed meanwhile by a concurrent delivery (the
+        caller answers it as a duplicate).
+    """
+    now = clock()
+    raw = (text or "")[:2000]
+    try:
+        sender = normalise_phone(phone)
+    except SmsError:
+        sender = ""
+    if kannel_id is not None:
+        seen = select(SmsIncoming.id).where(SmsIncoming.kannel_id == kannel_id)
+        if session.scalar(seen) is not None:
+            return Outcome("duplicate", None)
+    elif _repeat(session, sender, raw, now):
+        return Outcome("duplicate", None)
+    row = SmsIncoming(kannel_id=kannel_id, from_phone=sender, text=raw, received_at=now)
+    session.add(row)
+    session.flush()  # a parallel delivery of the same id committed meanwhile: IntegrityError
+    user = session.scalars(select(User).where(User.phone == sender, User.active.is_(True))).first()
+    reply_key = f"reply:{row.id}"
+    if not sender:  # no number to answer to (Kannel always passes one)
+        row.from_phone, row.result = (phone or "")[:32], "phone_invalid"
+        session.flush()
+        return Outcome(row.result, row.id)
+    if user is None:
+        row.result = "unknown_number"
+        queue_sms(session, key=reply_key, to=sender, message="sms.unknown_number")
+        session.flush()
+        return Outcome(row.result, row.id)
+    row.user_id = user.id
+    p = principal_for(session, user, dict(communes_by_province))
+    try:
+        with session.begin_nested():
+            message, params = _apply(session, p, parse_command(raw))
+        row.result = "ok"
+    except (LienXaError, ServiceError) as exc:
+        row.result = exc.code[:64]
+        message, params = "sms.error", _error_answer(exc)
+    queue_sms(session, key=reply_key, to=sender, message=message, **params)
+    session.flush()
+    return Outcome(row.result, row.id)

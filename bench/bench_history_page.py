@@ -1,0 +1,160 @@
+"""Benchmark: the history page's weight and build time, against the commune page as reference.
+
+In process (FastAPI's TestClient, SQLite in a temporary directory, the fast tier's five square
+communes): one incident with ``--chains`` requests, each offered, accepted, dispatched and
+received (five events each). The history page (the asking leader's), its CSV and the commune
+page are fetched interleaved (A B C A B C ...) for ``--rounds`` rounds; wall and CPU seconds
+(the server runs in this process, so CPU time is the page's), median and min-max; bytes raw and
+gzipped.
+
+Run: ``.venv/bin/python bench/bench_history_page.py [--chains 100] [--rounds 15]``; writes
+bench/results/history_page.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fast.conftest import (  # noqa: E402  # the fast tier's communes and users
+    ASKS,
+    GIVES,
+    PASSWORD,
+    USERS,
+    settings_for,
+    write_boundaries,
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chains", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "history_page.json")
+    args = ap.parse_args()
+
+    from fastapi.testclient import TestClient
+
+    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from api.main import create_app
+    from api.services.users import add_user
+
+    folder = Path(tempfile.mkdtemp(prefix="lienxa-bench-history-"))
+    settings = settings_for(folder, write_boundaries(folder / "communes.geojson"))
+    upgrade(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url())
+    with session_scope(make_sessionmaker(engine)[1]) as s:
+        for name, (role, binding) in USERS.items():
+            add_user(s, name, PASSWORD, role, **binding, actor="bench")
+    engine.dispose()
+
+    with TestClient(create_app(settings)) as client:
+
+        def token(user: str) -> dict[str, str]:
+            r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        h = {u: token(u) for u in ("bch40", "dongha", "tayson")}
+        api = "/api/v1"
+        incident = client.post(
+            api + "/incidents",
+            headers=h["bch40"],
+            json={
+                "name": "Lũ thử",
+                "risk_level": 2,
+                "duration_days": 1,
+                "affected": [{"commune": ASKS, "displaced": 500}],
+            },
+        ).json()
+        client.put(f"{api}/communes/{GIVES}/inventory", headers=h["tayson"], json={"boats": 10**6})
+        t0 = time.perf_counter()
+        for _ in range(args.chains):
+            req = client.post(
+                api + "/requests",
+                headers=h["dongha"],
+                json={
+                    "incident_id": incident["id"],
+                    "commune": ASKS,
+                    "resource": "boats",
+                    "quantity": 3,
+                    "to": [GIVES],
+                },
+            ).json()
+            offer = client.post(
+                f"{api}/requests/{req['id']}/offers",
+                headers=h["tayson"],
+                json={"commune": GIVES, "quantity": 3, "confirm_below_reserve": True},
+            ).json()
+            steps = (("dongha", "accept"), ("tayson", "dispatch"), ("dongha", "arrive"))
+            for user, action in steps:
+                r = client.post(f"{api}/offers/{offer['id']}/{action}", headers=h[user])
+                assert r.status_code == 200, r.text
+        seed_s = time.perf_counter() - t0
+
+        login = client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        assert csrf is not None
+        client.post(
+            "/login",
+            data={"username": "dongha", "password": PASSWORD, "csrf_token": csrf.group(1)},
+        )
+        pages = {
+            "history_page": f"/history?incident={incident['id']}",
+            "history_csv": f"{api}/incidents/{incident['id']}/history.csv",
+            "history_json": f"{api}/incidents/{incident['id']}/history",
+            "commune_page (reference)": "/commune",
+        }
+        wall: dict[str, list[float]] = {k: [] for k in pages}
+        cpu: dict[str, list[float]] = {k: [] for k in pages}
+        body: dict[str, bytes] = {}
+        for _ in range(args.rounds):
+            for name, path in pages.items():  # interleaved: every page in every round
+                w, c = time.perf_counter(), time.process_time()
+                r = client.get(path)
+                wall[name].append(time.perf_counter() - w)
+                cpu[name].append(time.process_time() - c)
+                assert r.status_code == 200, (path, r.status_code)
+                body[name] = r.content
+        events = len(client.get(pages["history_json"]).json())
+
+    def summary(xs: list[float]) -> dict[str, float]:
+        return {
+            "median": round(statistics.median(xs), 4),
+            "min": round(min(xs), 4),
+            "max": round(max(xs), 4),
+        }
+
+    out = {
+        "what": "history page (leader of the asking commune) vs its commune page, in process",
+        "chains": args.chains,
+        "events": events,
+        "rounds": args.rounds,
+        "seed_s": round(seed_s, 1),
+        "pages": {
+            name: {
+                "wall_s": summary(wall[name]),
+                "cpu_s": summary(cpu[name]),
+                "kb": round(len(body[name]) / 1024, 1),
+                "gzip_kb": round(len(gzip.compress(body[name], 6)) / 1024, 1),
+            }
+            for name in pages
+        },
+        "python": sys.version.split()[0],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
