@@ -177,3 +177,40 @@ def test_planner_page_drafts_the_province_without_script(site: Site) -> None:
     gaps = site.client.get("/planner/readiness?province=40")
     assert gaps.status_code == 200 and "Xã chưa có quy chế nào" in gaps.text
     assert "Đông Hà" in gaps.text
+
+
+def test_the_regulation_pdf_names_parties_number_and_each_card(site: Site, tmp_path) -> None:
+    import shutil
+
+    from tests.fast.test_orders_pdf import pdf_text
+    from tests.fast.test_regulations import regulation
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils not installed")
+    reg = site.as_("planner").post("/regulations", json=regulation()).json()
+    assert site.as_("planner").post(f"/regulations/{reg['id']}/sign").status_code == 200
+    r = site.as_("dongha").get(f"/regulations/{reg['id']}.pdf")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    text = pdf_text(r.content, tmp_path, "regulation.pdf")
+    assert "Số: 01/QC-PH" in text and "giữa Xã Đông Hà, Xã Tây Sơn" in text
+    assert text.count("TM. ỦY BAN NHÂN DÂN XÃ") == 2  # a signature block per party
+    # each card, as its helper's duty
+    assert (
+        "Cấp độ 2 (lũ, ngập lụt): gửi xuồng, ca nô: 2 chiếc; dân quân: 10 người tới "
+        "Xã Đông Hà trong 60 phút (thứ tự gọi 1)."
+    ) in text
+    assert "Cấp độ 3 (lũ, ngập lụt): gửi xuồng, ca nô: 3 chiếc tới Xã Đông Hà trong 90 phút" in text
+    assert "Cấp độ 2 (lũ, ngập lụt): gửi xuồng, ca nô: 1 chiếc tới Xã Tây Sơn" in text
+    assert "DỰ THẢO" not in text  # signed
+    en = site.as_("planner").get(f"/regulations/{reg['id']}.pdf?lang=en")
+    assert "Level 3 (flood): send boats" in pdf_text(en.content, tmp_path, "en.pdf")
+    # a drafted regulation prints as a draft; an unknown one is a coded 404
+    stocked(site)
+    drafted = draft(site).json()[0]
+    text = pdf_text(
+        site.as_("planner").get(f"/regulations/{drafted['id']}.pdf").content, tmp_path, "d.pdf"
+    )
+    assert "DỰ THẢO" in text and drafted["number"] in text
+    missing = site.as_("planner").get("/regulations/999.pdf")
+    assert missing.status_code == 404 and missing.json()["code"] == "regulation_not_found"
