@@ -93,7 +93,7 @@ def draft_regulations_route(
     drafts = compute_drafts(session, user, state.graph, req, lang="vi")
     known = set(state.gdf.index)
     return writer.run(
-        lambda s: store_drafts(s, user, drafts, G=state.graph, communes=known)["drafts"],
+        lambda s: store_drafts(s, user, drafts, communes=known)["drafts"],
         status_code=201,
     )
 

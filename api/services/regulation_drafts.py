@@ -33,9 +33,11 @@ from api.auth import Principal
 from api.errors import BadInput
 from api.models import InventoryItem, RegulationVersion
 from api.services.regulations import (
+    SERVICE_KEYS,
     _check_writer,
     create_regulation,
     in_force,
+    linked_in,
     regulation_json,
     regulations_in_force,
     today,
@@ -45,7 +47,9 @@ from api.services.rules import current_rules
 from geo import i18n
 from geo.plan_settings import HOME_RESERVE_SHARE
 from geo.readiness import ReadinessRow, readiness, readiness_gaps
+from geo.regulation import parse_regulation
 from geo.regulation_draft import area_codes, draft_regulations, province_communes
+from geo.resources import load_catalogue
 
 #: The most communes one drafting may name (a province has at most a few hundred).
 MAX_DRAFT_COMMUNES = 400
@@ -124,7 +128,19 @@ def compute_drafts(
         rules=[r for _, r in current_rules(session)],
         at=today(),
     )
-    return [parties_only_backfill(G, d.to_json(lang), lang) for d in drafts]
+    out = [parties_only_backfill(G, d.to_json(lang), lang) for d in drafts]
+    # validated here, links and all, against the plan graph built once: storing then checks
+    # no links again (building that graph per regulation was half the write's CPU)
+    linked = linked_in(G, session)
+    known = set(G.nodes)
+    for data in out:
+        parse_regulation(
+            {k: v for k, v in data.items() if k not in SERVICE_KEYS},
+            catalogue=load_catalogue(),
+            communes=known,
+            linked=linked,
+        )
+    return out
 
 
 def parties_only_backfill(G: nx.Graph, data: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -167,11 +183,11 @@ def store_drafts(
     principal: Principal,
     drafts: list[dict[str, Any]],
     *,
-    G: nx.Graph,
     communes: Collection[str],
 ) -> dict[str, Any]:
     """Store ``drafts`` (the module docstring's rule); ``{"drafts": [stored regulation JSON],
-    "kept": [ids of regulations in force left as they are]}``."""
+    "kept": [ids of regulations in force left as they are]}``. The drafts' links were checked
+    by :func:`compute_drafts`; only the communes are checked again here."""
     existing = _by_parties(session)
     stored: list[dict[str, Any]] = []
     kept: list[int] = []
@@ -186,11 +202,11 @@ def store_drafts(
             rid = unsigned[0][0].regulation_id
             stored.append(
                 update_regulation(
-                    session, principal, rid, data, G=G, communes=communes, action="redraft"
+                    session, principal, rid, data, communes=communes, action="redraft"
                 )
             )
             continue
-        reg = create_regulation(session, principal, data, G=G, communes=communes)
+        reg = create_regulation(session, principal, data, communes=communes)
         assert reg.id is not None
         stored.append(regulation_json(session, reg.id))
     return {"drafts": stored, "kept": sorted(set(kept))}

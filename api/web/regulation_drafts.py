@@ -81,7 +81,7 @@ async def draft_province(request: Request) -> Response:
         done: dict[str, Any] = {}
 
         def save(s: Session) -> Any:
-            out = store_drafts(s, p, drafts, G=state.graph, communes=set(state.gdf.index))
+            out = store_drafts(s, p, drafts, communes=set(state.gdf.index))
             done.update(out)
             return {"drafts": len(out["drafts"]), "kept": len(out["kept"])}
 
