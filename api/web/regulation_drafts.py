@@ -25,7 +25,7 @@ from api.services.regulation_drafts import (
 from api.state import state_of
 from api.web.error_pages import error_text
 from api.web.forms import AlreadySent, form_and_user, need, run_once
-from api.web.render import lang_of, render, say
+from api.web.render import render, say
 from geo.errors import LienXaError
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +68,7 @@ async def draft_province(request: Request) -> Response:
     form, p = checked
     state = state_of(request)
     province = form.get("province", "").strip()
-    lang = lang_of(request)
+    lang = "vi"  # the stored rationale is one text, in Vietnamese, as through the API
     try:
         if not province:
             raise BadInput("give a province", code="draft_area_required", field="province")
