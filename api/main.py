@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Tokens
+from api.compression import Compression
 from api.db import make_engine, make_sessionmaker, migration_state, pool_capacity_problem
 from api.deps import StateDep
 from api.errors import install_handlers
@@ -298,6 +299,7 @@ def create_app(
         orders,
         readiness,
         regulations,
+        reports,
         requests,
         rules,
         sms,
@@ -305,7 +307,7 @@ def create_app(
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (
-        *(auth, communes, inventory, incidents, requests, offers, rules, admin, exports),
+        *(auth, communes, inventory, incidents, reports, requests, offers, rules, admin, exports),
         *(regulations, after_action, orders, history, notifications, sms),
         *(readiness,),
     ):
@@ -348,7 +350,8 @@ def create_app(
         app.include_router(readiness_maps.router)
         app.include_router(web_router)
         mount_static(app)
-    # the last added runs first: security headers, then the body limit, then input bounds
+    # the last added runs first: compression (it sees the final body), security headers, then
+    # the body limit, then input bounds
     app.add_middleware(InputLimits)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.add_middleware(
@@ -356,6 +359,7 @@ def create_app(
         trusted_proxies=settings.trusted_proxies,
         nonce_secret=settings.resolved_secret,
     )
+    app.add_middleware(Compression, enabled=settings.compression)
     return app
 
 

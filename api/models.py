@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -116,6 +117,8 @@ class Incident(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: a drill (diễn tập): the whole flow runs, no real stock is reserved or moved
     exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: false while an incident a commune reported waits for its command to confirm the level
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PlanRecord(Base):
@@ -353,3 +356,25 @@ class SmsIncoming(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     result: Mapped[str] = mapped_column(String(64), default="")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SituationReport(Base):
+    """One situation report of a commune about an incident; every report is kept."""
+
+    __tablename__ = "situation_reports"
+    __table_args__ = (
+        Index("ix_situation_reports_incident_commune", "incident_id", "commune_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    commune_code: Mapped[str] = mapped_column(String(5))
+    displaced: Mapped[int] = mapped_column(Integer, default=0)
+    houses_flooded: Mapped[int] = mapped_column(Integer, default=0)
+    houses_collapsed: Mapped[int] = mapped_column(Integer, default=0)
+    isolated: Mapped[str | None] = mapped_column(String(16))
+    needs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

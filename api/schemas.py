@@ -108,6 +108,8 @@ class IncidentOut(Open):
     created_by: str
     created_at: UtcTime
     updated_at: UtcTime | None = None
+    #: false while a commune's report waits for the command to confirm its level
+    confirmed: bool = True
 
 
 class RequestIn(BaseModel):
@@ -302,3 +304,45 @@ class InventoryImportOut(BaseModel):
         description="communes whose values or sample flag changed (one audit entry each)"
     )
     changed_communes: list[str] = Field(description="their codes")
+
+
+#: A count a report carries: a JSON integer (its bounds are the scenario's, checked in geo/).
+Count = Annotated[int, BeforeValidator(_json_integer)]
+
+
+class ReportIn(BaseModel):
+    """A commune's situation report (CONTRACT.md, second round)."""
+
+    model_config = ConfigDict(extra="forbid")
+    commune: str = Field(max_length=16)
+    displaced: Count = 0
+    houses_flooded: Count = 0
+    houses_collapsed: Count = 0
+    isolated: str | None = Field(default=None, max_length=16)
+    needs: dict[str, Any] = Field(default_factory=dict, max_length=64)
+    note: Text | None = None
+
+
+class ReportOut(Open):
+    id: int
+    incident_id: int
+    commune: str
+    displaced: int
+    houses_flooded: int
+    houses_collapsed: int
+    isolated: str | None
+    needs: dict[str, int]
+    note: str | None
+    warnings: list[dict[str, Any]] = Field(
+        default=[], description="e.g. more displaced than a population flagged suspect"
+    )
+    created_by: str
+    created_at: UtcTime
+
+
+class IncidentPatch(BaseModel):
+    """The command confirms an incident a commune reported, and may correct its risk level."""
+
+    model_config = ConfigDict(extra="forbid")
+    risk_level: Count | None = None
+    confirmed: bool | None = None

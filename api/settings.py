@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         default=None, description="geodata cache (default: data_dir/cache)"
     )
+    compression: bool = Field(
+        default=True, description="Brotli/gzip on compressible answers (0: off, for measuring)"
+    )
 
     # --- SMS through Kannel (api/services/sms_out.py, api/routes/sms.py)
     sms_send_url: str | None = Field(

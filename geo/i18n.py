@@ -352,5 +352,9 @@ ERRORS = (
     # plans out of the write transaction, named asks, outdated requests (branch asks)
     N_("error.plan_time_limit"), N_("error.plan_inputs_changed"),
     N_("error.addressee_unreachable"),
+    # incidents from the commune and situation reports
+    N_("error.leader_own_commune_only"),  # {commune}
+    N_("error.incident_not_nearby"),  # {incident_id}, {commune}
+    N_("error.note_too_long"),  # {max}
 )
 # fmt: on

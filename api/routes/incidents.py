@@ -12,17 +12,28 @@ from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, ReadSessionDep, SettingsDep, StateDep, WriterDep
 from api.errors import BadInput
-from api.schemas import IncidentOut, LedgerEntryOut, PlanIn, PlanOut, error_responses
+from api.schemas import (
+    IncidentOut,
+    IncidentPatch,
+    LedgerEntryOut,
+    PlanIn,
+    PlanOut,
+    error_responses,
+)
 from api.services.incidents import (
     close_incident,
-    create_incident,
+    exercise_flag,
     get_incident,
     incident_dict,
     latest_plan,
+    prepare_incident,
     set_isolation,
+    store_incident,
+    update_incident,
 )
 from api.services.offers import ledger_of
 from api.services.plan_run import run_plan
+from api.services.reports import join_incident
 from geo.planning import PlanParameters
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -92,10 +103,15 @@ async def create_incident_route(
 ) -> Any:
     """Create an incident from a flood scenario (CONTRACT.md), JSON or an uploaded file."""
     data = await scenario_from(request)
-
+    # parsed and checked in the threadpool, before the write transaction: a heavy flood
+    # extent neither blocks the event loop nor holds the database's write lock
+    scenario = await run_in_threadpool(
+        prepare_incident, user, data, state.gdf, max_affected=settings.max_affected
+    )
+    exercise = exercise_flag(data)
     return await run_in_threadpool(
         writer.run,
-        lambda s: create_incident(s, user, data, state.gdf, max_affected=settings.max_affected),
+        lambda s: store_incident(s, user, scenario, exercise=exercise),
         status_code=201,
     )
 
@@ -119,6 +135,26 @@ def read_incidents(
 def read_incident(incident_id: int, user: CurrentUser, session: ReadSessionDep) -> dict[str, Any]:
     """One incident with its scenario."""
     return incident_dict(get_incident(session, incident_id))
+
+
+@router.patch("/{incident_id}", response_model=IncidentOut, responses=ERRORS)
+def patch_incident(
+    incident_id: int, body: IncidentPatch, user: CurrentUser, writer: WriterDep
+) -> Any:
+    """Confirm an incident and/or correct its risk level (the command of its area)."""
+    return writer.run(
+        lambda s: update_incident(
+            s, user, incident_id, risk_level=body.risk_level, confirmed=body.confirmed
+        )
+    )
+
+
+@router.post("/{incident_id}/join", response_model=IncidentOut, responses=ERRORS)
+def join_incident_route(
+    incident_id: int, state: StateDep, user: CurrentUser, writer: WriterDep
+) -> Any:
+    """Add the leader's commune to an active incident nearby (a neighbour or same province)."""
+    return writer.run(lambda s: join_incident(s, user, incident_id, state.graph))
 
 
 class IsolationIn(BaseModel):

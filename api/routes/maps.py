@@ -38,7 +38,11 @@ def _html(request: Request, state: AppState, key: str, build: Callable[[], Any])
     etag = f'"{key}"'
     # the page's script nonce follows its key, so a kept copy's scripts match a later 304's CSP
     headers = {"Cache-Control": "private, max-age=30", "ETag": etag, "X-Lienxa-Nonce-Seed": key}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    # a compressed answer's tag is weak (W/"..."): the same page either way
+    sent = [
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    ]
+    if etag in sent:
         return Response(status_code=304, headers=headers)
     body = state.geo.map_pages.get(key, lambda: build().get_root().render())
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)

@@ -19,10 +19,12 @@ from fastapi import APIRouter
 
 from api.web import (
     account,
+    assets,
     command,
     commune,
     history,
     inbox,
+    incident_pages,
     login,
     planner,
     regulation_drafts,
@@ -31,7 +33,10 @@ from api.web import (
 from api.web.error_pages import page_not_found
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, account, commune, command, planner, regulations, history, inbox):
+for _module in (
+    *(login, account, commune, command, planner, regulations, history, inbox, assets),
+    incident_pages,
+):
     router.include_router(_module.router)
 router.include_router(regulation_drafts.router)
 

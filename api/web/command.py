@@ -160,7 +160,9 @@ def command_context(request: Request, p: Principal, incident: int | None = None)
     """What the command page shows; the incident map is of ``incident`` or the newest one."""
     data = feed(request, p)
     chosen = incident or (data["incidents"][0]["id"] if data["incidents"] else None)
-    return {
+    from api.web.incident_pages import command_incidents  # it imports this module
+
+    return command_incidents(request) | {
         "user": p,
         "feed": data,
         "incident_id": chosen,

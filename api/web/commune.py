@@ -117,6 +117,9 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
             "incidents": [{"id": i.id, "name": i.name} for i in incidents],
             "suggestions": _suggestions(s, incidents, code, outgoing),
         }
+        from api.web.incident_pages import commune_incidents  # it imports this module
+
+        ctx |= commune_incidents(request, s, code)
         # what this commune offered to others and has still to hand over (dispatch once accepted)
         ctx["my_offers"] = [
             o | {"resource": r["resource"], "to": r["commune"], "request_id": r["id"]}

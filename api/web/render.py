@@ -4,10 +4,12 @@ the context every page gets (labels, units, the session's CSRF token)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -57,6 +59,7 @@ QUEUE = {
     "saved_at": N_("queue.saved_at"),
     "refused": N_("queue.refused"),
     "dismiss": N_("queue.dismiss"),
+    "offline": N_("queue.offline"),
 }
 
 
@@ -165,6 +168,8 @@ def render(request: Request, name: str, ctx: dict[str, Any], *, status: int = 20
         "queue_labels": i18n.labels(lang, QUEUE),
         "once": form_once,
         "exercises": active_exercises(state) if token else [],
+        # the time of the page's data, said when it is shown again with no link (static/sw.js)
+        "data_at": i18n.say(lang, "offline.data_at", time=clock(lang)),
     }
     base["unread"] = unread_of(state, ctx.get("user"))
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
@@ -180,6 +185,13 @@ def unread_of(state: Any, user: Any) -> int | None:
         return None
     with session_scope(state.read_session) as s:
         return unread_count(s, uid)
+
+
+def clock(lang: str, now: dt.datetime | None = None) -> str:
+    """Now (or ``now``) as ``14:05, 01/12`` in Vietnam's time: the time of a page's data."""
+    at = now or dt.datetime.now(dt.UTC)
+    locale = i18n.LOCALES[i18n.language(lang)]
+    return str(format_datetime(at, "HH:mm, dd/MM", tzinfo=i18n.TIMEZONE, locale=locale))
 
 
 def form_once() -> str:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.web.assets import PAGE_STATIC, FingerprintedFiles
 from maps.offline import LEAFLET_DIST, SWAGGER_DIST, SWAGGER_URL, VENDOR_URL
-
-PAGE_STATIC = Path(__file__).resolve().parent / "static"
 
 
 def mount_static(app: FastAPI) -> None:
-    """Mount ``/static/vendor/leaflet`` (Leaflet's dist from npm) and ``/static/app``.
+    """Mount ``/static/vendor/leaflet`` (Leaflet's dist from npm) and ``/static/app``, both
+    cached for a year when asked for by their fingerprinted URL (:mod:`api.web.assets`).
 
     Raises
     ------
@@ -26,7 +24,7 @@ def mount_static(app: FastAPI) -> None:
             f"Leaflet is missing from {LEAFLET_DIST}: "
             "run `bash scripts/setup` (npm ci in maps/assets)"
         )
-    app.mount(VENDOR_URL, StaticFiles(directory=LEAFLET_DIST), name="vendor-leaflet")
+    app.mount(VENDOR_URL, FingerprintedFiles(directory=LEAFLET_DIST), name="vendor-leaflet")
     if SWAGGER_DIST.exists():
         app.mount(SWAGGER_URL, StaticFiles(directory=SWAGGER_DIST), name="vendor-swagger")
-    app.mount("/static/app", StaticFiles(directory=PAGE_STATIC), name="app-static")
+    app.mount("/static/app", FingerprintedFiles(directory=PAGE_STATIC), name="app-static")

@@ -118,8 +118,10 @@ def test_defence_command_acts_only_in_its_area(server, setup):
 
 
 def test_roles_for_incidents_rules_users(server):
-    scenario = {"name": "x", "affected": [{"commune": "17254", "displaced": 10}]}
-    assert status(server, "conc", "POST", "/incidents", json=scenario).status_code == 403
+    # a leader reports a flood in their own commune only (CONTRACT.md, second round)
+    scenario = {"name": "x", "risk_level": 1, "affected": [{"commune": "17248", "displaced": 10}]}
+    r = status(server, "conc", "POST", "/incidents", json=scenario)
+    assert r.status_code == 403 and r.json()["code"] == "leader_own_commune_only", r.text
     r = status(
         server,
         "conc",

@@ -10,7 +10,7 @@ import pytest
 
 from maps.builders import commune_map, incident_map, overview_map, rules_map
 from maps.legend import RISK_COLOURS
-from maps.offline import ATTRIBUTION, VENDOR_URL
+from maps.offline import ATTRIBUTION, LEAFLET_CSS, LEAFLET_JS
 from maps.simplify import DisplayCache, display_geometry
 
 URL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -34,7 +34,8 @@ def test_overview_is_offline_light_and_coloured(display, nghe_an_graph):
     communes, provinces = display
     html = html_of(overview_map(communes, provinces, risk={"17254": 3}, open_requests={"17254": 2}))
     assert URL.findall(html) == [], "no page references an outside URL"
-    assert f'src="{VENDOR_URL}/leaflet.js"' in html and f'href="{VENDOR_URL}/leaflet.css"' in html
+    assert f'src="{LEAFLET_JS}"' in html and f'href="{LEAFLET_CSS}"' in html
+    assert "?v=" in LEAFLET_JS, "Leaflet by its fingerprinted URL (cached for a year)"
     assert ATTRIBUTION in html
     assert len(gzip.compress(html.encode())) < 400 * 1024
     data = json.loads(

@@ -1,7 +1,7 @@
 """requests carry the plan's asks per addressee, whether a re-plan outdated them, their plan
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 10:40:00
 
 ``requests.asks`` is ``[{"commune", "quantity"}]``, what the plan asks of each addressee
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

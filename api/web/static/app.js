@@ -1,5 +1,3 @@
-// Liên Xã pages: send each form once; prefill the request form from the plan's suggestion;
-// refresh the live list.
 // Liên Xã pages: send each form once; keep a commune leader's forms while the link is down and
 // send them when it is back; prefill the request form from the plan's suggestion; refresh the
 // live list. Without script every form posts as usual.
@@ -52,6 +50,25 @@
       if (!mine(k)) localStorage.removeItem(k);
     }
   }
+
+  // Offline pages (static/sw.js keeps the commune page and its map). A page shown from the kept
+  // copy has data-kept: it says the time of its data, and its forms get fresh one-time tokens
+  // (the kept copy's may have been used). The kept pages are another user's once the user
+  // changes, and nobody's after a logout: they are dropped then.
+  var kept = document.body.dataset.kept === "1";
+  function forget() {
+    try { if (window.caches) caches.delete("lx-pages"); } catch (_) { /* none kept */ }
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage("forget");
+  }
+  try {
+    if (!user || localStorage.getItem("lx-page-user") !== user) forget();
+    if (user) localStorage.setItem("lx-page-user", user); else localStorage.removeItem("lx-page-user");
+  } catch (_) { if (!user) forget(); }
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(function () { /* pages work without it */ });
+  }
+  var dataAt = document.getElementById("lx-data-at");
+  function offline() { return kept || navigator.onLine === false; }
 
   function post(action, fields) {
     var ctl = new AbortController(), timer = setTimeout(function () { ctl.abort(); }, TIMEOUT);
@@ -158,7 +175,9 @@
     if (!box || !bad) return;
     var q = usable ? read(KEY) : [], refused = usable ? read(REFUSED) : [];
     box.textContent = "";
-    box.hidden = !q.length;
+    box.hidden = !q.length && !offline();
+    if (dataAt) dataAt.hidden = !offline();
+    if (offline()) box.appendChild(el("p", (L.offline || "") + (dataAt ? " · " + dataAt.textContent : ""), "lx-offline"));
     if (q.length) {
       var title = flushing ? L.flushing : q.length === 1 ? L.waiting_one : L.waiting_many;
       box.appendChild(el("p", String(title || "").replace("{n}", q.length)));
@@ -185,7 +204,7 @@
     var f = e.target;
     if (e.defaultPrevented || !(f instanceof HTMLFormElement) || f.method.toLowerCase() !== "post") return;
     if (f.dataset.sent) { e.preventDefault(); return; }
-    if (usable && new URL(f.action, location.href).pathname === "/logout") { write(KEY, []); write(REFUSED, []); }
+    if (new URL(f.action, location.href).pathname === "/logout") { forget(); if (usable) { write(KEY, []); write(REFUSED, []); } }
     hold(f);
     if (usable && f.hasAttribute("data-queue")) { e.preventDefault(); send(f, e.submitter); return; }
     setTimeout(function () { release(f); }, 20000);
@@ -193,8 +212,26 @@
   window.addEventListener("pageshow", function (e) {
     if (e.persisted) document.querySelectorAll("form[data-sent]").forEach(release);
   });
-  window.addEventListener("online", function () { flush(); });
+  function renew() {
+    // a kept page with nothing to send is replaced by the current one once the server answers
+    // (and nothing is being typed into it)
+    if (!kept || (usable && read(KEY).length) || navigator.onLine === false) return false;
+    var typing = document.activeElement && /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+    if (typing) return false;
+    fetch("/healthz", {cache: "no-store"}).then(function (r) { if (r.ok) location.reload(); }, function () {});
+    return true;
+  }
+  window.addEventListener("online", function () {
+    if (renew()) return;
+    flush();
+    paint();
+  });
+  if (kept) setInterval(renew, RETRY);
   window.addEventListener("offline", paint);
+  if (kept) {
+    document.querySelectorAll("input[name=idempotency_key]").forEach(function (i) { i.value = freshToken(); });
+  }
+  if (!usable) paint();
   if (usable) {
     setInterval(flush, RETRY);
     paint();
