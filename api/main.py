@@ -126,6 +126,22 @@ def load_geodata(settings: Settings) -> GeoData:
 
         gdf = apply_population(gdf, load_population_table(settings.population))
     store = geodata_store(settings, path)
+    # the display geometry's own frame (the same data, no report): building the graph below
+    # adds its warnings to the boundaries' report while the display is computed alongside
+    display_gdf = gdf.copy(deep=False)
+    display_gdf.attrs = {}
+    display = DisplayCache(display_gdf, store)
+    ready = threading.Event()
+
+    def warm() -> None:  # the whole area's display geometry: ready before /readyz says so
+        try:
+            display.get()
+        finally:
+            ready.set()
+
+    # started before the graph is built: GEOS and NumPy release the GIL, so on a cold start
+    # the overview's simplification and the graph run on two cores at once
+    threading.Thread(target=warm, name="warm-display", daemon=True).start()
     if store is None:
         G = build_graph(gdf)
     else:
@@ -133,17 +149,8 @@ def load_geodata(settings: Settings) -> GeoData:
     by_province: dict[str, set[str]] = {}
     for code, prov in gdf["province_code"].items():
         by_province.setdefault(prov, set()).add(code)
-    display = DisplayCache(gdf, store)
     geo = GeoData(gdf=gdf, graph=G, display=display, communes_by_province=by_province)
-    geo.ready.clear()
-
-    def warm() -> None:  # the whole area's display geometry: ready before /readyz says so
-        try:
-            display.get()
-        finally:
-            geo.ready.set()
-
-    threading.Thread(target=warm, name="warm-display", daemon=True).start()
+    geo.ready = ready
     return geo
 
 

@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 KINDS = ("shared_edge", "point_touch", "near_gap")
 
 _GEOD = Geod(ellps="WGS84")
+#: Width (degrees, ~1 mm) given to a clipping rectangle that would be flat.
+_HAIR_DEG = 1e-8
 
 
 def build_graph(
@@ -162,6 +164,9 @@ def build_graph(
         y0 = np.maximum(bi[:, 1], bj[:, 1]) - pad
         x1 = np.minimum(bi[:, 2], bj[:, 2]) + pad
         y1 = np.minimum(bi[:, 3], bj[:, 3]) + pad
+        # with no tolerance, boxes that only touch give a flat rectangle GEOS refuses to clip
+        # by: widened by a hair (only then; with a tolerance the rectangles are never flat)
+        x1, y1 = np.maximum(x1, x0 + _HAIR_DEG), np.maximum(y1, y0 + _HAIR_DEG)
         box = np.column_stack((x0, y0, x1, y1)).tolist()
         ci = [shapely.clip_by_rect(geoms[i], *bx) for i, bx in zip(ri.tolist(), box, strict=True)]
         cj = [shapely.clip_by_rect(geoms[j], *bx) for j, bx in zip(rj.tolist(), box, strict=True)]

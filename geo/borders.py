@@ -293,6 +293,8 @@ def measure_pair(
         min(ax1, bx1) + pad_deg,
         min(ay1, by1) + pad_deg,
     )
+    if box[2] <= box[0] or box[3] <= box[1]:  # no tolerance, boxes only touching: a hair wide
+        box = (box[0], box[1], max(box[2], box[0] + 1e-8), max(box[3], box[1] + 1e-8))
     ca, cb = shapely.clip_by_rect(a, *box), shapely.clip_by_rect(b, *box)
     if ca.is_empty or cb.is_empty:
         return {"gap_m": float("inf")}

@@ -85,21 +85,25 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
     """
     if len(gdf) < 2:
         return
-    from pyproj import Geod
-
-    geod = Geod(ellps="WGS84")
-    reps = gdf.geometry.representative_point()
-    bounds = gdf.geometry.bounds.to_numpy()
-    km_per_deg = 111.32 * np.cos(np.radians(np.abs(bounds[:, [1, 3]]).max(axis=1)))  # conservative
+    geoms = gdf.geometry.values
+    reps = shapely.point_on_surface(np.asarray(geoms, dtype=object))
+    rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
+    bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+    abs_lat = np.abs(bounds[:, [1, 3]])
+    km_per_deg = 111.32 * np.cos(np.radians(abs_lat.max(axis=1)))  # conservative (lower bound)
     codes = gdf.index.to_numpy()
     far = []
     for idx in gdf.groupby("province_code").indices.values():
         if len(idx) < 2:
             continue
-        x, y = reps.x.to_numpy()[idx], reps.y.to_numpy()[idx]
-        xi, xj = np.meshgrid(x, x, indexing="ij")
-        yi, yj = np.meshgrid(y, y, indexing="ij")
-        upper = geod.inv(xi.ravel(), yi.ravel(), xj.ravel(), yj.ravel())[2].reshape(xi.shape) / 1000
+        x, y = rep_x[idx], rep_y[idx]
+        # an upper bound of the distance between the representative points, planar (no
+        # all-pairs geodesics): the largest km per degree of longitude in the province (its
+        # latitude nearest the equator) and of latitude (111.7 km, at the poles), plus 1 %
+        kx_max = 111.33 * np.cos(np.radians(abs_lat[idx].min()))
+        upper = 1.01 * np.hypot(
+            (x[:, None] - x[None, :]) * kx_max, (y[:, None] - y[None, :]) * 111.7
+        )
         np.fill_diagonal(upper, np.inf)
         b = bounds[idx]
         dx = np.maximum(0, np.maximum(b[:, None, 0] - b[None, :, 2], b[None, :, 0] - b[:, None, 2]))
@@ -112,7 +116,7 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
             candidates = np.flatnonzero(lower[k] <= far_km)
             if len(candidates) == 0:  # far for sure: measure the few nearest for the report
                 candidates = np.argsort(lower[k])[: min(5, len(idx) - 1)]  # self sorts last (inf)
-            d = min(_distance_km(gdf.geometry.iat[i], gdf.geometry.iat[idx[c]]) for c in candidates)
+            d = min(_distance_km(geoms[i], geoms[idx[c]]) for c in candidates)
             if d > far_km:
                 far.append((codes[i], d))
     if far:

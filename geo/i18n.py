@@ -348,6 +348,7 @@ ERRORS = (
     N_("error.phone_invalid"), N_("error.phone_taken"), N_("error.sms_empty"),
     N_("error.sms_too_long"), N_("error.sms_unknown_command"), N_("error.sms_arguments"),
     N_("error.sms_not_a_number"), N_("error.sms_leader_only"), N_("error.sms_report_unavailable"),
+    N_("error.sms_no_incident"),
     N_("error.sms_secret_wrong"),
     # plans out of the write transaction, named asks, outdated requests (branch asks)
     N_("error.plan_time_limit"), N_("error.plan_inputs_changed"),

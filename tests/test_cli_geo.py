@@ -16,6 +16,12 @@ from shapely.geometry import Polygon, box
 from api.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _own_geodata_cache(tmp_path, monkeypatch):
+    """``lienxa graph`` keeps its graph in the geodata cache: one per test, never the repo's."""
+    monkeypatch.setenv("LIENXA_CACHE_DIR", str(tmp_path / "geocache"))
+
+
 def test_graph_prints_summary_and_writes_contract_csv(nghe_an_path, tmp_path, capsys):
     out = tmp_path / "edges.csv"
     assert main(["graph", "--boundaries", str(nghe_an_path), "--out", str(out)]) == 0

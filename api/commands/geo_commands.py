@@ -15,6 +15,9 @@ from geo.errors import BoundaryError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import networkx as nx
+
+    from api.geocache import DiskCache
 
 #: Exit status of a command whose standard output was closed early (as a shell reports a
 #: process ended by SIGPIPE).
@@ -102,16 +105,74 @@ def load_from_args(args: argparse.Namespace, progress: Progress | None = None) -
     return gdf
 
 
+def _graph_store(args: argparse.Namespace) -> DiskCache | None:
+    """The machine's geodata cache for the boundaries named by ``args`` (the service's, see
+    :mod:`api.geocache`), or None when it is switched off (``--no-cache``,
+    ``LIENXA_GEODATA_CACHE=0``) or cannot be made."""
+    if args.no_cache:
+        return None
+    from api.geocache import DiskCache, cache_key
+    from api.settings import Settings
+    from geo.boundaries import find_boundaries_file
+
+    settings = Settings()
+    if not settings.geodata_cache:
+        return None
+    try:
+        path = find_boundaries_file(args.boundaries)
+        return DiskCache(
+            settings.cache_dir or settings.data_dir / "cache", cache_key(path, args.layer)
+        )
+    except OSError:
+        return None
+
+
+def _graph_entry(args: argparse.Namespace) -> str:
+    """The cache entry of the graph built with these options (tolerance, overlaps, columns)."""
+    import hashlib
+
+    options = repr(
+        (args.tolerance, args.check_overlaps, args.strict, sorted(column_map(args.column).items()))
+    )
+    return "cli-graph-" + hashlib.sha256(options.encode()).hexdigest()[:16]
+
+
+def graph_and_report(args: argparse.Namespace, progress: Progress) -> tuple[nx.Graph, list[str]]:
+    """The graph of the boundaries named by ``args`` and the lines of their load report: read
+    from the geodata cache when this file (by content) was built with the same options and code
+    before, else loaded, validated, built and stored."""
+    from geo.adjacency import build_graph
+
+    def compute() -> tuple[nx.Graph, list[str]]:
+        gdf = load_from_args(args, progress)
+        progress("building the adjacency graph (exact shared edges, then near pairs)")
+        G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+        return G, gdf.attrs["report"].lines()
+
+    store = _graph_store(args)
+    if store is None:
+        return compute()
+    from api.geocache import decode_graph, encode_graph
+
+    G, lines = store.cached(
+        _graph_entry(args),
+        compute,
+        lambda v: {"graph": encode_graph(v[0]), "lines": list(v[1])},
+        lambda d: (decode_graph(d["graph"]), [str(line) for line in d["lines"]]),
+    )
+    if _graph_entry(args) not in store.computed:
+        progress(f"graph read from the geodata cache {store.path(_graph_entry(args))}")
+    return G, lines
+
+
 @quiet_broken_pipe
 def run_graph(args: argparse.Namespace) -> int:
     """Build the adjacency graph, print a summary and write the edge CSV."""
-    from geo.adjacency import build_graph, edges_frame, summarise
+    from geo.adjacency import edges_frame, summarise
 
     progress = Progress(quiet=args.quiet)
     t0 = time.perf_counter()
-    gdf = load_from_args(args, progress)
-    progress("building the adjacency graph (exact shared edges, then near pairs)")
-    G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+    G, report_lines = graph_and_report(args, progress)
     s = summarise(G)
     elapsed = time.perf_counter() - t0
     if args.out:  # written before the summary, so a closed output cannot lose it
@@ -131,7 +192,7 @@ def run_graph(args: argparse.Namespace) -> int:
         f"islands (no neighbour): {len(islands)}{': ' + names if islands else ''}"
         f"{' ...' if len(islands) > 10 else ''}"
     )
-    for line in gdf.attrs["report"].lines():
+    for line in report_lines:
         print(line)
     print(f"time: {elapsed:.2f} s (graph {s['seconds']:.2f} s)")
     if args.out:
@@ -182,6 +243,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--check-overlaps",
         action="store_true",
         help="also measure overlaps between units that share exact edges (slower)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build the graph even if the geodata cache holds it for this file and options",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run_graph)

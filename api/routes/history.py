@@ -24,7 +24,7 @@ class HistoryEventOut(BaseModel):
 
     at: UtcTime
     kind: str = Field(
-        description="request, request_decline, request_cancel, offer, accept, decline, "
+        description="report, request, request_decline, request_cancel, offer, accept, decline, "
         "dispatch, arrive, cancel"
     )
     incident_id: int

@@ -50,6 +50,7 @@ def receive_sms(
                 text=text,
                 kannel_id=message_id or None,
                 communes_by_province=state.communes_by_province,
+                G=state.graph,
             )
     except IntegrityError:  # the same Kannel id committed meanwhile by a parallel delivery
         return {"result": "duplicate"}

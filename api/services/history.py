@@ -2,7 +2,7 @@
 read back from the tables (requests, offers, ledger, audit_log), kept after the aid arrived.
 
 Each kind of event comes from one small function of :data:`SOURCES` (``session, incident id ->
-events``): a new kind (e.g. situation reports) is one more function appended there. Who sees what:
+events``): a new kind is one more function appended there. Who sees what:
 a commune leader the events its commune takes part in, a defence command those touching its
 area, planners and admins all of them.
 """
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.enums import Role
-from api.models import AuditEntry, LedgerEntry, Offer, SupportRequest, as_utc
+from api.models import AuditEntry, LedgerEntry, Offer, SituationReport, SupportRequest, as_utc
 from api.services.incidents import get_incident
 
 
@@ -200,8 +200,28 @@ def arrival_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]
         )
 
 
-#: every kind of event; append a function to add a kind (the lead adds situation reports)
+def report_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+    """Situation reports (every one kept): the commune, its displaced people (``quantity``) and
+    what else it said, as the note."""
+    for r in session.scalars(
+        select(SituationReport)
+        .where(SituationReport.incident_id == incident_id)
+        .order_by(SituationReport.id)
+    ):
+        yield HistoryEvent(
+            at=_at(r.created_at),
+            kind="report",
+            incident_id=incident_id,
+            quantity=r.displaced,
+            receiver=r.commune_code,
+            actor=r.created_by,
+            note=r.note,
+        )
+
+
+#: every kind of event; append a function to add a kind
 SOURCES: list[Source] = [
+    report_events,
     request_events,
     request_change_events,
     offer_events,

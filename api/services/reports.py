@@ -17,6 +17,7 @@ from api.enums import Role
 from api.errors import BadInput, Forbidden
 from api.models import SituationReport, as_utc
 from api.services import audit
+from api.services.activation import fire_cards
 from api.services.incidents import _require_active, get_incident, incident_dict
 from geo.errors import Problem
 from geo.scenario import AffectedCommune
@@ -213,4 +214,7 @@ def join_incident(
         entity_id=i.id,
         after={"commune": code},
     )
-    return incident_dict(i)
+    # the joining commune's cards up to the incident's level fire now (the others' fired when
+    # they were declared: nothing fires twice)
+    activated = fire_cards(session, i, old_level=0, new_level=i.risk_level, actor=principal)
+    return {**incident_dict(i), "activated": activated}

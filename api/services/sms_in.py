@@ -19,14 +19,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import networkx as nx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, principal_for
+from api.enums import IncidentStatus
 from api.errors import ServiceError
-from api.models import SmsIncoming, User, utcnow
+from api.models import Incident, SmsIncoming, User, utcnow
 from api.services.notify import queue_sms
 from api.services.offers import create_offer, transition_offer
+from api.services.reports import add_report, read_report
 from api.services.requests import decline_request
 from geo.errors import LienXaError
 from geo.i18n import error_text, say
@@ -58,7 +61,46 @@ def _repeat(session: Session, phone: str, text: str, now: dt.datetime) -> bool:
     )
 
 
-def _apply(session: Session, p: Principal, cmd: Command) -> tuple[str, dict[str, Any]]:
+def _active_incident_of(session: Session, commune: str) -> int:
+    """The newest active incident whose affected communes include ``commune``.
+
+    Raises
+    ------
+    SmsError
+        ``sms_no_incident`` {commune}: none (the commune reports a flood from its page, or its
+        command declares one, first).
+    """
+    for i in session.scalars(
+        select(Incident)
+        .where(Incident.status == IncidentStatus.ACTIVE)
+        .order_by(Incident.id.desc())
+    ):
+        if any(a.get("commune") == commune for a in i.scenario.get("affected", [])):
+            return i.id
+    raise SmsError(
+        f"no active incident affects commune {commune}",
+        code="sms_no_incident",
+        params={"commune": commune},
+    )
+
+
+def _report(session: Session, p: Principal, cmd: Command, G: nx.Graph) -> dict[str, Any]:
+    """``BC <displaced> <houses flooded> [CL|CO]``: a situation report for the sender's own
+    commune in the newest active incident affecting it, through the same checks and service
+    as the API's ``POST /incidents/{id}/reports`` (``CL``: fully isolated; ``CO``: not)."""
+    commune = p.commune or ""
+    displaced, flooded = cmd.numbers
+    data: dict[str, Any] = {"commune": commune, "displaced": displaced, "houses_flooded": flooded}
+    if cmd.isolated is not None:
+        data["isolated"] = "full" if cmd.isolated else None
+    incident_id = _active_incident_of(session, commune)
+    add_report(session, p, incident_id, read_report(data, G))
+    return {"incident": incident_id, "displaced": displaced, "houses": flooded}
+
+
+def _apply(
+    session: Session, p: Principal, cmd: Command, G: nx.Graph | None = None
+) -> tuple[str, dict[str, Any]]:
     """Apply ``cmd`` as ``p``: the answer's catalogue key and params."""
     commune = p.commune or ""
     if cmd.verb == Verb.HELP:
@@ -76,8 +118,11 @@ def _apply(session: Session, p: Principal, cmd: Command) -> tuple[str, dict[str,
         decline_request(session, p, cmd.numbers[0], commune, "SMS")
         return "sms.ok_decline", {"request": cmd.numbers[0]}
     if cmd.verb == Verb.REPORT:
-        # the situation report is applied by api/services/reports.add_report (wired by the lead)
-        raise SmsError("situation reports by SMS are not open yet", code="sms_report_unavailable")
+        if G is None:  # no graph to check the commune's population against
+            raise SmsError(
+                "situation reports by SMS are not open here", code="sms_report_unavailable"
+            )
+        return "sms.ok_report", _report(session, p, cmd, G)
     action = {Verb.ACCEPT: "accept", Verb.DISPATCH: "dispatch", Verb.ARRIVE: "arrive"}[cmd.verb]
     transition_offer(session, p, cmd.numbers[0], action)
     return f"sms.ok_{action}", {"offer": cmd.numbers[0]}
@@ -100,6 +145,7 @@ def handle_incoming(
     text: str,
     kannel_id: str | None,
     communes_by_province: Mapping[str, set[str]],
+    G: nx.Graph | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> Outcome:
     """Handle one SMS in ``session``'s transaction (see the module docstring).
@@ -140,7 +186,7 @@ def handle_incoming(
     p = principal_for(session, user, dict(communes_by_province))
     try:
         with session.begin_nested():
-            message, params = _apply(session, p, parse_command(raw))
+            message, params = _apply(session, p, parse_command(raw), G)
         row.result = "ok"
     except (LienXaError, ServiceError) as exc:
         row.result = exc.code[:64]

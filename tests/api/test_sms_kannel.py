@@ -139,14 +139,14 @@ def test_a_request_goes_by_sms_to_arrival(sms_site):
     assert notice.text.startswith("Xa Con Cuong can 20") and notice.text.isascii()
     assert len(notice.text) <= 160
     # Châu Khê offers 10 by SMS: the offer exists with 10, and Con Cuông is told
-    got = k.phone(chaukhe, f"GIUP {rid} 10", both(to(chaukhe, "Da ghi de nghi"), to(conc, "DY ")))
+    got = k.phone(chaukhe, f"GIUP {rid} 10", both(to(chaukhe, "Da ghi cam ket"), to(conc, "DY ")))
     [offer] = offers_of(sms_site, rid)
     assert (offer["quantity"], offer["status"], offer["created_by"]) == (10, "offered", "chaukhe")
     oid = offer["id"]
     assert any(m.to == conc and f"DY {oid}" in m.text for m in got)
     # Con Cuông accepts, Châu Khê dispatches, Con Cuông confirms the arrival
     k.phone(
-        conc, f"dy {oid}", both(to(conc, f"Da dong y de nghi {oid}"), to(chaukhe, f"GUI {oid}"))
+        conc, f"dy {oid}", both(to(conc, f"Da dong y cam ket {oid}"), to(chaukhe, f"GUI {oid}"))
     )
     k.phone(chaukhe, f"GUI {oid}", both(to(chaukhe, "da gui di"), to(conc, f"NHAN {oid}")))
     k.phone(conc, f"nhận {oid}", to(conc, "da den noi"))

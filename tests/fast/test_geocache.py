@@ -121,3 +121,36 @@ def test_a_cache_that_cannot_be_written_still_serves(tmp_path, monkeypatch):
     monkeypatch.setattr(DiskCache, "write", no_space)
     assert cache.cached("graph", lambda: [1, 2]) == [1, 2]
     assert not cache.path("graph").exists()
+
+
+def test_display_warm_up_runs_alongside_the_graph_on_its_own_frame(tmp_path, monkeypatch):
+    # the overview's display geometry starts before the graph is built (a cold nationwide
+    # start uses both cores) and works on a frame of its own: the graph's warnings go to the
+    # boundaries' report, which the display thread never copies while it grows
+    import threading
+
+    import geo.adjacency
+    import maps.simplify
+    from api.main import load_geodata
+
+    display_started = threading.Event()
+    seen: list[bool] = []
+    build, simplify = geo.adjacency.build_graph, maps.simplify.display_geometry
+
+    def watching_simplify(gdf, **kw):
+        display_started.set()
+        return simplify(gdf, **kw)
+
+    def watching_build(gdf, **kw):
+        seen.append(display_started.wait(10))  # before: the display began after the graph
+        return build(gdf, **kw)
+
+    monkeypatch.setattr(maps.simplify, "display_geometry", watching_simplify)
+    monkeypatch.setattr(geo.adjacency, "build_graph", watching_build)
+    settings = settings_for(tmp_path, write_boundaries(tmp_path / "b.geojson"))
+    geo_data = load_geodata(settings)
+    assert geo_data.ready.wait(30)
+    assert seen == [True]
+    assert "report" in geo_data.gdf.attrs
+    assert geo_data.display.gdf.attrs == {}
+    assert list(geo_data.display.gdf.index) == list(geo_data.gdf.index)

@@ -149,3 +149,20 @@ def test_a_command_narrows_the_history_to_a_commune_typed_by_name(site):
     r = page.get("/history", params={"incident": incident["id"], "commune": "Vinh"})
     assert r.status_code == 422
     assert 'id="err-commune">Không tìm thấy xã nào tên “Vinh”' in r.text
+
+
+def test_situation_reports_are_in_the_timeline_and_the_csv(site):
+    incident = site.incident()
+    r = site.as_("dongha").post(
+        f"/incidents/{incident['id']}/reports",
+        json={"commune": ASKS, "displaced": 140, "houses_flooded": 12, "note": "nước lên nhanh"},
+    )
+    assert r.status_code == 201, r.text
+    events = site.as_("dongha").get(f"/incidents/{incident['id']}/history").json()
+    [report] = [e for e in events if e["kind"] == "report"]
+    assert (report["receiver"], report["quantity"], report["note"]) == (ASKS, 140, "nước lên nhanh")
+    # Bắc Lý's leader does not see Đông Hà's report
+    other = site.as_("bacly").get(f"/incidents/{incident['id']}/history").json()
+    assert [e for e in other if e["kind"] == "report"] == []
+    csv_text = site.as_("bch40").get(f"/incidents/{incident['id']}/history.csv").text
+    assert "report" in csv_text and "140" in csv_text

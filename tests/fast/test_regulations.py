@@ -299,3 +299,34 @@ def test_a_draft_as_the_drafting_helper_writes_it_is_accepted_a_claimed_signatur
     r = site.as_("planner").post("/regulations", json=regulation(status="signed"))
     assert r.status_code == 422
     assert (r.json()["code"], r.json()["field"]) == ("regulation_field_readonly", "status")
+
+
+def test_the_command_raising_the_level_fires_the_next_cards_over_the_api(site: Site):
+    signed(site)
+    incident = declare(site, 2)
+    r = site.as_("bch40").request("PATCH", f"/incidents/{incident['id']}", json={"risk_level": 3})
+    assert r.status_code == 200, r.text
+    made = requests_of(site, r.json()["activated"])
+    assert [(r["resource"], r["quantity"], r["card"]["level"]) for r in made] == [("boats", 3, 3)]
+    again = site.as_("bch40").request(
+        "PATCH", f"/incidents/{incident['id']}", json={"risk_level": 2}
+    )
+    assert again.status_code == 200 and again.json()["activated"] == []  # lowering: nothing
+
+
+def test_a_commune_joining_an_incident_fires_its_cards(site: Site):
+    # Tây Sơn's level-2 cards go to Đông Hà; a flood declared on Bắc Lý, which Đông Hà joins
+    signed(site)
+    r = site.as_("bch40").post(
+        "/incidents",
+        json={"name": "Lũ Bắc Lý", "risk_level": 2, "duration_days": 1,
+              "affected": [{"commune": OTHER, "displaced": 100}]},
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json()["activated"] == []
+    joined = site.as_("dongha").post(f"/incidents/{r.json()['id']}/join")
+    assert joined.status_code == 200, joined.text
+    made = requests_of(site, joined.json()["activated"])
+    assert sorted((m["commune"], m["resource"], m["quantity"], m["to"][0]) for m in made) == [
+        (ASKS, "boats", 2, GIVES),
+        (ASKS, "militia", 10, GIVES),
+    ]

@@ -251,7 +251,7 @@ def test_an_offer_by_sms_acts_as_the_leader_and_is_handled_once(site):
     [entry] = site.audit("offer.create")
     assert entry["actor"].startswith("tayson")
     assert any(
-        t.startswith(f"Da ghi de nghi so {offer['id']}") for t in answers(site, PHONES["tayson"])
+        t.startswith(f"Da ghi cam ket so {offer['id']}") for t in answers(site, PHONES["tayson"])
     )
     # the requester hears of it, and accepts by SMS
     assert any(f"DY {offer['id']}" in t for t in answers(site, PHONES["dongha"]))
@@ -281,7 +281,7 @@ def test_a_bad_sms_is_answered_with_the_error_and_the_help_and_changes_nothing(s
     assert site.inventory(GIVES)["reserved"] == {}
     [answer] = answers(site, PHONES["tayson"])[-1:]
     assert answer.startswith("Loi: ")
-    help_ = "NHAN <de nghi>; HD" if code == "sms_unknown_command" else "Gui HD de xem cac lenh."
+    help_ = "NHAN <cam ket>; HD" if code == "sms_unknown_command" else "Gui HD de xem cac lenh."
     assert answer.endswith(help_) and len(answer) <= SMS_LENGTH
 
 
@@ -345,3 +345,43 @@ def test_a_need_no_neighbour_covers_is_escalated_to_the_command_once(site):
     cmd.post(f"/incidents/{incident['id']}/plan", json={})  # a re-plan tells nobody again
     assert len(cmd.get("/notifications").json()["notifications"]) == len(inbox)
     assert site.as_("bch42").get("/notifications").json()["notifications"] == []
+
+
+def _reports(site, incident_id: int) -> list[dict[str, Any]]:
+    r = site.as_("bch40").get(f"/incidents/{incident_id}/reports")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_situation_report_by_sms_updates_the_communes_entry(site):
+    incident = site.incident()  # affects ASKS (Đông Hà), dongha's commune
+    assert sms(site, PHONES["dongha"], "bc 120 35 cl").json() == {"result": "ok"}
+    [report] = _reports(site, incident["id"])
+    assert (report["commune"], report["displaced"], report["houses_flooded"]) == (ASKS, 120, 35)
+    assert report["isolated"] == "full"
+    entry = next(
+        a
+        for a in site.as_("bch40")
+        .get(f"/incidents/{incident['id']}")
+        .json()["scenario"]["affected"]
+        if a["commune"] == ASKS
+    )
+    assert entry["displaced"] == 120
+    [answer] = answers(site, PHONES["dongha"])[-1:]
+    assert answer.startswith(f"Da ghi bao cao su co {incident['id']}: 120 nguoi so tan")
+    assert len(answer) <= SMS_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("phone", "text", "code"),
+    [
+        ("bacly", "BC 10 2", "sms_no_incident"),  # no active incident affects Bắc Lý
+        ("dongha", "BC 999999 2", "displaced_above_population"),  # Đông Hà has 8,000 people
+    ],
+)
+def test_a_refused_sms_report_says_why_and_stores_nothing(site, phone, text, code):
+    incident = site.incident()
+    assert sms(site, PHONES[phone], text).json() == {"result": code}
+    assert _reports(site, incident["id"]) == []
+    [answer] = answers(site, PHONES[phone])[-1:]
+    assert answer.startswith("Loi: ") and len(answer) <= SMS_LENGTH
