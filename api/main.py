@@ -304,6 +304,7 @@ def create_app(
         notifications,
         offers,
         orders,
+        readiness,
         regulations,
         reports,
         requests,
@@ -315,6 +316,7 @@ def create_app(
     for module in (
         *(auth, communes, inventory, incidents, reports, requests, offers, rules, admin, exports),
         *(regulations, after_action, orders, history, notifications, sms),
+        *(readiness,),
     ):
         # each handler's one-line docstring is its OpenAPI summary
         for route in module.router.routes:
@@ -342,6 +344,7 @@ def create_app(
 
     try:  # the maps and web pages, when that part is installed
         from api.routes import maps as maps_routes
+        from api.routes import readiness_maps
         from api.web import page_not_found
         from api.web import router as web_router
         from api.web.static import mount_static
@@ -351,6 +354,7 @@ def create_app(
     else:
         install_handlers(app, not_found_page=page_not_found)
         app.include_router(maps_routes.router)
+        app.include_router(readiness_maps.router)
         app.include_router(web_router)
         mount_static(app)
     # the last added runs first: compression (it sees the final body), security headers, then

@@ -330,6 +330,8 @@ ERRORS = (
     N_("error.regulation_retired"), N_("error.regulation_field_readonly"),
     N_("error.exercise_invalid"),
     N_("error.commune_name_ambiguous"), N_("error.commune_name_unknown"),  # {name} ({count})
+    # drafting a province's regulations (api/services/regulation_drafts.py)
+    N_("error.draft_area_required"), N_("error.draft_too_many_communes"),  # {count, max}
     # pydantic's validation problem types (api/errors.py validation_problems: ctx as params)
     N_("error.missing"), N_("error.extra_forbidden"), N_("error.string_type"),
     N_("error.string_too_short"), N_("error.string_pattern_mismatch"), N_("error.int_type"),

@@ -6,11 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.db import session_scope
 from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
-from api.schemas import Open, error_responses
+from api.documents.regulation import render_regulation_pdf
+from api.documents.render import province_title
+from api.schemas import MAX_ID, Open, error_responses
+from api.services.regulation_drafts import DraftRequest, compute_drafts, store_drafts
 from api.services.regulations import (
     create_regulation,
     list_regulations,
@@ -21,6 +26,7 @@ from api.services.regulations import (
     version_json,
     versions_of,
 )
+from geo import i18n
 
 router = APIRouter(prefix="/regulations", tags=["regulations"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -67,6 +73,72 @@ def create_regulation_route(
         return regulation_json(s, reg.id)
 
     return writer.run(create, status_code=201)
+
+
+class DraftIn(BaseModel):
+    """The area to draft for: ``{"province": "40"}`` or ``{"communes": [codes]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    province: str | None = Field(None, pattern=r"^\d{1,2}$")
+    communes: list[str] | None = None
+
+
+@router.post("/draft", status_code=201, response_model=list[RegulationOut], responses=ERRORS)
+def draft_regulations_route(
+    body: DraftIn, user: CurrentUser, state: StateDep, session: ReadSessionDep, writer: WriterDep
+) -> Any:
+    """Draft the regulations of a province or a list of communes (unsigned drafts replaced)."""
+    req = DraftRequest(province=body.province, communes=tuple(body.communes or ()))
+    # computed here, in the threadpool, before the one short write transaction
+    drafts = compute_drafts(session, user, state.graph, req, lang="vi")
+    known = set(state.gdf.index)
+    return writer.run(
+        lambda s: store_drafts(s, user, drafts, communes=known)["drafts"],
+        status_code=201,
+    )
+
+
+PDF_RESPONSES = {
+    200: {"description": "the regulation, A4 PDF", "content": {"application/pdf": {}}},
+    **error_responses(401, 403, 404, 422),
+}
+
+
+@router.get("/{regulation_id}.pdf", response_class=Response, responses=PDF_RESPONSES)
+def read_regulation_pdf(
+    request: Request,
+    regulation_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    user: CurrentUser,
+    state: StateDep,
+    lang: Annotated[str | None, Query(pattern=r"^(vi|en)$")] = None,
+) -> Response:
+    """The regulation's newest version as an A4 PDF, Decree 30/2020 layout (``?lang=en``).
+
+    A plain ``def`` (a worker thread): the session is closed before the layout starts."""
+    with session_scope(state.read_session) as s:
+        reg = regulation_json(s, regulation_id)
+    G = state.graph
+    codes = {*reg["parties"], *(c[k] for c in reg["box_cards"] for k in ("from", "to"))}
+    codes.update(b[k] for b in reg["backfill"] for k in ("helper", "covered_by"))
+    names = {c: str(G.nodes[c].get("full_name", c)) for c in codes if c in G}
+    first = reg["parties"][0]
+    province = (
+        province_title(str(G.nodes[first].get("province_name") or "")) if first in G else None
+    )
+    # the service records signers as user names; the document's signature blocks are per party
+    printed = {k: v for k, v in reg.items() if k != "signers"}
+    pdf = render_regulation_pdf(
+        printed,
+        names=names,
+        province=province,
+        url=f"{str(request.base_url).rstrip('/')}/planner/regulations/{regulation_id}",
+        lang=i18n.language(lang or request.cookies.get("lang")),
+    )
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="quy-che-{regulation_id}.pdf"'},
+    )
 
 
 @router.get("/{regulation_id}", response_model=RegulationOut, responses=ERRORS)

@@ -223,6 +223,7 @@ def update_regulation(
     *,
     G: nx.Graph | None = None,
     communes: Collection[str] | None = None,
+    action: str = "edit",
 ) -> dict[str, Any]:
     """A new draft version with ``changes`` (top-level keys replaced); a signed version stays
     in force until the new draft is signed.
@@ -253,7 +254,7 @@ def update_regulation(
     )
     _check_writer(principal, reg.parties, "editing a regulation")
     _add_version(
-        session, principal, regulation_id, last.version + 1, reg, status="draft", action="edit",
+        session, principal, regulation_id, last.version + 1, reg, status="draft", action=action,
         before={"version": last.version, "status": last.status},
     )  # fmt: skip
     return regulation_json(session, regulation_id)

@@ -27,6 +27,7 @@ from api.web import (
     incident_pages,
     login,
     planner,
+    regulation_drafts,
     regulations,
 )
 from api.web.error_pages import page_not_found
@@ -37,5 +38,6 @@ for _module in (
     incident_pages,
 ):
     router.include_router(_module.router)
+router.include_router(regulation_drafts.router)
 
 __all__ = ["page_not_found", "router"]

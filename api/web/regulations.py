@@ -42,9 +42,21 @@ def regulations_home(request: Request) -> Response:
     p = need(request, *ROLES)
     if isinstance(p, Response):
         return p
+    return list_page(request, p)
+
+
+def list_page(
+    request: Request, p: Any, *, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """The list, with the drafting form (:mod:`api.web.regulation_drafts`)."""
+    from api.web.regulation_drafts import drafting_context
+
     with session_scope(state_of(request).read_session) as s:
         rows = list_regulations(s, p)
-    return render(request, "regulations.html", {"user": p, "regulations": rows, "reg": None})
+    ctx = {"user": p, "regulations": rows, "reg": None, "errors": errors or {}}
+    return render(
+        request, "regulations.html", {**ctx, **drafting_context(request, p)}, status=status
+    )
 
 
 def _page(request: Request, p: Any, regulation_id: int, **ctx: Any) -> Response:
