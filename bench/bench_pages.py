@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -109,6 +110,14 @@ def seed_incident(client: Any, tok: dict[str, str]) -> int:
     return n
 
 
+def weights(content: bytes) -> dict[str, int]:
+    return {
+        "bytes": len(content),
+        "gzip_bytes": len(gzip.compress(content, 6)),
+        "br_bytes": len(brotli.compress(content, quality=5)),
+    }
+
+
 def summary(xs: list[float]) -> dict[str, float]:
     return {
         "median": round(statistics.median(xs), 4),
@@ -165,6 +174,13 @@ def main() -> None:
                     wall[name].append(dw)
                     cpu[name].append(dc)
                 body[name] = r.content
+        # what every page also loads once (cached after): the stylesheet and the script
+        baseline = body["commune_baseline (no incident)"].decode()
+        assets = {}
+        for path in sorted(set(re.findall(r'(?:href|src)="(/static/[^"?]+)', baseline))):
+            r = a.get(path)
+            assert r.status_code == 200, path
+            assets[path] = weights(r.content)
         assert "Kế hoạch đề nghị xã bạn gửi" in body["commune_helper (the plan's asks)"].decode()
         assert f'id="my-plan-{n}"' in body["commune_receiver (report card, plan)"].decode()
         assert 'id="my-incident-' not in body["commune_baseline (no incident)"].decode()
@@ -179,13 +195,13 @@ def main() -> None:
                 "path": path,
                 "wall_s": summary(wall[name]),
                 "cpu_s": summary(cpu[name]),
-                "bytes": len(body[name]),
-                "gzip_bytes": len(gzip.compress(body[name], 6)),
-                "br_bytes": len(brotli.compress(body[name], quality=5)),
+                **weights(body[name]),
                 "vs_baseline": round(len(body[name]) / base, 2),
             }
             for name, (_, path) in pages.items()
         },
+        "assets (every page, cached)": assets,
+        "maps": "the command page's map is an iframe: see bench/results/maps.json",
         "python": sys.version.split()[0],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
