@@ -318,8 +318,15 @@ async def replan(request: Request, incident_id: int) -> Response:
     state = state_of(request)
 
     def act(p: Principal, form: dict[str, str], errors: dict[str, str]) -> Any:
+        create = form.get("create_requests") == "1"
         return lambda s, p: plan_incident(
-            s, p, incident_id, state.graph, state.gdf, params=PlanParameters()
+            s,
+            p,
+            incident_id,
+            state.graph,
+            state.gdf,
+            params=PlanParameters(),
+            create_requests=create,
         )
 
     return await _command_action(request, act, incident_id)
