@@ -281,6 +281,24 @@ def _store(
     return store_plan(session, principal, inputs, computed, gdf, create_requests=create_requests)
 
 
+async def compute_off_loop(state: Any, inputs: PlanInputs) -> Computed:
+    """Step 2 in a worker thread under the settings' time limit; the answer does not wait for a
+    solver past it.
+
+    Raises
+    ------
+    ServiceUnavailable
+        ``plan_time_limit`` (503, ``Retry-After``).
+    """
+    limit = float(state.settings.plan_time_limit_s)
+    work = functools.partial(compute, state.graph, inputs, time_limit_s=limit)
+    try:
+        with anyio.fail_after(limit + GRACE_S):
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    except TimeoutError:
+        raise plan_time_limit(limit) from None
+
+
 async def run_plan(
     state: Any,
     principal: Principal,
@@ -293,7 +311,6 @@ async def run_plan(
     """The three steps, the computation in a worker thread under the settings' time limit
     (the answer does not wait for a solver past it), once more if the inputs changed
     meanwhile; ``writer.run`` makes the write (and its ``Idempotency-Key``)."""
-    limit = float(state.settings.plan_time_limit_s)
 
     def read() -> PlanInputs:
         with session_scope(state.read_session) as s:
@@ -304,12 +321,7 @@ async def run_plan(
         return replay
     for attempt in (1, 2):
         inputs = await run_in_threadpool(read)
-        work = functools.partial(compute, state.graph, inputs, time_limit_s=limit)
-        try:
-            with anyio.fail_after(limit + GRACE_S):
-                computed = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-        except TimeoutError:
-            raise plan_time_limit(limit) from None
+        computed = await compute_off_loop(state, inputs)
         write = functools.partial(
             _store, principal, inputs, computed, state.gdf, create_requests=create_requests
         )

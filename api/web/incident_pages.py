@@ -5,6 +5,7 @@ closes it. Every form works without script; errors are shown next to their field
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,11 +20,11 @@ from api.models import Incident
 from api.services.incidents import (
     close_incident,
     latest_plan,
-    plan_incident,
     prepare_incident,
     store_incident,
     update_incident,
 )
+from api.services.plan_run import PlanInputs, compute_off_loop, read_plan_inputs, store_plan
 from api.services.reports import Report, add_report, join_incident, nearby, read_report
 from api.state import state_of
 from api.web.commune import _commune_action
@@ -245,6 +246,8 @@ async def _command_action(request: Request, act: Any, incident_id: int | None) -
             return out
 
         try:
+            if inspect.isawaitable(prepared):  # work done before the transaction (a plan)
+                prepared = await prepared
             await run_in_threadpool(run_once, request, p, form, save)
             target = incident_id or (result.get("out") or {}).get("id")
             return RedirectResponse(f"/command?incident={target}#incidents", status_code=303)
@@ -317,17 +320,19 @@ async def replan(request: Request, incident_id: int) -> Response:
     """Plan (again) on the current inventories and rules."""
     state = state_of(request)
 
+    async def computed(p: Principal, create: bool) -> Any:
+        # read and computed before the write transaction, off the event loop, under the time
+        # limit, as the API's route does (api.services.plan_run); only the store is written
+        def read() -> PlanInputs:
+            with session_scope(state.read_session) as s:
+                return read_plan_inputs(s, p, incident_id, state.gdf, params=PlanParameters())
+
+        inputs = await run_in_threadpool(read)
+        done = await compute_off_loop(state, inputs)
+        return lambda s, p: store_plan(s, p, inputs, done, state.gdf, create_requests=create)
+
     def act(p: Principal, form: dict[str, str], errors: dict[str, str]) -> Any:
-        create = form.get("create_requests") == "1"
-        return lambda s, p: plan_incident(
-            s,
-            p,
-            incident_id,
-            state.graph,
-            state.gdf,
-            params=PlanParameters(),
-            create_requests=create,
-        )
+        return computed(p, form.get("create_requests") == "1")
 
     return await _command_action(request, act, incident_id)
 

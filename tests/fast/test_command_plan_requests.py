@@ -68,3 +68,47 @@ def test_declaring_on_an_unknown_commune_says_so_next_to_the_field(site):
     m = re.search(r'id="err-inc-affected"[^>]*>([^<]+)<', r.text)
     assert m and m.group(1).startswith("Không tìm thấy xã: "), m
     assert site.as_("bch40").get("/incidents").json() == []
+
+
+def test_the_pages_plan_computes_outside_the_write_transaction(site, monkeypatch):
+    """While the page's plan computes, another write goes through (SQLite: no write lock held),
+    as for the API's route (issue 13)."""
+    import threading
+
+    import api.services.plan_run as plan_run
+
+    real = plan_run.compute_plan
+    started, release = threading.Event(), threading.Event()
+
+    def slow(*args, **kw):
+        started.set()
+        assert release.wait(30)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(plan_run, "compute_plan", slow)
+    n = _incident(site)
+    client = site.client
+    _login(client, "bch40")
+    page = client.get("/command")
+    action = f"/command/incidents/{n}/plan"
+    out = {}
+
+    def post():
+        out["r"] = client.post(action, data=_form_tokens(page.text, action), follow_redirects=False)
+
+    t = threading.Thread(target=post)
+    t.start()
+    assert started.wait(30)
+    r = site.as_("bacly").put("/communes/90003/inventory", json={"boats": 4})
+    assert r.status_code == 200, r.text
+    release.set()
+    t.join(60)
+    # the stock changed while it computed: nothing stored, the page says so next to the form
+    assert out["r"].status_code == 409, out["r"].text
+    assert "đã thay đổi; hãy lập lại kế hoạch" in out["r"].text
+    assert site.as_("bch40").get(f"/incidents/{n}/plan").json() is None
+    monkeypatch.setattr(plan_run, "compute_plan", real)
+    page = client.get("/command")  # planned again: stored
+    again = client.post(action, data=_form_tokens(page.text, action), follow_redirects=False)
+    assert again.status_code == 303, again.text
+    assert site.as_("bch40").get(f"/incidents/{n}/plan").json() is not None
