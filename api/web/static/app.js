@@ -312,6 +312,8 @@
       });
   }
   function poll() {
+    // no link: nothing to ask (the offline banner says so); the next round asks again
+    if (navigator.onLine === false) return Promise.resolve();
     return fetch(badge.dataset.feed, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) {
         if (!d) return;
