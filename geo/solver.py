@@ -380,12 +380,11 @@ def _arcs_one_by_one(
             if have is None:
                 continue
             limit = have if have < gap else gap  # both > 0
-            if P.capped:
-                cap = agreement_cap(P.H, g, rc, resource)
-                if cap is not None and cap < limit:
-                    if cap <= 0:
-                        continue
-                    limit = cap
+            cap = agreement_cap(P.H, g, rc, resource)
+            if cap is not None and cap < limit:
+                if cap <= 0:
+                    continue
+                limit = cap
             arcs.append((gi[g], head, limit, reach[g][0]))
             pairs.append((g, rc))
     return np.array(arcs, dtype=np.int64).reshape(-1, 4), pairs.__getitem__
