@@ -16,7 +16,10 @@ Each worker loads the graphs from one pickle made here, plans the case once to w
 record medians and spreads (max − min) per side, the ratio ``new / old`` of the medians, and
 that both sides found plans of the same cost (unmet units, transport).
 
-Run: ``.venv/bin/python bench/bench_plan_scale.py [--baseline ae24e97] [--rounds 5]``;
+``all@vietnam`` is also solved once as linear programs by HiGHS (``bench_planner.lp_highs``:
+least unmet, then least cost, per resource) and the plan is checked to equal that optimum.
+
+Run: ``.venv/bin/python bench/bench_plan_scale.py [--baseline ae24e97] [--rounds 5] [--no-lp]``;
 writes bench/results/plan_scale.json.
 """
 
@@ -38,13 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 CASES = ("seven@nghe-an", "seven@vietnam", "all@vietnam")
 
-WORKER = r"""
+SCENARIO = r"""
 import json, pickle, random, sys, time
 from geo.needs import parse_scenario
 from geo.planning import PlanParameters, compute_plan
 from geo.resources import load_catalogue
 
-case, blob, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+case, blob = sys.argv[1], sys.argv[2]
 data = pickle.load(open(blob, "rb"))
 what, where = case.split("@")
 G, inventory = data[where]
@@ -65,6 +68,12 @@ else:
         {"name": "all", "risk_level": 5, "duration_days": 3, "affected": affected},
         communes=set(G), max_affected=4000,
     )
+"""
+
+WORKER = (
+    SCENARIO
+    + r"""
+repeat = int(sys.argv[3])
 params = PlanParameters(max_hops=3)
 plan = compute_plan(G, scenario, inventory, params=params)  # warm-up (imports, caches)
 cpu, wall = [], []
@@ -76,6 +85,27 @@ for _ in range(repeat):
 print(json.dumps({"cpu": cpu, "wall": wall, "unmet": plan.cost.unmet_units,
                   "transport": plan.cost.transport, "transfers": len(plan.transfers)}))
 """
+)
+
+#: The same case solved as linear programs by HiGHS (``bench_planner.lp_highs``) and by the
+#: planner once, in this checkout: is the plan exactly the LP's optimum?
+LP_WORKER = (
+    SCENARIO
+    + r"""
+sys.path.insert(0, "bench")
+from bench_planner import lp_highs
+params = PlanParameters(max_hops=3)
+plan = compute_plan(G, scenario, inventory, params=params)
+t = time.process_time()
+lp = lp_highs(G, scenario, inventory, params)
+lp_cpu = time.process_time() - t
+ours = {"unmet_units": plan.cost.unmet_units, "transport": plan.cost.transport}
+same = ours["unmet_units"] == lp["unmet_units"] and abs(
+    ours["transport"] - lp["transport"]) <= max(0.01, 1e-7 * lp["transport"])
+print(json.dumps({"plan": ours, "lp_highs": lp, "lp_cpu_s": round(lp_cpu, 2),
+                  "equal_to_lp_optimum": same}))
+"""
+)
 
 
 def _stats(xs: list[float]) -> dict[str, float]:
@@ -122,12 +152,30 @@ def run_worker(code_root: Path, case: str, blob: Path, repeat: int) -> dict[str,
     return result
 
 
+def run_lp(blob: Path) -> dict[str, object]:
+    """``all@vietnam`` planned by this checkout and solved as LPs by HiGHS, in one process."""
+    out = subprocess.run(
+        [sys.executable, "-c", LP_WORKER, "all@vietnam", str(blob)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    print(json.dumps({"all_vietnam_lp": result}))
+    return result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", default="ae24e97", help="the revision to compare against")
     ap.add_argument("--rounds", type=int, default=5, help="old/new pairs per case")
     ap.add_argument("--repeat", type=int, default=3, help="plans per worker")
     ap.add_argument("--out", default=str(ROOT / "bench/results/plan_scale.json"))
+    ap.add_argument(
+        "--no-lp", action="store_true", help="skip solving all@vietnam as LPs with HiGHS"
+    )
     args = ap.parse_args()
     if not (SHARED / "boundaries/vietnam-2025.gpkg").exists():
         print("bench_plan_scale: ../shared/data is missing", file=sys.stderr)
@@ -165,6 +213,7 @@ def main() -> int:
             )
             results.append(row)
             print(json.dumps(row, ensure_ascii=False))
+        lp_check = None if args.no_lp else run_lp(blob)
     by_case = {r["case"]: r for r in results}
     seven_ratio = {
         side: round(
@@ -186,6 +235,7 @@ def main() -> int:
             "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         },
         "seven_vietnam_over_nghe_an_cpu": seven_ratio,
+        "all_vietnam_lp": lp_check,
         "cases": results,
     }
     Path(args.out).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
