@@ -17,13 +17,14 @@ from tests.fast.conftest import PASSWORD, USERS, settings_for, write_boundaries
 API = "/api/v1"
 
 
-def service(folder: Path) -> Any:
-    """A migrated database in ``folder`` with the fast tier's communes and :data:`USERS`, and
-    the app's settings (``api.settings.Settings``) pointing at it."""
+def service(folder: Path, *, boundaries: Path | None = None) -> Any:
+    """A migrated database in ``folder`` with :data:`USERS`, and the app's settings
+    (``api.settings.Settings``) pointing at it and at ``boundaries`` (default: the fast tier's
+    five square communes, written in ``folder``)."""
     from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.services.users import add_user
 
-    settings = settings_for(folder, write_boundaries(folder / "communes.geojson"))
+    settings = settings_for(folder, boundaries or write_boundaries(folder / "communes.geojson"))
     upgrade(settings.resolved_database_url())
     engine = make_engine(settings.resolved_database_url())
     with session_scope(make_sessionmaker(engine)[1]) as s:

@@ -18,7 +18,8 @@ from api.schemas import MAX_ID, Open, error_responses
 from api.services.regulation_drafts import (
     DraftRequest,
     compute_drafts,
-    spare_warnings_json,
+    edit_warnings,
+    regulation_warnings,
     store_drafts,
 )
 from api.services.regulations import (
@@ -180,15 +181,18 @@ def update_regulation_route(
     body: Annotated[dict[str, Any], Body()],
     user: CurrentUser,
     state: StateDep,
+    session: ReadSessionDep,
     writer: WriterDep,
 ) -> Any:
     """Change a regulation: a new draft version (a signed one stays in force until signed),
     with a warning for each helper its cards ask for more than its spare."""
     known = set(state.gdf.index)
+    # checked before the one short write transaction (the check reads the province's library)
+    warnings = edit_warnings(session, state.graph, regulation_id, body)
 
     def update(s: Any) -> dict[str, Any]:
         reg = update_regulation(s, user, regulation_id, body, G=state.graph, communes=known)
-        return spare_warnings_json(s, state.graph, reg)
+        return {**reg, "warnings": warnings}
 
     return writer.run(update)
 
@@ -198,16 +202,17 @@ def sign_regulation_route(
     regulation_id: int,
     user: CurrentUser,
     state: StateDep,
+    session: ReadSessionDep,
     writer: WriterDep,
     body: Annotated[SignIn | None, Body()] = None,
 ) -> Any:
     """Sign a draft (planner, or the command of every party's area); the signer is recorded.
     Cards beyond a helper's spare are signed all the same, with their warnings."""
     day = body.signed_on if body else None
+    warnings = regulation_warnings(session, state.graph, regulation_id)  # before the write
 
     def sign(s: Any) -> dict[str, Any]:
-        reg = sign_regulation(s, user, regulation_id, signed_on=day)
-        return spare_warnings_json(s, state.graph, reg)
+        return {**sign_regulation(s, user, regulation_id, signed_on=day), "warnings": warnings}
 
     return writer.run(sign)
 

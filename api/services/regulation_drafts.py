@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.errors import BadInput
+from api.errors import BadInput, ServiceError
 from api.models import InventoryItem, RegulationVersion
 from api.services.regulations import (
     SERVICE_KEYS,
@@ -44,10 +44,11 @@ from api.services.regulations import (
     regulations_in_force,
     today,
     update_regulation,
+    versions_of,
 )
 from api.services.rules import current_rules
 from geo import i18n
-from geo.errors import Problem
+from geo.errors import LienXaError, Problem
 from geo.plan_settings import HOME_RESERVE_SHARE
 from geo.readiness import ReadinessRow, readiness, readiness_gaps
 from geo.regulation import parse_regulation
@@ -318,8 +319,34 @@ def _over_spare_warning(o: OverSpare) -> Problem:
     )
 
 
-def spare_warnings_json(
-    session: Session, G: nx.Graph, regulation: dict[str, Any]
-) -> dict[str, Any]:
-    """``regulation`` with its ``warnings`` (:func:`spare_warnings`, as JSON problems)."""
-    return {**regulation, "warnings": [w.to_dict() for w in spare_warnings(session, G, regulation)]}
+def edit_warnings(
+    session: Session, G: nx.Graph, regulation_id: int, changes: Any
+) -> list[dict[str, Any]]:
+    """The warnings (:func:`spare_warnings`, as JSON) of the version that editing regulation
+    ``regulation_id`` with ``changes`` would make, merged as
+    :func:`api.services.regulations.update_regulation` merges them; read before the write
+    transaction, so the check never holds it. Empty when there is no such regulation or the
+    edit is invalid: the write then refuses it with its own errors."""
+    if not isinstance(changes, dict):
+        return []
+    try:
+        last = versions_of(session, regulation_id)[-1]
+    except ServiceError:
+        return []
+    merged = {**last.data, **{k: v for k, v in changes.items() if k not in SERVICE_KEYS}}
+    try:
+        reg = parse_regulation(merged, catalogue=load_catalogue())
+    except LienXaError:
+        return []
+    data = {**reg.to_dict(), "id": regulation_id}
+    return [w.to_dict() for w in spare_warnings(session, G, data)]
+
+
+def regulation_warnings(session: Session, G: nx.Graph, regulation_id: int) -> list[dict[str, Any]]:
+    """The warnings (:func:`spare_warnings`, as JSON) of the regulation's newest version; empty
+    when there is no such regulation (the write then answers its 404)."""
+    try:
+        reg = regulation_json(session, regulation_id)
+    except ServiceError:
+        return []
+    return [w.to_dict() for w in spare_warnings(session, G, reg)]
