@@ -17,7 +17,6 @@ import argparse
 import gzip
 import json
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -26,14 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fast.conftest import (  # noqa: E402  # the fast tier's communes and users
-    ASKS,
-    GIVES,
-    PASSWORD,
-    USERS,
-    settings_for,
-    write_boundaries,
+from bench.inprocess_service import (  # noqa: E402  # the benchmarks' shared service
+    API,
+    bearer,
+    service,
+    summary,
+    tokens,
 )
+from tests.fast.conftest import ASKS, GIVES, PASSWORD  # noqa: E402  # the fast tier's communes
 
 
 def main() -> None:
@@ -45,27 +44,12 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.main import create_app
-    from api.services.users import add_user
 
-    folder = Path(tempfile.mkdtemp(prefix="lienxa-bench-history-"))
-    settings = settings_for(folder, write_boundaries(folder / "communes.geojson"))
-    upgrade(settings.resolved_database_url())
-    engine = make_engine(settings.resolved_database_url())
-    with session_scope(make_sessionmaker(engine)[1]) as s:
-        for name, (role, binding) in USERS.items():
-            add_user(s, name, PASSWORD, role, **binding, actor="bench")
-    engine.dispose()
-
+    settings = service(Path(tempfile.mkdtemp(prefix="lienxa-bench-history-")))
     with TestClient(create_app(settings)) as client:
-
-        def token(user: str) -> dict[str, str]:
-            r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-            return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-        h = {u: token(u) for u in ("bch40", "dongha", "tayson")}
-        api = "/api/v1"
+        h = {u: bearer(t) for u, t in tokens(client, ("bch40", "dongha", "tayson")).items()}
+        api = API
         incident = client.post(
             api + "/incidents",
             headers=h["bch40"],
@@ -126,13 +110,6 @@ def main() -> None:
                 assert r.status_code == 200, (path, r.status_code)
                 body[name] = r.content
         events = len(client.get(pages["history_json"]).json())
-
-    def summary(xs: list[float]) -> dict[str, float]:
-        return {
-            "median": round(statistics.median(xs), 4),
-            "min": round(min(xs), 4),
-            "max": round(max(xs), 4),
-        }
 
     out = {
         "what": "history page (leader of the asking commune) vs its commune page, in process",

@@ -18,7 +18,6 @@ import argparse
 import gzip
 import json
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -30,40 +29,15 @@ import brotli
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fast.conftest import (  # noqa: E402  # the fast tier's communes and users
-    ASKS,
-    GIVES,
-    PASSWORD,
-    USERS,
-    settings_for,
-    write_boundaries,
+from bench.inprocess_service import (  # noqa: E402  # the benchmarks' shared service
+    API,
+    as_browser,
+    bearer,
+    service,
+    summary,
+    tokens,
 )
-
-API = "/api/v1"
-
-
-def service(folder: Path) -> Any:
-    """A migrated database with the fast tier's users, and the app's settings."""
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from api.services.users import add_user
-
-    settings = settings_for(folder, write_boundaries(folder / "communes.geojson"))
-    upgrade(settings.resolved_database_url())
-    engine = make_engine(settings.resolved_database_url())
-    with session_scope(make_sessionmaker(engine)[1]) as s:
-        for name, (role, binding) in USERS.items():
-            add_user(s, name, PASSWORD, role, **binding, actor="bench")
-    engine.dispose()
-    return settings
-
-
-def tokens(client: Any) -> dict[str, str]:
-    out = {}
-    for user in USERS:
-        r = client.post(API + "/auth/token", data={"username": user, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        out[user] = r.json()["access_token"]
-    return out
+from tests.fast.conftest import ASKS, GIVES  # noqa: E402  # the fast tier's communes
 
 
 def seed_incident(client: Any, tok: dict[str, str]) -> int:
@@ -71,7 +45,7 @@ def seed_incident(client: Any, tok: dict[str, str]) -> int:
     hand-made request Tây Sơn has offered on."""
 
     def h(user: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tok[user]}"}
+        return bearer(tok[user])
 
     r = client.post(
         API + "/incidents",
@@ -118,14 +92,6 @@ def weights(content: bytes) -> dict[str, int]:
     }
 
 
-def summary(xs: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(xs), 4),
-        "min": round(min(xs), 4),
-        "max": round(max(xs), 4),
-    }
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
@@ -134,7 +100,6 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from api.auth import SESSION_COOKIE
     from api.main import create_app
 
     live = service(Path(tempfile.mkdtemp(prefix="lienxa-bench-pages-")))
@@ -146,7 +111,7 @@ def main() -> None:
         seed_s = time.perf_counter() - t0
 
         def as_(app_client: Any, tok: dict[str, str], user: str) -> Any:
-            return TestClient(app_client.app, cookies={SESSION_COOKIE: tok[user]})
+            return as_browser(app_client, tok[user])
 
         # name: (client, path)
         pages = {

@@ -357,5 +357,6 @@ ERRORS = (
     N_("error.leader_own_commune_only"),  # {commune}
     N_("error.incident_not_nearby"),  # {incident_id}, {commune}
     N_("error.note_too_long"),  # {max}
+    N_("error.card_over_spare"),  # {helper}, {committed}, {resource}, {level}, {spare}: a warning
 )
 # fmt: on

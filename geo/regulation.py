@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from geo.errors import LienXaError, Problem
+from geo.errors import LienXaError
+from geo.regulation_values import ValueCheck
 
 #: The fields of cooperation.
 FIELDS = (
@@ -152,89 +153,7 @@ class Regulation:
         }
 
 
-@dataclass
-class _Check:
-    """Collects the problems of one regulation."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def add_error(self, code: str, at: str, message: str, **params: Any) -> None:
-        self.problems.append(Problem(code=code, message=message, field=at, params=params))
-
-    def keys(self, item: Mapping[str, Any], allowed: frozenset[str], at: str) -> None:
-        for k in sorted(set(item) - allowed, key=str):
-            self.add_error(
-                "regulation_unknown_field",
-                f"{at}.{k}" if at else str(k),
-                f"unknown field {k!r}: remove it or use one of {', '.join(sorted(allowed))}",
-                field=f"{at}.{k}" if at else str(k),
-            )
-
-    def bad(self, at: str, value: Any, what: str) -> None:
-        self.add_error(
-            "regulation_value_invalid", at, f"{at}: {what}, got {value!r}", field=at,
-            value=repr(value)[:80],
-        )  # fmt: skip
-
-    def text(self, item: Mapping[str, Any], key: str, at: str, *, required: bool) -> str | None:
-        value = item.get(key)
-        if value is None:
-            if required:
-                self.add_error("regulation_field_missing", at, f"{at} is required", field=at)
-            return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.bad(at, value, "must be a non-empty string")
-            return None
-        return value.strip()
-
-    def day(self, item: Mapping[str, Any], key: str) -> dt.date | None:
-        value = item.get(key)
-        if value is None:
-            return None
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value  # YAML gives dates
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            self.bad(key, value, "must be a date YYYY-MM-DD")
-            return None
-
-    def positive(self, value: Any, at: str) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            self.add_error(
-                "regulation_quantity_invalid", at, f"{at} must be a positive integer, got "
-                f"{value!r}", field=at, value=repr(value)[:80],
-            )  # fmt: skip
-            return None
-        return value
-
-    def resources(self, value: Any, at: str, catalogue: Collection[str]) -> dict[str, int]:
-        if not isinstance(value, Mapping):
-            self.bad(at, value, "must map catalogue resources to quantities")
-            return {}
-        out: dict[str, int] = {}
-        for r, q in value.items():
-            if r not in catalogue:
-                self.add_error(
-                    "unknown_resource", f"{at}.{r}", f"{at}: unknown resource {r!r}", resource=r
-                )
-                continue
-            n = self.positive(q, f"{at}.{r}")
-            if n is not None:
-                out[str(r)] = n
-        return out
-
-    def commune(self, value: Any, at: str, parties: Collection[str]) -> str | None:
-        if not isinstance(value, str) or value not in parties:
-            self.add_error(
-                "regulation_not_a_party", at, f"{at}: {value!r} is not a party of the regulation",
-                field=at, commune=str(value),
-            )  # fmt: skip
-            return None
-        return value
-
-
-def _items(check: _Check, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+def _items(check: ValueCheck, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     value = data.get(key, [])
     if value is None:
         return []
@@ -251,7 +170,7 @@ def _items(check: _Check, data: Mapping[str, Any], key: str) -> list[Mapping[str
 
 
 def _parties(
-    check: _Check,
+    check: ValueCheck,
     data: Mapping[str, Any],
     communes: Collection[str] | None,
     linked: Callable[[str, str], bool] | None,
@@ -283,7 +202,7 @@ def _parties(
 
 
 def _card(
-    check: _Check, item: Mapping[str, Any], at: str, parties: Collection[str], catalogue: Any
+    check: ValueCheck, item: Mapping[str, Any], at: str, parties: Collection[str], catalogue: Any
 ) -> BoxCard | None:
     check.keys(item, CARD_KEYS, at)
     before = len(check.problems)
@@ -309,7 +228,7 @@ def _card(
 
 
 def _activity(
-    check: _Check, item: Mapping[str, Any], at: str, parties: Collection[str], catalogue: Any
+    check: ValueCheck, item: Mapping[str, Any], at: str, parties: Collection[str], catalogue: Any
 ) -> dict[str, Any]:
     check.keys(item, ACTIVITY_KEYS, at)
     out: dict[str, Any] = {}
@@ -339,7 +258,7 @@ def _activity(
 
 
 def _simple(
-    check: _Check, data: Mapping[str, Any], key: str, allowed: frozenset[str], parties: Any
+    check: ValueCheck, data: Mapping[str, Any], key: str, allowed: frozenset[str], parties: Any
 ) -> list[dict[str, str]]:
     out = []
     for k, item in enumerate(_items(check, data, key)):
@@ -384,7 +303,7 @@ def parse_regulation(
         parties not linked, a card or backfill naming a non-party, an unknown resource, a
         quantity that is not a positive integer.
     """
-    check = _Check()
+    check = ValueCheck()
     if not isinstance(data, Mapping):
         check.bad("regulation", data, "must be an object")
         raise _invalid(check)
@@ -447,7 +366,7 @@ def parse_regulation(
     return reg
 
 
-def _invalid(check: _Check) -> RegulationError:
+def _invalid(check: ValueCheck) -> RegulationError:
     n = len(check.problems)
     lines = "; ".join(p.message for p in check.problems[:10])
     return RegulationError(

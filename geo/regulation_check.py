@@ -17,14 +17,15 @@ from geo.scenario_library import scenario_library
 
 @dataclass(frozen=True)
 class OverSpare:
-    """In library scenario ``scenario``, the cards it fires ask ``helper`` for ``fired`` of
-    ``resource``, more than the ``spare`` it may send then."""
+    """In library scenario ``scenario`` (risk level ``level``), the cards it fires ask
+    ``helper`` for ``fired`` of ``resource``, more than the ``spare`` it may send then."""
 
     scenario: str
     helper: str
     resource: str
     fired: int
     spare: int
+    level: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -33,6 +34,7 @@ class OverSpare:
             "resource": self.resource,
             "fired": self.fired,
             "spare": self.spare,
+            "level": self.level,
         }
 
 
@@ -90,5 +92,5 @@ def cards_over_spare(
             stock = int(inventory.get(h, {}).get(k, 0))
             spare = params.sendable(k, stock, needs.get(h, {}).get(k, 0))
             if q > spare:
-                out.append(OverSpare(s.scenario.name, h, k, q, spare))
+                out.append(OverSpare(s.scenario.name, h, k, q, spare, s.level))
     return out

@@ -191,7 +191,7 @@ def usage(verb: Verb) -> str:
 TEXTS = (
     N_("sms.help"), N_("sms.help_short"), N_("sms.help_commands"), N_("sms.error"),
     N_("sms.unknown_number"), N_("sms.ok_offer"), N_("sms.ok_decline"), N_("sms.ok_accept"),
-    N_("sms.ok_dispatch"), N_("sms.ok_arrive"), N_("sms.ok_report"),
+    N_("sms.ok_dispatch"), N_("sms.ok_arrive"), N_("sms.ok_report"), N_("sms.rate_limited"),
     N_("sms.request_addressed"), N_("sms.offer_made"),
     N_("sms.offer_accepted"), N_("sms.offer_declined"), N_("sms.offer_dispatched"),
     N_("sms.offer_arrived"), N_("sms.escalated"), N_("notice.request_addressed"),

@@ -15,6 +15,7 @@ import networkx as nx
 from maps.features import (
     commune_link_features,
     escalations_html,
+    incident_requests_html,
     inventory_html,
     requests_html,
     rule_colour,
@@ -73,14 +74,17 @@ def incident_map(
     plan: Mapping[str, Any] | None,
     labels: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
+    requests: Iterable[Mapping[str, Any]] = (),
+    catalogue: Mapping[str, Any] | None = None,
     lang: str = "vi",
     tile_url: str | None = None,
     tile_attribution: str | None = None,
 ) -> folium.Map:
     """Affected communes by risk level, the plan's transfers as arrows from giver to receiver
     (quantities and resources in popups), unmet needs marked, escalations listed per body and
-    resource with units (as the command page lists them), a legend. ``units`` default to the
-    catalogue's."""
+    resource with units (as the command page lists them), the incident's open ``requests`` (those
+    a re-plan replaced greyed and marked, not counted as open asks), a legend. ``units`` default
+    to the catalogue's."""
     t = words(lang)
     labels = labels or {}
     if units is None:
@@ -114,6 +118,9 @@ def incident_map(
         escalated = escalations_html(unmet, labels=labels, units=units, lang=lang)
         if escalated:
             Panel(escalated, position="topleft", css="lx-escalations").add_to(m)
+    asked = incident_requests_html(G, requests, catalogue or {}, lang=lang)
+    if asked:
+        Panel(asked, position="bottomleft", css="lx-requests").add_to(m)
     ColouredGeoJson(feats, name="plan").add_to(m)
     legend = [
         (RISK_COLOURS[level], risk_labels(lang)[level]),
@@ -155,7 +162,7 @@ def commune_map(
         )
     req_html = requests_html(G, incoming, outgoing, catalogue or {}, lang=lang)
     if req_html:
-        Panel(req_html, position="topright").add_to(m)
+        Panel(req_html, position="topright", css="lx-requests").add_to(m)
     return m
 
 

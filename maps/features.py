@@ -233,6 +233,77 @@ def inventory_html(inventory: Mapping[str, Any], catalogue: Mapping[str, Any], *
     return f"<h4>{t['inventory']}{sample}</h4>" + rows
 
 
+#: how a request a re-plan replaced looks in the maps' panels: greyed, after the open asks
+OUTDATED_STYLE = "color:#8a8a8a"
+
+
+def open_asks(requests: Iterable[Mapping[str, Any]]) -> int:
+    """How many of ``requests`` are open asks: open and not replaced by a re-plan (an
+    ``outdated`` request stays open for the offers made on it, but asks nothing more)."""
+    return sum(1 for r in requests if r.get("status", "open") == "open" and not r.get("outdated"))
+
+
+def _request_items(
+    reqs: list[Mapping[str, Any]],
+    who: Any,
+    what: Any,
+    *,
+    lang: str,
+    limit: int = 12,
+) -> str:
+    """``<li>`` per request: the open asks first, then those a re-plan replaced, greyed and
+    marked as such (:data:`OUTDATED_STYLE`); at most ``limit`` of each."""
+    t = words(lang)
+    live = [r for r in reqs if not r.get("outdated")][:limit]
+    old = [r for r in reqs if r.get("outdated")][:limit]
+    html = "".join(f"<li>#{r['id']} {who(r)}: {what(r)}</li>" for r in live)
+    html += "".join(
+        f'<li class="lx-outdated" id="lx-outdated-{r["id"]}" style="{OUTDATED_STYLE}">'
+        f"<s>#{r['id']}</s> {who(r)}: {what(r, outdated=True)} — <i>{t['outdated']}</i></li>"
+        for r in old
+    )
+    return html
+
+
+def _request_words(
+    G: nx.Graph, catalogue: Mapping[str, Any], lang: str
+) -> tuple[Any, Any, Any, Any]:
+    """The name of a commune, what a request asks (its status, or none when outdated), where it
+    comes from and whom it asks, in ``lang``."""
+    t = words(lang)
+    statuses = i18n.labels(lang, i18n.STATUSES)
+
+    def name(c: str) -> str:
+        return esc(G.nodes[c].get("full_name", c)) if c in G else esc(c)
+
+    def what(r: Mapping[str, Any], *, outdated: bool = False) -> str:
+        label = _label(catalogue.get(r["resource"]), r["resource"], lang)
+        text = f"{number(r['quantity'], lang)} {esc(label)}"
+        if outdated:
+            return text
+        return f"{text} ({esc(statuses.get(r['status'], r['status']))})"
+
+    def source(r: Mapping[str, Any]) -> str:
+        return f"{t['from']} {name(r['commune'])}"
+
+    def targets(r: Mapping[str, Any]) -> str:
+        return f"{t['to']} " + ", ".join(map(name, r["to"]))
+
+    return name, what, source, targets
+
+
+def _requests_section(
+    title: str, reqs: list[Mapping[str, Any]], who: Any, what: Any, lang: str
+) -> str:
+    t = words(lang)
+    return (
+        f"<h4>{title} <small>({t['open_requests']}: {number(open_asks(reqs), lang)})</small></h4>"
+        "<ul style='margin:0;padding-left:16px'>"
+        + _request_items(reqs, who, what, lang=lang)
+        + "</ul>"
+    )
+
+
 def requests_html(
     G: nx.Graph,
     incoming: Iterable[Mapping[str, Any]],
@@ -241,36 +312,39 @@ def requests_html(
     *,
     lang: str,
 ) -> str:
-    """A commune's incoming and outgoing requests (twelve of each), empty when there are none."""
+    """A commune's incoming and outgoing requests (twelve open asks of each, then up to twelve a
+    re-plan replaced, greyed and marked), each heading counting only the open asks; empty when
+    there are none."""
     t = words(lang)
-    statuses = i18n.labels(lang, i18n.STATUSES)
-
-    def name(c: str) -> str:
-        return esc(G.nodes[c].get("full_name", c)) if c in G else esc(c)
-
-    def what(r: Mapping[str, Any]) -> str:
-        label = _label(catalogue.get(r["resource"]), r["resource"], lang)
-        status = statuses.get(r["status"], r["status"])
-        return f"{number(r['quantity'], lang)} {esc(label)} ({esc(status)})"
-
-    def source(r: Mapping[str, Any]) -> str:
-        return f"{t['from']} {name(r['commune'])}"
-
-    def targets(r: Mapping[str, Any]) -> str:
-        return f"{t['to']} " + ", ".join(map(name, r["to"]))
-
+    _, what, source, targets = _request_words(G, catalogue, lang)
     html = ""
     for title, reqs, who in (
         (t["incoming"], list(incoming), source),
         (t["outgoing"], list(outgoing), targets),
     ):
         if reqs:
-            html += (
-                f"<h4>{title}</h4><ul style='margin:0;padding-left:16px'>"
-                + "".join(f"<li>#{r['id']} {who(r)}: {what(r)}</li>" for r in reqs[:12])
-                + "</ul>"
-            )
+            html += _requests_section(title, reqs, who, what, lang)
     return html
+
+
+def incident_requests_html(
+    G: nx.Graph,
+    requests: Iterable[Mapping[str, Any]],
+    catalogue: Mapping[str, Any],
+    *,
+    lang: str,
+) -> str:
+    """An incident's open requests (who asks whom for what), those a re-plan replaced greyed and
+    marked after them, the heading counting only the open asks; empty when there are none."""
+    reqs = list(requests)
+    if not reqs:
+        return ""
+    name, what, _source, targets = _request_words(G, catalogue, lang)
+
+    def who(r: Mapping[str, Any]) -> str:
+        return f"{name(r['commune'])} {targets(r)}"
+
+    return _requests_section(words(lang)["requests"], reqs, who, what, lang)
 
 
 def rule_colour(kinds: set[str]) -> str:

@@ -55,6 +55,8 @@ WORDS = {
     "closed": N_("map.closed"),
     "sample": N_("map.sample"),
     "agreement_link": N_("map.agreement_link"),
+    "outdated": N_("map.outdated"),
+    "requests": N_("map.requests"),
 }
 
 

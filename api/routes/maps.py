@@ -70,7 +70,9 @@ def overview(
             for a in i.scenario.get("affected", []):
                 risk[a["commune"]] = max(risk.get(a["commune"], 0), i.risk_level)
         open_req: dict[str, int] = {}
-        for r in s.scalars(select(SupportRequest).where(SupportRequest.status == "open")):
+        # an outdated request (replaced by a re-plan) stays open for its offers but asks nothing
+        asking = (SupportRequest.status == "open", SupportRequest.outdated.is_(False))
+        for r in s.scalars(select(SupportRequest).where(*asking)):
             open_req[r.commune_code] = open_req.get(r.commune_code, 0) + 1
     lang = _lang(request, lang)
     key = page_key(
@@ -90,12 +92,21 @@ def overview(
 def incident(
     request: Request, state: StateDep, incident_id: int, lang: str | None = None
 ) -> Response:
-    """An incident: affected communes, the plan's transfers as arrows, unmet needs, escalations."""
+    """An incident: affected communes, the plan's transfers as arrows, unmet needs, escalations,
+    its open requests (those a re-plan replaced marked)."""
     with session_scope(state.read_session) as s:
-        authenticate(request, s)
+        user = authenticate(request, s)
         inc = get_incident(s, incident_id)
         plan = latest_plan(s, incident_id)
         scenario = inc.scenario
+        # what the panel shows of each request the reader may see: a re-plan that outdates one
+        # changes this list, hence the page's key
+        asks = [
+            {k: r[k] for k in ("id", "commune", "resource", "quantity", "to", "status", "outdated")}
+            for r in list_requests(
+                s, user, commune=None, direction=None, status="open", incident_id=incident_id
+            )
+        ]
     codes = [a["commune"] for a in scenario.get("affected", [])]
     provs = {state.graph.nodes[c]["province_code"] for c in codes if c in state.graph}
     area = next(iter(provs)) if len(provs) == 1 else None
@@ -108,6 +119,7 @@ def incident(
         area=area,
         scenario=scenario,
         plan=plan,
+        requests=asks,
         labels=labels,
         lang=lang,
         tiles=_tiles(state),
@@ -123,6 +135,8 @@ def incident(
             plan=plan,
             labels=labels,
             units=units,
+            requests=asks,
+            catalogue=catalogue,
             lang=lang,
             **_tiles(state),
         )

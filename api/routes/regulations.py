@@ -15,7 +15,13 @@ from api.deps import CurrentUser, ReadSessionDep, StateDep, WriterDep
 from api.documents.regulation import render_regulation_pdf
 from api.documents.render import province_title
 from api.schemas import MAX_ID, Open, error_responses
-from api.services.regulation_drafts import DraftRequest, compute_drafts, store_drafts
+from api.services.regulation_drafts import (
+    DraftRequest,
+    compute_drafts,
+    edit_warnings,
+    regulation_warnings,
+    store_drafts,
+)
 from api.services.regulations import (
     create_regulation,
     list_regulations,
@@ -42,6 +48,18 @@ class RegulationOut(Open):
     title: str
     parties: list[str]
     status: str
+
+
+class RegulationChecked(RegulationOut):
+    """A regulation version just edited or signed, with what its cards ask beyond a helper's
+    spare after its reserve (warnings, never a refusal)."""
+
+    warnings: list[dict[str, Any]] = Field(
+        default=[],
+        description="``card_over_spare`` problems: ``params`` name the helper, the resource, "
+        "what the cards commit (``committed``) and the helper's ``spare``, the level and the "
+        "library scenario",
+    )
 
 
 class SignIn(BaseModel):
@@ -157,31 +175,46 @@ def read_regulation_versions(
     return [version_json(v) for v in versions_of(session, regulation_id)]
 
 
-@router.patch("/{regulation_id}", response_model=RegulationOut, responses=ERRORS)
+@router.patch("/{regulation_id}", response_model=RegulationChecked, responses=ERRORS)
 def update_regulation_route(
     regulation_id: int,
     body: Annotated[dict[str, Any], Body()],
     user: CurrentUser,
     state: StateDep,
+    session: ReadSessionDep,
     writer: WriterDep,
 ) -> Any:
-    """Change a regulation: a new draft version (a signed one stays in force until signed)."""
+    """Change a regulation: a new draft version (a signed one stays in force until signed),
+    with a warning for each helper its cards ask for more than its spare."""
     known = set(state.gdf.index)
-    return writer.run(
-        lambda s: update_regulation(s, user, regulation_id, body, G=state.graph, communes=known)
-    )
+    # checked before the one short write transaction (the check reads the province's library)
+    warnings = edit_warnings(session, state.graph, regulation_id, body)
+
+    def update(s: Any) -> dict[str, Any]:
+        reg = update_regulation(s, user, regulation_id, body, G=state.graph, communes=known)
+        return {**reg, "warnings": warnings}
+
+    return writer.run(update)
 
 
-@router.post("/{regulation_id}/sign", response_model=RegulationOut, responses=ERRORS)
+@router.post("/{regulation_id}/sign", response_model=RegulationChecked, responses=ERRORS)
 def sign_regulation_route(
     regulation_id: int,
     user: CurrentUser,
+    state: StateDep,
+    session: ReadSessionDep,
     writer: WriterDep,
     body: Annotated[SignIn | None, Body()] = None,
 ) -> Any:
-    """Sign a draft (planner, or the command of every party's area); the signer is recorded."""
+    """Sign a draft (planner, or the command of every party's area); the signer is recorded.
+    Cards beyond a helper's spare are signed all the same, with their warnings."""
     day = body.signed_on if body else None
-    return writer.run(lambda s: sign_regulation(s, user, regulation_id, signed_on=day))
+    warnings = regulation_warnings(session, state.graph, regulation_id)  # before the write
+
+    def sign(s: Any) -> dict[str, Any]:
+        return {**sign_regulation(s, user, regulation_id, signed_on=day), "warnings": warnings}
+
+    return writer.run(sign)
 
 
 @router.post("/{regulation_id}/retire", response_model=RegulationOut, responses=ERRORS)

@@ -1,8 +1,9 @@
 """An incident's history: one timeline of what was asked, promised, sent and received, and when,
 read back from the tables (requests, offers, ledger, audit_log), kept after the aid arrived.
 
-Each kind of event comes from one small function of :data:`SOURCES` (``session, incident id ->
-events``): a new kind is one more function appended there. Who sees what:
+Each kind of event comes from one small function of :data:`SOURCES` (``timeline -> events``,
+a :class:`Reading` that reads each table once per timeline): a new kind is one more function
+appended there. Who sees what:
 a commune leader the events its commune takes part in, a defence command those touching its
 area, planners and admins all of them.
 """
@@ -14,6 +15,7 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -52,8 +54,33 @@ class HistoryEvent:
         return {c for c in (self.giver, self.receiver, *self.addressees) if c}
 
 
-#: ``session, incident id -> events`` of one kind
-Source = Callable[[Session, int], Iterable[HistoryEvent]]
+class Reading:
+    """What the sources of one timeline read, each table once: the incident's requests and its
+    offers (with their request) are read on first use and shared by every source."""
+
+    def __init__(self, session: Session, incident_id: int) -> None:
+        self.session = session
+        self.incident_id = incident_id
+
+    @cached_property
+    def requests(self) -> list[SupportRequest]:
+        """The incident's support requests, by id."""
+        return list(
+            self.session.scalars(
+                select(SupportRequest)
+                .where(SupportRequest.incident_id == self.incident_id)
+                .order_by(SupportRequest.id)
+            )
+        )
+
+    @cached_property
+    def offers(self) -> list[tuple[Offer, SupportRequest]]:
+        """The offers made to the incident's requests, each with its request, by offer id."""
+        return _offers_of(self.session, self.incident_id)
+
+
+#: ``timeline -> events`` of one kind
+Source = Callable[[Reading], Iterable[HistoryEvent]]
 #: the order of events at the same instant
 KIND_ORDER = (
     "report",
@@ -101,15 +128,13 @@ def _audit(session: Session, entity: str, actions: Iterable[str], ids: list[int]
         )
 
 
-def request_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+def request_events(t: Reading) -> Iterator[HistoryEvent]:
     """A commune asked for support (from the named communes, or its neighbours)."""
-    for r in session.scalars(
-        select(SupportRequest).where(SupportRequest.incident_id == incident_id)
-    ):
+    for r in t.requests:
         yield HistoryEvent(
             at=_at(r.created_at),
             kind="request",
-            incident_id=incident_id,
+            incident_id=t.incident_id,
             resource=r.resource,
             quantity=r.quantity,
             receiver=r.commune_code,
@@ -120,20 +145,15 @@ def request_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]
         )
 
 
-def request_change_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+def request_change_events(t: Reading) -> Iterator[HistoryEvent]:
     """A request cancelled by its commune, or declined by one it was addressed to."""
-    rows = {
-        r.id: r
-        for r in session.scalars(
-            select(SupportRequest).where(SupportRequest.incident_id == incident_id)
-        )
-    }
-    for e in _audit(session, "request", ("request.cancel", "request.decline"), list(rows)):
+    rows = {r.id: r for r in t.requests}
+    for e in _audit(t.session, "request", ("request.cancel", "request.decline"), list(rows)):
         r, after = rows[int(e.entity_id)], e.after or {}
         yield HistoryEvent(
             at=_at(e.at),
             kind="request_cancel" if e.action == "request.cancel" else "request_decline",
-            incident_id=incident_id,
+            incident_id=t.incident_id,
             resource=r.resource,
             quantity=r.quantity,
             giver=after.get("commune"),
@@ -144,13 +164,13 @@ def request_change_events(session: Session, incident_id: int) -> Iterator[Histor
         )
 
 
-def offer_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+def offer_events(t: Reading) -> Iterator[HistoryEvent]:
     """A commune promised (offered) part or all of a request."""
-    for o, r in _offers_of(session, incident_id):
+    for o, r in t.offers:
         yield HistoryEvent(
             at=_at(o.created_at),
             kind="offer",
-            incident_id=incident_id,
+            incident_id=t.incident_id,
             resource=r.resource,
             quantity=o.quantity,
             giver=o.commune_code,
@@ -162,16 +182,16 @@ def offer_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
         )
 
 
-def offer_change_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+def offer_change_events(t: Reading) -> Iterator[HistoryEvent]:
     """An offer accepted, declined, sent on its way or cancelled (from the audit log)."""
-    offers = {o.id: (o, r) for o, r in _offers_of(session, incident_id)}
+    offers = {o.id: (o, r) for o, r in t.offers}
     actions = [f"offer.{a}" for a in OFFER_CHANGES]
-    for e in _audit(session, "offer", actions, list(offers)):
+    for e in _audit(t.session, "offer", actions, list(offers)):
         o, r = offers[int(e.entity_id)]
         yield HistoryEvent(
             at=_at(e.at),
             kind=e.action.removeprefix("offer."),
-            incident_id=incident_id,
+            incident_id=t.incident_id,
             resource=r.resource,
             quantity=o.quantity,
             giver=o.commune_code,
@@ -183,14 +203,14 @@ def offer_change_events(session: Session, incident_id: int) -> Iterator[HistoryE
         )
 
 
-def arrival_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+def arrival_events(t: Reading) -> Iterator[HistoryEvent]:
     """Aid received (the ledger: what arrived where, from whom)."""
-    requests = {o.id: r.id for o, r in _offers_of(session, incident_id)}
-    for e in session.scalars(select(LedgerEntry).where(LedgerEntry.incident_id == incident_id)):
+    requests = {o.id: r.id for o, r in t.offers}
+    for e in t.session.scalars(select(LedgerEntry).where(LedgerEntry.incident_id == t.incident_id)):
         yield HistoryEvent(
             at=_at(e.created_at),
             kind="arrive",
-            incident_id=incident_id,
+            incident_id=t.incident_id,
             resource=e.resource,
             quantity=e.quantity,
             giver=e.from_commune,
@@ -200,18 +220,18 @@ def arrival_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]
         )
 
 
-def report_events(session: Session, incident_id: int) -> Iterator[HistoryEvent]:
+def report_events(t: Reading) -> Iterator[HistoryEvent]:
     """Situation reports (every one kept): the commune, its displaced people (``quantity``) and
     what else it said, as the note."""
-    for r in session.scalars(
+    for r in t.session.scalars(
         select(SituationReport)
-        .where(SituationReport.incident_id == incident_id)
+        .where(SituationReport.incident_id == t.incident_id)
         .order_by(SituationReport.id)
     ):
         yield HistoryEvent(
             at=_at(r.created_at),
             kind="report",
-            incident_id=incident_id,
+            incident_id=t.incident_id,
             quantity=r.displaced,
             receiver=r.commune_code,
             actor=r.created_by,
@@ -249,10 +269,11 @@ def incident_history(
         ``incident_not_found`` (params ``incident_id``).
     """
     get_incident(session, incident_id)
+    reading = Reading(session, incident_id)
     events = [
         e
         for source in SOURCES
-        for e in source(session, incident_id)
+        for e in source(reading)
         if may_see(principal, e) and (commune is None or commune in e.communes)
     ]
     order = {k: n for n, k in enumerate(KIND_ORDER)}

@@ -129,7 +129,8 @@ def read_plan_inputs(
     Forbidden, NotFound, Conflict
         Not a command or admin; ``incident_not_found``; ``incident_not_active``.
     """
-    from api.services.incidents import _minus_offers, _require_active, get_incident, regions_map
+    from api.services.incident_plans import _minus_offers, regions_map
+    from api.services.incidents import _require_active, get_incident
 
     require_role(principal, Role.DEFENCE_COMMAND, Role.ADMIN, action="running a plan")
     i = get_incident(session, incident_id)
@@ -221,7 +222,8 @@ def store_plan(
     Conflict
         ``incident_not_active``; ``plan_inputs_changed`` when the inputs moved since step 1.
     """
-    from api.services.incidents import _request_from_plan, _require_active, get_incident
+    from api.services.incident_plans import _request_from_plan
+    from api.services.incidents import _require_active, get_incident
 
     i = get_incident(session, inputs.incident_id)
     _require_active(i)

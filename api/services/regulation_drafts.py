@@ -16,7 +16,9 @@ A drafted backfill whose covering commune is not a party is left out of the stor
 (:func:`parties_only_backfill`: it would bind a commune that never signed) and said in the
 rationale. Unsigned drafts of pairs the new drafting no longer proposes are left as they are
 (a planner may have made them by hand). :func:`readiness_of` is CONTRACT's readiness over the
-regulations in force, with :func:`geo.readiness.readiness_gaps`.
+regulations in force, with :func:`geo.readiness.readiness_gaps`. :func:`spare_warnings` says
+when a regulation's cards (a planner's edit) ask a helper for more than its spare after its
+reserve: a warning on the answer and the page, never a refusal.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.errors import BadInput
+from api.errors import BadInput, ServiceError
 from api.models import InventoryItem, RegulationVersion
 from api.services.regulations import (
     SERVICE_KEYS,
@@ -42,12 +44,15 @@ from api.services.regulations import (
     regulations_in_force,
     today,
     update_regulation,
+    versions_of,
 )
 from api.services.rules import current_rules
 from geo import i18n
+from geo.errors import LienXaError, Problem
 from geo.plan_settings import HOME_RESERVE_SHARE
 from geo.readiness import ReadinessRow, readiness, readiness_gaps
 from geo.regulation import parse_regulation
+from geo.regulation_check import OverSpare, cards_over_spare
 from geo.regulation_draft import area_codes, draft_regulations, province_communes
 from geo.resources import load_catalogue
 
@@ -249,3 +254,99 @@ def readiness_of(
 def names_of(G: nx.Graph, codes: Collection[str]) -> Mapping[str, str]:
     """``{code: full name}`` from the graph's nodes (for partners outside a map's area)."""
     return {c: str(G.nodes[c].get("full_name") or G.nodes[c].get("name") or c) for c in codes}
+
+
+def spare_warnings(session: Session, G: nx.Graph, regulation: Mapping[str, Any]) -> list[Problem]:
+    """Where the cards of ``regulation`` (its JSON, as edited), fired with those of the other
+    regulations in force, ask one of its helpers for more of a resource than that helper may
+    send after its reserve (:func:`geo.regulation_check.cards_over_spare` over the library of
+    the parties' provinces, on the stored stock): one ``card_over_spare`` warning per helper and
+    resource, the library scenario where it is most over.
+
+    A warning, not an error: the planners may sign such a card (the helper may agree to give
+    more than the plan's reserve rule would), the page and the answer say so first.
+    """
+    cards = list(regulation.get("box_cards") or [])
+    mine = {(str(c["from"]), str(k)) for c in cards for k in c.get("resources", {})}
+    parties = [c for c in regulation.get("parties", []) if c in G]
+    if not mine or not parties:
+        return []
+    provinces = {G.nodes[c].get("province_code") for c in parties}
+    area = sorted(c for c, d in G.nodes(data=True) if d.get("province_code") in provinces)
+    inside = set(area)
+    others = [
+        r.to_dict()
+        for r in regulations_in_force(session, today())
+        if r.id != regulation.get("id") and inside.intersection(r.parties)
+    ]
+    inventory = stored_inventory(session)
+    worst: dict[tuple[str, str], OverSpare] = {}
+    for hazard in sorted({str(c["hazard"]) for c in cards}):
+        for o in cards_over_spare(
+            G,
+            [dict(regulation), *others],
+            communes=area,
+            inventory=inventory,
+            reserve=HOME_RESERVE_SHARE,
+            hazard=hazard,
+        ):
+            key = (o.helper, o.resource)
+            if key in mine and (key not in worst or o.fired - o.spare > _excess(worst[key])):
+                worst[key] = o
+    return [_over_spare_warning(o) for _, o in sorted(worst.items())]
+
+
+def _excess(o: OverSpare) -> int:
+    return o.fired - o.spare
+
+
+def _over_spare_warning(o: OverSpare) -> Problem:
+    return Problem(
+        code="card_over_spare",
+        message=(
+            f"the cards ask {o.helper} for {o.fired} {o.resource} at level {o.level}, more than "
+            f"the {o.spare} it can spare after its reserve (library scenario {o.scenario})"
+        ),
+        field="box_cards",
+        params={
+            "helper": o.helper,
+            "resource": o.resource,
+            "committed": o.fired,
+            "spare": o.spare,
+            "level": o.level,
+            "scenario": o.scenario,
+        },
+    )
+
+
+def edit_warnings(
+    session: Session, G: nx.Graph, regulation_id: int, changes: Any
+) -> list[dict[str, Any]]:
+    """The warnings (:func:`spare_warnings`, as JSON) of the version that editing regulation
+    ``regulation_id`` with ``changes`` would make, merged as
+    :func:`api.services.regulations.update_regulation` merges them; read before the write
+    transaction, so the check never holds it. Empty when there is no such regulation or the
+    edit is invalid: the write then refuses it with its own errors."""
+    if not isinstance(changes, dict):
+        return []
+    try:
+        last = versions_of(session, regulation_id)[-1]
+    except ServiceError:
+        return []
+    merged = {**last.data, **{k: v for k, v in changes.items() if k not in SERVICE_KEYS}}
+    try:
+        reg = parse_regulation(merged, catalogue=load_catalogue())
+    except LienXaError:
+        return []
+    data = {**reg.to_dict(), "id": regulation_id}
+    return [w.to_dict() for w in spare_warnings(session, G, data)]
+
+
+def regulation_warnings(session: Session, G: nx.Graph, regulation_id: int) -> list[dict[str, Any]]:
+    """The warnings (:func:`spare_warnings`, as JSON) of the regulation's newest version; empty
+    when there is no such regulation (the write then answers its 404)."""
+    try:
+        reg = regulation_json(session, regulation_id)
+    except ServiceError:
+        return []
+    return [w.to_dict() for w in spare_warnings(session, G, reg)]

@@ -10,6 +10,13 @@ so a refused command leaves nothing of itself behind) and the answer in the outb
 committed together. A repeated delivery is handled once: by Kannel's message id (``%I``, passed
 as ``id``; unique in ``sms_inbox``) when it is given, else by the same text from the same
 number within :data:`REPEAT_WINDOW`.
+
+A number that sends more than :data:`RATE_LIMIT` SMS within :data:`RATE_WINDOW` is answered
+once "Qua nhieu tin nhan, vui long cho 1 phut" and then ignored without an answer until it has
+sent fewer than that many within the window. The count is the number's rows in ``sms_inbox``
+(every SMS handled, even one ignored, keeps its row), so every process and worker shares it.
+Two deliveries of one number handled at the same instant by two processes may both pass at the
+limit (neither sees the other's row before it commits): one SMS over, never more per process.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, principal_for
@@ -37,12 +44,18 @@ from geo.sms import Command, SmsError, Verb, normalise_phone, parse_command
 
 #: Without a Kannel id, the same text from the same number within this time is a repeat.
 REPEAT_WINDOW = dt.timedelta(minutes=2)
+#: More incoming SMS than this from one number within :data:`RATE_WINDOW` are not handled.
+RATE_LIMIT = 10
+RATE_WINDOW = dt.timedelta(minutes=1)
+#: The results of an SMS over the limit: the one answered, and those ignored after it.
+RATE_LIMITED, RATE_LIMITED_SILENT = "rate_limited", "rate_limited_silent"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of an incoming SMS: ``result`` is ``ok``, ``duplicate``, ``unknown_number``
-    or an error code; ``inbox_id`` its row (``None`` for a duplicate)."""
+    """What became of an incoming SMS: ``result`` is ``ok``, ``duplicate``, ``unknown_number``,
+    ``rate_limited`` (answered once), ``rate_limited_silent`` (ignored) or an error code;
+    ``inbox_id`` its row (``None`` for a duplicate)."""
 
     result: str
     inbox_id: int | None
@@ -59,6 +72,20 @@ def _repeat(session: Session, phone: str, text: str, now: dt.datetime) -> bool:
         )
         is not None
     )
+
+
+def _over_limit(session: Session, phone: str, now: dt.datetime, limit: int) -> tuple[bool, bool]:
+    """Whether ``phone`` already sent ``limit`` SMS or more within :data:`RATE_WINDOW` before
+    ``now``, and whether it was already told so within the window."""
+    since = now - RATE_WINDOW
+    recent = select(SmsIncoming.id).where(
+        SmsIncoming.from_phone == phone, SmsIncoming.received_at >= since
+    )
+    over = session.scalar(select(func.count()).select_from(recent.limit(limit).subquery()))
+    if (over or 0) < limit:
+        return False, False
+    told = session.scalar(recent.where(SmsIncoming.result == RATE_LIMITED).limit(1))
+    return True, told is not None
 
 
 def _active_incident_of(session: Session, commune: str) -> int:
@@ -147,8 +174,10 @@ def handle_incoming(
     communes_by_province: Mapping[str, set[str]],
     G: nx.Graph | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    rate_limit: int = RATE_LIMIT,
 ) -> Outcome:
-    """Handle one SMS in ``session``'s transaction (see the module docstring).
+    """Handle one SMS in ``session``'s transaction (see the module docstring); more than
+    ``rate_limit`` from one number within :data:`RATE_WINDOW` are answered once, then ignored.
 
     Raises
     ------
@@ -168,15 +197,22 @@ def handle_incoming(
             return Outcome("duplicate", None)
     elif _repeat(session, sender, raw, now):
         return Outcome("duplicate", None)
+    over, told = _over_limit(session, sender, now, rate_limit) if sender else (False, False)
     row = SmsIncoming(kannel_id=kannel_id, from_phone=sender, text=raw, received_at=now)
     session.add(row)
     session.flush()  # a parallel delivery of the same id committed meanwhile: IntegrityError
-    user = session.scalars(select(User).where(User.phone == sender, User.active.is_(True))).first()
     reply_key = f"reply:{row.id}"
     if not sender:  # no number to answer to (Kannel always passes one)
         row.from_phone, row.result = (phone or "")[:32], "phone_invalid"
         session.flush()
         return Outcome(row.result, row.id)
+    if over:  # known number or not: each answer is an SMS someone pays for
+        row.result = RATE_LIMITED_SILENT if told else RATE_LIMITED
+        if not told:
+            queue_sms(session, key=reply_key, to=sender, message="sms.rate_limited")
+        session.flush()
+        return Outcome(row.result, row.id)
+    user = session.scalars(select(User).where(User.phone == sender, User.active.is_(True))).first()
     if user is None:
         row.result = "unknown_number"
         queue_sms(session, key=reply_key, to=sender, message="sms.unknown_number")

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db import session_scope
 from api.errors import ServiceError
+from api.services.regulation_drafts import spare_warnings
 from api.services.regulations import (
     list_regulations,
     regulation_json,
@@ -22,9 +23,11 @@ from api.services.regulations import (
 from api.state import state_of
 from api.web.error_pages import error_text
 from api.web.forms import AlreadySent, form_and_user, need, run_once
-from api.web.render import render, say
-from geo.errors import LienXaError
+from api.web.render import commune_name, lang_of, render, resource_labels, say
+from geo import i18n
+from geo.errors import LienXaError, Problem
 from geo.i18n import N_
+from geo.resources import load_catalogue
 
 router = APIRouter(include_in_schema=False)
 ROLES = ("planner", "admin", "defence_command")
@@ -59,10 +62,37 @@ def list_page(
     )
 
 
+def spare_lines(request: Request, warnings: list[Problem]) -> list[dict[str, str]]:
+    """The ``card_over_spare`` warnings as the page says them: the helper by name, the resource
+    by its label, committed and spare with their units."""
+    lang = lang_of(request)
+    labels, catalogue = resource_labels(lang), load_catalogue()
+    out = []
+    for w in warnings:
+        q = dict(w.params)
+        res = catalogue.get(q["resource"])
+        unit = res.unit if res else None
+        text = say(
+            request,
+            f"error.{w.code}",
+            helper=commune_name(request, q["helper"]),
+            resource=labels.get(q["resource"], q["resource"]),
+            committed=i18n.amount(q["committed"], unit, lang),
+            spare=i18n.amount(q["spare"], unit, lang),
+            level=q["level"],
+            scenario=q["scenario"],
+        )
+        out.append({"id": f"over-spare-{q['helper']}-{q['resource']}", "text": text})
+    return out
+
+
 def _page(request: Request, p: Any, regulation_id: int, **ctx: Any) -> Response:
-    with session_scope(state_of(request).read_session) as s:
+    state = state_of(request)
+    with session_scope(state.read_session) as s:
         try:
             reg = regulation_json(s, regulation_id)
+            # shown while it may be signed and after: a warning, never a refusal
+            over = spare_warnings(s, state.graph, reg) if reg["status"] != "retired" else []
         except ServiceError as exc:
             return render(
                 request,
@@ -76,7 +106,14 @@ def _page(request: Request, p: Any, regulation_id: int, **ctx: Any) -> Response:
                 status=404,
             )
     status = 422 if ctx.get("errors") else 200
-    context = {"user": p, "reg": reg, "errors": {}, "form": {}, **ctx}
+    context = {
+        "user": p,
+        "reg": reg,
+        "errors": {},
+        "form": {},
+        "over_spare": spare_lines(request, over),
+        **ctx,
+    }
     return render(request, "regulations.html", context, status=status)
 
 

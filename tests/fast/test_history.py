@@ -166,3 +166,26 @@ def test_situation_reports_are_in_the_timeline_and_the_csv(site):
     assert [e for e in other if e["kind"] == "report"] == []
     csv_text = site.as_("bch40").get(f"/incidents/{incident['id']}/history.csv").text
     assert "report" in csv_text and "140" in csv_text
+
+
+def test_a_timeline_reads_the_offers_and_the_requests_once(site):
+    """Every source shares one read of the incident's offers and of its requests."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    incident, _, _ = _story(site)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        r = site.as_("planner").get(f"/incidents/{incident['id']}/history")
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert r.status_code == 200, r.text
+    offers = [s for s in seen if s.startswith("select") and "from offers" in s]
+    requests = [s for s in seen if s.startswith("select") and "from requests where" in s]
+    assert len(offers) == 1, offers
+    assert len(requests) == 1, requests
