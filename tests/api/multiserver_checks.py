@@ -297,6 +297,45 @@ def check_map_cached_on_a_not_stale_on_b(site: Site, **_: Any) -> str:
     return "after a level change and a plan on A, B answered 200 with a new ETag each time"
 
 
+def check_two_plans_at_once_on_a_and_b(site: Site, tries: int = 3, **_: Any) -> str:
+    """The same incident planned (with its requests) on A and on B at the same moment: both
+    answer (200, or 409 ``plan_inputs_changed``), never a 500, and nothing is asked twice."""
+    import collections
+
+    a, b = site.names[0], site.names[1]
+    bch = site.log_in("bchqs", PASSWORD, on=a)
+    seen = []
+
+    def plan(on: str, inc_id: int, out: dict[str, int], start: threading.Barrier) -> None:
+        with site.client(on, token=bch) as c:
+            start.wait()
+            r = c.post(f"/api/v1/incidents/{inc_id}/plan", json={"create_requests": True})
+        out[on] = r.status_code
+
+    for k in range(tries):
+        inc = _incident(site, bch, a, f"multi-server plans at once {k}")
+        answers: dict[str, int] = {}
+        start = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=plan, args=(on, inc["id"], answers, start)) for on in (a, b)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with site.client(a, token=bch) as c:
+            rows = c.get("/api/v1/requests", params={"incident_id": inc["id"]}).json()
+        twice = [
+            k
+            for k, n in collections.Counter((r["commune"], r["resource"]) for r in rows).items()
+            if n > 1
+        ]
+        assert set(answers.values()) <= {200, 409} and 200 in answers.values(), answers
+        assert rows and not twice, f"asked twice: {twice}"
+        seen.append(f"{answers[a]}/{answers[b]}")
+    return f"{tries} tries, answers A/B {seen}, each need asked once"
+
+
 def check_sms_outbox_sent_once_by_two_servers(
     site: Site, gateway: Gateway | None = None, n: int = 60, **_: Any
 ) -> str:
@@ -337,5 +376,6 @@ CHECKS: list[Callable[..., str]] = [
     check_one_time_form_token_used_on_a_is_refused_on_b,
     check_idempotency_key_replayed_on_b,
     check_map_cached_on_a_not_stale_on_b,
+    check_two_plans_at_once_on_a_and_b,
     check_sms_outbox_sent_once_by_two_servers,
 ]
