@@ -157,7 +157,8 @@ def check_reset_and_disable_on_b_end_sessions_on_a(
 
 def check_login_failures_count_across_servers(site: Site, **_: Any) -> str:
     """Failed logins from one address on A and B together reach the limit (5): the next try
-    from that address is 429 on either; the owner at another address still gets in."""
+    from that address is 429 on either, also with a forged ``X-Forwarded-For`` (the servers
+    believe the proxy's last entry only); the owner at another address still gets in."""
     guesser, owner = "127.0.0.2", "127.0.0.3"
     codes = []
     for k in range(5):
@@ -172,10 +173,21 @@ def check_login_failures_count_across_servers(site: Site, **_: Any) -> str:
             r = c.post("/api/v1/auth/token", data={"username": "ms_rate", "password": PASSWORD})
         assert r.status_code == 429, (on, r.status_code, r.text)
         assert r.json()["code"] == "too_many_attempts"
+    with site.client(site.names[1], source=guesser) as c:  # a forged address does not help
+        forged = {"X-Forwarded-For": "10.9.9.9"}
+        r = c.post(
+            "/api/v1/auth/token",
+            data={"username": "ms_rate", "password": PASSWORD},
+            headers=forged,
+        )
+    assert r.status_code == 429, ("forged X-Forwarded-For", r.status_code)
     with site.client(site.names[0], source=owner) as c:
         r = c.post("/api/v1/auth/token", data={"username": "ms_rate", "password": PASSWORD})
     assert r.status_code == 200, r.text
-    return "5 failures alternating A/B from 127.0.0.2 -> 429 on A and B; 127.0.0.3 gets in"
+    return (
+        "5 failures alternating A/B from 127.0.0.2 -> 429 on A and B (forged XFF too); "
+        "127.0.0.3 gets in"
+    )
 
 
 _INPUT = re.compile(r'<input type="hidden" name="(csrf_token|idempotency_key)" value="([^"]+)"')
