@@ -118,15 +118,30 @@ def load(url: str, method: str, path: str, token: str, n: int, conns: int) -> di
     }
 
 
-def run_load(url: str, method: str, path: str, token: str, n: int, conns: int) -> dict[str, Any]:
-    """:func:`load` in another process (this script with ``--load``)."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--load", url, method, path, token or "-", str(n), str(conns)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
+def run_load(
+    url: str, method: str, path: str, token: str, n: int, conns: int, *, processes: int = 1
+) -> dict[str, Any]:
+    """:func:`load` in ``processes`` other processes (this script with ``--load``), the
+    ``conns`` connections and ``n`` requests shared among them; req/s summed, latencies the
+    first process's, CPU seconds summed."""
+    cmd = [sys.executable, __file__, "--load", url, method, path, token or "-"]
+    procs = [
+        subprocess.Popen(
+            [*cmd, str(n // processes), str(conns // processes)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outs = []
+    for p in procs:
+        stdout, _ = p.communicate()
+        if p.returncode:
+            raise RuntimeError(f"load generator exited with {p.returncode}")
+        outs.append(json.loads(stdout))
+    result: dict[str, Any] = dict(outs[0])
+    for k in ("rps", "errors", "client_cpu_s"):
+        result[k] = sum(o[k] for o in outs)
     return result
 
 
@@ -231,7 +246,15 @@ def measure(
                 n = 64 if r < 0 else int(args.requests * share)
                 s0, h0 = sum(cpu_seconds(p) for p in pids), cpu_seconds(hap) if hap else 0.0
                 token = tokens[user] if user else ""
-                out = run_load(url, method, path.format(req=req), token, n, args.concurrency)
+                out = run_load(
+                    url,
+                    method,
+                    path.format(req=req),
+                    token,
+                    n,
+                    args.concurrency,
+                    processes=args.load_processes,
+                )
                 used["servers"] += sum(cpu_seconds(p) for p in pids) - s0
                 used["haproxy"] += (cpu_seconds(hap) - h0) if hap else 0.0
                 used["load generator"] += out["client_cpu_s"]
@@ -324,6 +347,7 @@ def bench(args: argparse.Namespace) -> int:
         "backend": "postgres",
         "proxy": version.splitlines()[0],
         "concurrency": args.concurrency,
+        "load_processes": args.load_processes,
         "keep_alive": True,
         "rounds": args.rounds,
         "requests": {e: int(args.requests * s[3]) for e, s in ENDPOINTS.items()},
@@ -363,6 +387,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--requests", type=int, default=400, help="per endpoint and round (x2 healthz)")
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument(
+        "--load-processes", type=int, default=1, help="load generator processes (share the conns)"
+    )
     return bench(ap.parse_args())
 
 
