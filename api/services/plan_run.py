@@ -8,8 +8,10 @@ Three steps, so that no database lock is held while the solver runs:
 2. :func:`compute`, in a worker thread (never on the event loop), under
    ``LIENXA_PLAN_TIME_LIMIT_S``: the plan, and who can still give to each commune with open
    requests (for :func:`api.services.replan.outdate_requests`);
-3. :func:`store_plan`, in one short write transaction: refuses with ``plan_inputs_changed``
-   (409) when the fingerprint moved meanwhile, else stores the plan and its requests.
+3. :func:`store_plan`, in one short write transaction that first takes the incident's plan
+   lock (:func:`lock_incident_plans`: one store at a time per incident, across servers):
+   refuses with ``plan_inputs_changed`` (409) when the fingerprint moved meanwhile, else
+   stores the plan and its requests.
 
 :func:`run_plan` chains them and recomputes once when the inputs changed meanwhile.
 """
