@@ -15,8 +15,10 @@ writes ``bench/results/api[-postgres].json``.
 database run side by side (``uvicorn --workers N``, which is what ``lienxa serve`` ran
 before, and ``lienxa serve --workers N``), and rounds drive each in turn (A B C D, rotated
 each round) with ``--concurrency`` keep-alive connections on ``/healthz``, an inventory and a
-leader's request list; req/s median and spread over the rounds, and the servers' CPU seconds
-per 1,000 requests. Writes ``bench/results/api-workers.json``.
+leader's request list, from a load generator in another process (``http.client``: the
+``httpx`` threads used before cost more CPU a request than the server's ``/healthz``); req/s
+median and spread over the rounds, and the servers' and the load generator's CPU seconds per
+1,000 requests. Writes ``bench/results/api-workers.json``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -53,30 +52,28 @@ def start(kind: str, workers: int, env: dict[str, str], port: int) -> subprocess
     )
 
 
-def drive(url: str, path: str, headers: dict[str, str], n: int, conns: int) -> float:
-    """req/s of ``n`` GETs of ``path`` over ``conns`` keep-alive connections."""
-    per = n // conns
-    bad = []
+def drive(url: str, path: str, headers: dict[str, str], n: int, conns: int) -> dict[str, Any]:
+    """``n`` GETs of ``path`` over ``conns`` keep-alive connections, from a load generator in
+    another process (``bench_multiserver.py --load``: stdlib ``http.client``, ~0.1 ms of CPU a
+    request; the ``httpx`` threads this ran in before cost ~0.55 ms, more than the server's
+    ``/healthz``, so on 2 cores the client took the core a second worker needed)."""
+    from bench_multiserver import run_load
 
-    def one() -> None:
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
-            c.get(path)  # the connection made before timing
-            barrier.wait()
-            for _ in range(per):
-                if c.get(path).status_code != 200:
-                    bad.append(path)
+    token = headers.get("Authorization", "").removeprefix("Bearer ")
+    out = run_load(url, "GET", path, token, n, conns)
+    assert not out["errors"], out
+    return out
 
-    barrier = threading.Barrier(conns + 1)
-    threads = [threading.Thread(target=one) for _ in range(conns)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    assert not bad, bad[:3]
-    return per * conns / wall
+
+def wait_ready(url: str) -> None:
+    """Wait (at most 2 minutes) until ``url/readyz`` answers 200."""
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
 
 
 def workers_ab() -> int:
@@ -89,6 +86,7 @@ def workers_ab() -> int:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     tmp = Path(tempfile.mkdtemp(prefix="lienxa-bench-workers-"))
     db_url, name = create_database("postgres", tmp)
     env = {
@@ -110,13 +108,7 @@ def workers_ab() -> int:
             )
             time.sleep(1)
         for _, url in procs.values():
-            for _ in range(600):
-                try:
-                    if httpx.get(url + "/readyz", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
+            wait_ready(url)
         url0 = next(iter(procs.values()))[1]
         token = httpx.post(
             url0 + "/api/v1/auth/token", data={"username": "chaukhe", "password": PASSWORD}
@@ -129,18 +121,28 @@ def workers_ab() -> int:
         }
         rps: dict[str, dict[str, list[float]]] = {c: {p: [] for p in paths} for c in procs}
         cpu: dict[str, list[float]] = {c: [] for c in procs}
+        client_cpu: dict[str, list[float]] = {c: [] for c in procs}
+        p50: dict[str, dict[str, list[float]]] = {c: {p: [] for p in paths} for c in procs}
+        for config in procs:  # warm up every server (not counted)
+            for path in paths.values():
+                drive(procs[config][1], path, headers, 64, args.concurrency)
         names = list(procs)
         for r in range(args.rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
             for config in order:
                 proc, url = procs[config]
                 before = cpu_seconds(proc.pid)
+                client = 0.0
                 for label, path in paths.items():
                     n = args.requests if label == "/healthz" else args.requests // 2
-                    rps[config][label].append(drive(url, path, headers, n, args.concurrency))
+                    out = drive(url, path, headers, n, args.concurrency)
+                    rps[config][label].append(out["rps"])
+                    p50[config][label].append(out["p50_ms"])
+                    client += out["client_cpu_s"]
                 used = cpu_seconds(proc.pid) - before
                 total = args.requests + 2 * (args.requests // 2)
                 cpu[config].append(1000 * used / total)
+                client_cpu[config].append(1000 * client / total)
     finally:
         for proc, _ in procs.values():
             proc.terminate()
@@ -156,6 +158,8 @@ def workers_ab() -> int:
         "keep_alive": True,
         "rounds": args.rounds,
         "interleaved": "each round drives every server in turn, the order rotated per round",
+        "load_generator": "another process: http.client, one thread per keep-alive connection",
+        "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "servers": {},
     }
@@ -165,11 +169,15 @@ def workers_ab() -> int:
                 "median_rps": round(statistics.median(xs), 1),
                 "min_rps": round(min(xs), 1),
                 "max_rps": round(max(xs), 1),
+                "median_p50_ms": round(statistics.median(p50[config][label]), 2),
             }
             for label, xs in rps[config].items()
         }
         results["servers"][config]["server_cpu_s_per_1000_requests"] = round(
             statistics.median(cpu[config]), 2
+        )
+        results["servers"][config]["client_cpu_s_per_1000_requests"] = round(
+            statistics.median(client_cpu[config]), 2
         )
     out = ROOT / "bench/results/api-workers.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

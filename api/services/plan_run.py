@@ -8,8 +8,10 @@ Three steps, so that no database lock is held while the solver runs:
 2. :func:`compute`, in a worker thread (never on the event loop), under
    ``LIENXA_PLAN_TIME_LIMIT_S``: the plan, and who can still give to each commune with open
    requests (for :func:`api.services.replan.outdate_requests`);
-3. :func:`store_plan`, in one short write transaction: refuses with ``plan_inputs_changed``
-   (409) when the fingerprint moved meanwhile, else stores the plan and its requests.
+3. :func:`store_plan`, in one short write transaction that first takes the incident's plan
+   lock (:func:`lock_incident_plans`: one store at a time per incident, across servers):
+   refuses with ``plan_inputs_changed`` (409) when the fingerprint moved meanwhile, else
+   stores the plan and its requests.
 
 :func:`run_plan` chains them and recomputes once when the inputs changed meanwhile.
 """
@@ -26,7 +28,7 @@ from typing import Any
 import anyio
 import geopandas as gpd
 import networkx as nx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -204,6 +206,29 @@ def compute(G: nx.Graph, inputs: PlanInputs, *, time_limit_s: float | None) -> C
     return Computed(plan, reach)
 
 
+#: PostgreSQL advisory lock space (the first key of the two-key form; the second is the
+#: incident's id) of :func:`lock_incident_plans`.
+PLAN_STORE_LOCK = 7245
+
+
+def lock_incident_plans(session: Session, incident_id: int) -> None:
+    """Serialise the stores of one incident's plans until the transaction ends.
+
+    Two plans of one incident computed at once (two servers, or two workers, each answering a
+    "plan" click) each pass the inputs check before the other commits, and the second then
+    stores the same requests and escalation notifications again (a unique key violated: a
+    500). Taken first, the lock makes the second wait for the first's commit and then see it:
+    its inputs changed, so :func:`run_plan` computes again on what the first stored. SQLite's
+    write transactions are already serial."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:incident AS integer))"
+            ),
+            {"space": PLAN_STORE_LOCK, "incident": incident_id},
+        )
+
+
 def store_plan(
     session: Session,
     principal: Principal,
@@ -225,6 +250,7 @@ def store_plan(
     from api.services.incident_plans import _request_from_plan
     from api.services.incidents import _require_active, get_incident
 
+    lock_incident_plans(session, inputs.incident_id)  # before anything is read
     i = get_incident(session, inputs.incident_id)
     _require_active(i)
     if inputs_version(session, i.id) != inputs.version:
