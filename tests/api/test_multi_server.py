@@ -6,6 +6,8 @@ looks on the other, through the proxy."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.api import multiserver_checks as checks
@@ -30,6 +32,8 @@ pytestmark = pytest.mark.postgres
 def site(tmp_path_factory):
     require_file(NGHE_AN)
     if haproxy_binary() is None:
+        if os.environ.get("LIENXA_REQUIRE_PROXY") == "1":
+            pytest.fail(HAPROXY_MISSING + " (LIENXA_REQUIRE_PROXY=1)")
         pytest.skip(HAPROXY_MISSING)
     tmp = tmp_path_factory.mktemp("multiserver")
     db_url, name = create_database("postgres", tmp)
