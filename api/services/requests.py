@@ -11,7 +11,6 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for, require_role
-from api.db import locked
 from api.enums import (
     ACTIVE_OFFER,
     RESERVING_OFFER,
@@ -25,13 +24,16 @@ from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, SupportRequest, utcnow
 from api.services import audit
 from api.services.notify import Event, EventKind, notify
-from api.services.offers import (
+from api.services.offer_rows import (
+    lock_offers,
+    lock_request,
+    lock_stock,
     not_addressed,
     not_open,
     offer_dict,
-    release,
     request_not_found,
 )
+from api.services.offers import release
 from api.services.reach import check_reachable
 from geo.resources import load_catalogue
 
@@ -222,8 +224,9 @@ def create_request(
     )
     session.add(r)
     session.flush()
-    out = request_dict(session, r)
-    audit.record(
+    out = request_dict(session, r, [])  # a new request has no offers yet
+    notify(session, request_event(r))
+    audit.record(  # last: see the lock order in api.services.offer_rows
         session,
         actor=principal.describe_for(commune),
         action="request.create",
@@ -243,7 +246,6 @@ def create_request(
             )
         },
     )
-    notify(session, request_event(r))
     return out
 
 
@@ -340,17 +342,21 @@ def get_request(session: Session, principal: Principal, request_id: int) -> dict
 def cancel_request(
     session: Session, principal: Principal, request_id: int, reason: str
 ) -> dict[str, Any]:
-    """The requester withdraws a request; its open offers are cancelled and their stock freed."""
-    r = locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    """The requester withdraws a request; its open offers are cancelled and their stock freed.
+
+    Locks the request, then all its offers, then the givers' stock rows (one statement each,
+    the order of :mod:`api.services.offer_rows`)."""
+    r = lock_request(session, request_id)
     if r is None:
         raise request_not_found(request_id)
     require_act_for(principal, r.commune_code, action="cancelling a request")
     if r.status != RequestStatus.OPEN:
         raise not_open(r)
-    for o in session.scalars(
-        select(Offer).where(Offer.request_id == r.id, Offer.status.in_(RESERVING_OFFER))
-    ):
-        release(session, o, r)
+    offers = lock_offers(session, r)
+    freed = [o for o in offers if o.status in RESERVING_OFFER]
+    stock = lock_stock(session, [(o.commune_code, r.resource) for o in freed])
+    for o in freed:
+        release(session, o, r, stock)
         o.status, o.cancel_reason, o.updated_at = (
             OfferStatus.CANCELLED,
             f"request cancelled: {reason}",
@@ -367,7 +373,7 @@ def cancel_request(
         before={"status": RequestStatus.OPEN},
         after={"status": RequestStatus.CANCELLED, "reason": reason},
     )
-    return request_dict(session, r)
+    return request_dict(session, r, offers)
 
 
 def decline_request(
@@ -376,7 +382,7 @@ def decline_request(
     """A commune the request is addressed to declines it (it leaves that commune's incoming
     list)."""
     require_act_for(principal, commune, action="declining a request")
-    r = locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    r = lock_request(session, request_id)
     if r is None:
         raise request_not_found(request_id)
     if commune not in r.to_communes:

@@ -1,0 +1,190 @@
+"""The rows requests and offers are made of: how they are shown, who may read them, the errors
+about them, and how a write locks them.
+
+Every write of requests, offers and stock takes its row locks in one order, so two writers
+never wait on each other in a circle (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
+writers anyway):
+
+1. the request (:func:`lock_request`, with its incident read in the same statement);
+2. the request's offers, by id (:func:`lock_offers`, or the one offer a move is about);
+3. stock rows, by ``(commune, resource)``, all in one statement (:func:`lock_stock`);
+4. the audit log's advisory lock (:func:`api.services.audit.record`), last, after the
+   notifications are written, so the lock every audited write queues on is held for as
+   little as possible.
+
+A lock is one ``SELECT ... FOR UPDATE`` per step, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.enums import ACTIVE_OFFER, Role
+from api.errors import Conflict, NotFound
+from api.models import Incident, InventoryItem, Offer, SupportRequest
+from api.services.notify import Event, EventKind
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
+
+
+def offer_dict(o: Offer) -> dict[str, Any]:
+    """The offer as the API shows it."""
+    return {
+        "id": o.id,
+        "request_id": o.request_id,
+        "commune": o.commune_code,
+        "quantity": o.quantity,
+        "status": o.status,
+        "note": o.note,
+        "cancel_reason": o.cancel_reason,
+        "created_by": o.created_by,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+    }
+
+
+def may_read_offer(principal: Principal, o: Offer, r: SupportRequest) -> bool:
+    """Whether ``principal`` may read offer ``o`` (made to request ``r``): the giving and the
+    requesting commune's leaders and commands, planners and admins."""
+    if principal.role not in (Role.COMMUNE_LEADER, Role.DEFENCE_COMMAND):
+        return True
+    return principal.in_area(o.commune_code) or principal.in_area(r.commune_code)
+
+
+def not_addressed(request_id: int, commune: str) -> Conflict:
+    """The 409 for a commune acting on a request not addressed to it."""
+    return Conflict(
+        f"request {request_id} is not addressed to {commune}",
+        code="not_addressed",
+        field="commune",
+        params={"request_id": request_id, "commune": commune},
+    )
+
+
+def not_open(r: SupportRequest) -> Conflict:
+    """The 409 for acting on a request that is no longer open."""
+    return Conflict(
+        {"message": f"request {r.id} is {r.status}", "status": r.status},
+        code="request_not_open",
+        params={"request_id": r.id, "status": r.status},
+    )
+
+
+def request_not_found(request_id: int) -> NotFound:
+    """The 404 for an unknown request."""
+    return NotFound(
+        f"request {request_id} not found",
+        code="request_not_found",
+        params={"request_id": request_id},
+    )
+
+
+def offer_not_found(offer_id: int) -> NotFound:
+    """The 404 for an unknown offer."""
+    return NotFound(
+        f"offer {offer_id} not found", code="offer_not_found", params={"offer_id": offer_id}
+    )
+
+
+def _for_update(session: Session, stmt: Select[_T], *of: Any) -> Select[_T]:
+    """``stmt`` locking the rows of ``of`` where the database has row locks (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(of=list(of))
+    return stmt
+
+
+def lock_request(
+    session: Session, request_id: int | None = None, *, offer_id: int | None = None
+) -> SupportRequest | None:
+    """The request ``request_id`` (or the one offer ``offer_id`` was made to), locked, its
+    incident read by the same statement (so :func:`is_exercise` costs nothing); None when
+    there is no such request or offer."""
+    key = (
+        SupportRequest.id == request_id
+        if offer_id is None
+        else SupportRequest.id
+        == select(Offer.request_id).where(Offer.id == offer_id).scalar_subquery()
+    )
+    stmt = (
+        select(SupportRequest, Incident)
+        .join(Incident, Incident.id == SupportRequest.incident_id)
+        .where(key)
+    )
+    row = session.execute(_for_update(session, stmt, SupportRequest)).first()
+    return None if row is None else row[0]
+
+
+def lock_offers(session: Session, r: SupportRequest, *, offer_id: int | None = None) -> list[Offer]:
+    """``r``'s offers (only ``offer_id`` when given), locked, by id."""
+    stmt = select(Offer).where(Offer.request_id == r.id).order_by(Offer.id)
+    if offer_id is not None:
+        stmt = stmt.where(Offer.id == offer_id)
+    return list(session.scalars(_for_update(session, stmt)))
+
+
+def lock_stock(
+    session: Session, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], InventoryItem]:
+    """The stock rows of ``(commune, resource)`` ``keys`` that exist, locked in one statement
+    in ``(commune, resource)`` order."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    stmt = (
+        select(InventoryItem)
+        .where(tuple_(InventoryItem.commune_code, InventoryItem.resource).in_(wanted))
+        .order_by(InventoryItem.commune_code, InventoryItem.resource)
+    )
+    return {(i.commune_code, i.resource): i for i in session.scalars(_for_update(session, stmt))}
+
+
+def lock_stock_offered(
+    session: Session, r: SupportRequest, commune: str
+) -> tuple[InventoryItem | None, int]:
+    """``commune``'s stock row of ``r``'s resource, locked, and how much ``r``'s active offers
+    already hold, in one statement when the row exists.
+
+    Taken with ``r`` locked (every new offer locks its request first), so the sum, read after
+    that lock, counts every offer made before; an offer cancelled meanwhile can only make it
+    larger than the truth (an offer refused that could have been made, never the reverse).
+    """
+    offered = select(func.coalesce(func.sum(Offer.quantity), 0)).where(
+        Offer.request_id == r.id, Offer.status.in_(ACTIVE_OFFER)
+    )
+    stmt = select(InventoryItem, offered.scalar_subquery()).where(
+        InventoryItem.commune_code == commune, InventoryItem.resource == r.resource
+    )
+    row = session.execute(_for_update(session, stmt, InventoryItem)).first()
+    if row is not None:
+        return row[0], int(row[1] or 0)
+    return None, int(session.scalar(offered) or 0)
+
+
+def is_exercise(session: Session, r: SupportRequest) -> bool:
+    """Whether ``r`` belongs to an exercise (diễn tập): its offers reserve and move no stock."""
+    incident = session.get(Incident, r.incident_id)
+    return bool(incident is not None and incident.exercise)
+
+
+def offer_event(kind: EventKind, o: Offer, r: SupportRequest) -> Event:
+    """The notice of ``kind`` about offer ``o`` (made to ``r``), to the side it concerns: the
+    requester for a new or dispatched offer, the giver otherwise."""
+    to_requester = kind in (EventKind.OFFER_MADE, EventKind.OFFER_DISPATCHED)
+    return Event(
+        kind,
+        "offer",
+        o.id,
+        (r.commune_code if to_requester else o.commune_code,),
+        {
+            "offer": o.id,
+            "request": r.id,
+            "commune": o.commune_code if to_requester else r.commune_code,
+            "resource": r.resource,
+            "quantity": o.quantity,
+        },
+    )
