@@ -24,12 +24,14 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.enums import ACTIVE_OFFER, Role
+from api.enums import ACTIVE_OFFER, OfferStatus, Role
 from api.errors import Conflict, NotFound
 from api.models import Incident, InventoryItem, Offer, SupportRequest
 from api.services.notify import Event, EventKind
 
-_T = TypeVar("_T", bound=tuple[Any, ...])
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
+#: the ``session.info`` key of the rows read with a request that the transaction keeps
+_HELD = "lienxa_held_rows"
 
 
 def offer_dict(o: Offer) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def offer_not_found(offer_id: int) -> NotFound:
     )
 
 
-def _for_update(session: Session, stmt: Select[_T], *of: Any) -> Select[_T]:
+def _for_update(session: Session, stmt: _S, *of: Any) -> _S:
     """``stmt`` locking the rows of ``of`` where the database has row locks (PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update(of=list(of))
@@ -116,15 +118,30 @@ def lock_request(
         .where(key)
     )
     row = session.execute(_for_update(session, stmt, SupportRequest)).first()
-    return None if row is None else row[0]
+    if row is None:
+        return None
+    # the identity map holds objects weakly: keep the incident for is_exercise's session.get
+    session.info.setdefault(_HELD, []).append(row[1])
+    return row[0]
 
 
-def lock_offers(session: Session, r: SupportRequest, *, offer_id: int | None = None) -> list[Offer]:
-    """``r``'s offers (only ``offer_id`` when given), locked, by id."""
+def lock_offers(session: Session, r: SupportRequest) -> list[Offer]:
+    """All of ``r``'s offers, locked, by id."""
     stmt = select(Offer).where(Offer.request_id == r.id).order_by(Offer.id)
-    if offer_id is not None:
-        stmt = stmt.where(Offer.id == offer_id)
     return list(session.scalars(_for_update(session, stmt)))
+
+
+def lock_offer(session: Session, r: SupportRequest, offer_id: int) -> tuple[Offer | None, int]:
+    """Offer ``offer_id`` of ``r``, locked, and how much of ``r`` has arrived by its other
+    offers (exact: every move of ``r``'s offers holds ``r``'s lock), in one statement."""
+    arrived = (
+        select(func.coalesce(func.sum(Offer.quantity), 0))
+        .where(Offer.request_id == r.id, Offer.status == OfferStatus.ARRIVED, Offer.id != offer_id)
+        .scalar_subquery()
+    )
+    stmt = select(Offer, arrived).where(Offer.id == offer_id, Offer.request_id == r.id)
+    row = session.execute(_for_update(session, stmt, Offer)).first()
+    return (None, 0) if row is None else (row[0], int(row[1] or 0))
 
 
 def lock_stock(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for
@@ -30,7 +30,7 @@ from api.services import audit
 from api.services.notify import EventKind, notify
 from api.services.offer_rows import (
     is_exercise,
-    lock_offers,
+    lock_offer,
     lock_request,
     lock_stock,
     lock_stock_offered,
@@ -295,8 +295,9 @@ def _dispatch(session: Session, o: Offer, r: SupportRequest) -> None:
     item.updated_at = utcnow()
 
 
-def _arrive(session: Session, o: Offer, r: SupportRequest) -> None:
-    """Write the offer into the receiver's ledger; the request is fulfilled when all arrived."""
+def _arrive(session: Session, o: Offer, r: SupportRequest, arrived: int) -> None:
+    """Write the offer into the receiver's ledger; the request is fulfilled when all arrived
+    (``arrived``: what ``r``'s other offers brought)."""
     session.add(
         LedgerEntry(
             incident_id=r.incident_id,
@@ -307,12 +308,7 @@ def _arrive(session: Session, o: Offer, r: SupportRequest) -> None:
             offer_id=o.id,
         )
     )
-    arrived = session.scalar(
-        select(func.coalesce(func.sum(Offer.quantity), 0)).where(
-            Offer.request_id == r.id, Offer.status == OfferStatus.ARRIVED
-        )
-    )
-    if int(arrived or 0) + o.quantity >= r.quantity:  # exact: the request is locked
+    if arrived + o.quantity >= r.quantity:
         r.status, r.updated_at = RequestStatus.FULFILLED, utcnow()
 
 
@@ -343,7 +339,7 @@ def transition_offer(
     act = OfferAction(action)
     # the request first, then the offer (the lock order of api.services.offer_rows)
     r = lock_request(session, offer_id=offer_id)
-    o = None if r is None else next(iter(lock_offers(session, r, offer_id=offer_id)), None)
+    o, arrived = (None, 0) if r is None else lock_offer(session, r, offer_id)
     if r is None or o is None:
         raise offer_not_found(offer_id)
     side = _acting_side(principal, o, r, act, reason)
@@ -365,7 +361,7 @@ def transition_offer(
     elif act == OfferAction.DISPATCH:
         _dispatch(session, o, r)
     elif act == OfferAction.ARRIVE:
-        _arrive(session, o, r)
+        _arrive(session, o, r, arrived)
     o.status, o.updated_at = to, utcnow()
     if reason:
         o.cancel_reason = reason
