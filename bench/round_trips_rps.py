@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -148,6 +149,7 @@ def rps(args: argparse.Namespace, backend: str) -> int:
     sys.path.insert(0, str(HERE))
     from bench_api import drive
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on a kill too
     tmp = Path(tempfile.mkdtemp(prefix="lienxa-trips-rps-"))
     load_before = os.getloadavg()
     sides = [Side("A", args.baseline.resolve(), backend, tmp), Side("B", HERE, backend, tmp)]

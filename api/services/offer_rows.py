@@ -3,16 +3,21 @@ about them, and how a write locks them.
 
 Every write of requests, offers and stock takes its row locks in one order, so two writers
 never wait on each other in a circle (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
-writers anyway):
+writers anyway). A write may skip a step, never go back up the list:
 
-1. the request (:func:`lock_request`, with its incident read in the same statement);
-2. the request's offers, by id (:func:`lock_offers`, or the one offer a move is about);
+1. the request (:func:`lock_request`), when what the write decides depends on the request's
+   other offers: a new offer (what is left to offer), an arrival (whether all arrived),
+   cancelling or declining the request;
+2. the request's offers, by id (:func:`lock_offers`; a move of one offer that needs no
+   request lock locks the offer and reads its request in one statement, :func:`lock_move`);
 3. stock rows, by ``(commune, resource)``, all in one statement (:func:`lock_stock`);
 4. the audit log's advisory lock (:func:`api.services.audit.record`), last, after the
    notifications are written, so the lock every audited write queues on is held for as
-   little as possible.
+   little as possible (nothing waits for a row lock after it).
 
-A lock is one ``SELECT ... FOR UPDATE`` per step, whatever the number of rows.
+A lock is one ``SELECT ... FOR UPDATE`` per step, whatever the number of rows; the request's
+incident is read by the same statement as the request (only whether it is an exercise: its
+scenario is not loaded), so :func:`is_exercise` costs nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from api.models import Incident, InventoryItem, Offer, SupportRequest
 from api.services.notify import Event, EventKind
 
 _S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
-#: the ``session.info`` key of the rows read with a request that the transaction keeps
-_HELD = "lienxa_held_rows"
+#: the ``session.info`` key of ``{request id: its incident is an exercise}`` read with locks
+_EXERCISE = "lienxa_request_exercise"
 
 
 def offer_dict(o: Offer) -> dict[str, Any]:
@@ -100,12 +105,16 @@ def _for_update(session: Session, stmt: _S, *of: Any) -> _S:
     return stmt
 
 
+def _remember(session: Session, request_id: int, exercise: Any) -> None:
+    session.info.setdefault(_EXERCISE, {})[request_id] = bool(exercise)
+
+
 def lock_request(
     session: Session, request_id: int | None = None, *, offer_id: int | None = None
 ) -> SupportRequest | None:
-    """The request ``request_id`` (or the one offer ``offer_id`` was made to), locked, its
-    incident read by the same statement (so :func:`is_exercise` costs nothing); None when
-    there is no such request or offer."""
+    """The request ``request_id`` (or the one offer ``offer_id`` was made to), locked, with
+    whether its incident is an exercise read by the same statement; None when there is no such
+    request or offer."""
     key = (
         SupportRequest.id == request_id
         if offer_id is None
@@ -113,16 +122,31 @@ def lock_request(
         == select(Offer.request_id).where(Offer.id == offer_id).scalar_subquery()
     )
     stmt = (
-        select(SupportRequest, Incident)
+        select(SupportRequest, Incident.exercise)
         .join(Incident, Incident.id == SupportRequest.incident_id)
         .where(key)
     )
     row = session.execute(_for_update(session, stmt, SupportRequest)).first()
     if row is None:
         return None
-    # the identity map holds objects weakly: keep the incident for is_exercise's session.get
-    session.info.setdefault(_HELD, []).append(row[1])
+    _remember(session, row[0].id, row[1])
     return row[0]
+
+
+def lock_move(session: Session, offer_id: int) -> tuple[Offer, SupportRequest] | None:
+    """Offer ``offer_id``, locked, and its request (not locked: what a move reads of it, the
+    communes, resource and incident, never changes), in one statement; None for no such offer."""
+    stmt = (
+        select(Offer, SupportRequest, Incident.exercise)
+        .join(SupportRequest, SupportRequest.id == Offer.request_id)
+        .join(Incident, Incident.id == SupportRequest.incident_id)
+        .where(Offer.id == offer_id)
+    )
+    row = session.execute(_for_update(session, stmt, Offer)).first()
+    if row is None:
+        return None
+    _remember(session, row[1].id, row[2])
+    return row[0], row[1]
 
 
 def lock_offers(session: Session, r: SupportRequest) -> list[Offer]:
@@ -183,7 +207,11 @@ def lock_stock_offered(
 
 
 def is_exercise(session: Session, r: SupportRequest) -> bool:
-    """Whether ``r`` belongs to an exercise (diễn tập): its offers reserve and move no stock."""
+    """Whether ``r`` belongs to an exercise (diễn tập): its offers reserve and move no stock
+    (known without a query when ``r`` was read by :func:`lock_request` or :func:`lock_move`)."""
+    known = session.info.get(_EXERCISE, {})
+    if r.id in known:
+        return bool(known[r.id])
     incident = session.get(Incident, r.incident_id)
     return bool(incident is not None and incident.exercise)
 

@@ -30,6 +30,7 @@ from api.services import audit
 from api.services.notify import EventKind, notify
 from api.services.offer_rows import (
     is_exercise,
+    lock_move,
     lock_offer,
     lock_request,
     lock_stock,
@@ -337,9 +338,15 @@ def transition_offer(
             params={"action": action, "allowed": list(TRANSITIONS)},
         )
     act = OfferAction(action)
-    # the request first, then the offer (the lock order of api.services.offer_rows)
-    r = lock_request(session, offer_id=offer_id)
-    o, arrived = (None, 0) if r is None else lock_offer(session, r, offer_id)
+    # the lock order of api.services.offer_rows: an arrival locks the request first (whether
+    # all arrived must count every other arrival); the other moves only lock the offer
+    arrived = 0
+    if act == OfferAction.ARRIVE:
+        r = lock_request(session, offer_id=offer_id)
+        o, arrived = (None, 0) if r is None else lock_offer(session, r, offer_id)
+    else:
+        found = lock_move(session, offer_id)
+        o, r = (None, None) if found is None else found
     if r is None or o is None:
         raise offer_not_found(offer_id)
     side = _acting_side(principal, o, r, act, reason)
