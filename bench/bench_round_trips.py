@@ -25,8 +25,9 @@ Run::
     /work/main/.venv/bin/python bench/bench_round_trips.py counts --root /work/main [--postgres]
     .venv/bin/python bench/bench_round_trips.py rps [--postgres] [--rounds 3] [--requests 300]
 
-``rps`` writes ``bench/results/round_trips-rps[-postgres].json``; ``all`` runs the four counts
-(both checkouts, both backends) and writes ``bench/results/round_trips-counts.json``.
+``rps`` writes ``bench/results/round_trips-rps[-postgres].json`` (``summarise FILE`` recomputes
+its summary: medians, min–max, and B/A in each round); ``all`` runs the four counts (both
+checkouts, both backends) and writes ``bench/results/round_trips-counts.json``.
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ def counts(root: Path, backend: str) -> dict[str, Any]:
 def main() -> int:
     """Parse the command line and run the part asked for."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("part", choices=["counts", "rps", "all"])
+    ap.add_argument("part", choices=["counts", "rps", "all", "summarise"])
+    ap.add_argument("file", nargs="?", type=Path, help="summarise: a results file of rps")
     ap.add_argument("--root", type=Path, default=HERE)
     ap.add_argument("--baseline", type=Path, default=Path("/work/main"))
     ap.add_argument("--postgres", action="store_true")
@@ -211,7 +213,10 @@ def main() -> int:
         return 0
     if args.part == "all":
         return count_all(args.baseline)
-    from round_trips_rps import rps  # the timed part, beside this file
+    from round_trips_rps import rps, summarise  # the timed part, beside this file
+
+    if args.part == "summarise":  # recompute the summary of a results file
+        return summarise(json.loads(args.file.read_text()), args.file)
 
     return rps(args, backend)
 

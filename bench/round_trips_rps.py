@@ -175,9 +175,6 @@ def rps(args: argparse.Namespace, backend: str) -> int:
     finally:
         for side in sides:
             side.stop()
-    summary = {
-        name: {side: _summary(runs[side][name]) for side in ("A", "B")} for name in runs["A"]
-    }
     result = {
         "backend": backend,
         "A": str(args.baseline),
@@ -188,19 +185,46 @@ def rps(args: argparse.Namespace, backend: str) -> int:
         "server": "uvicorn, 1 worker, per side; the load generator in this process",
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "summary": summary,
         "runs": runs,
     }
     out = HERE / f"bench/results/round_trips-rps{'-postgres' if backend == 'postgres' else ''}.json"
+    return summarise(result, out)
+
+
+def summarise(result: dict[str, Any], out: Path) -> int:
+    """Add the medians, spreads and per-round B/A ratios to ``result``, print, write ``out``."""
+    runs = result["runs"]
+    result["summary"] = summary = {
+        name: {side: _summary(runs[side][name]) for side in ("A", "B")}
+        | {"B_over_A": _ratios(runs["A"][name], runs["B"][name])}
+        for name in runs["A"]
+    }
     out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    print(f"{backend}: median req/s (min–max), server CPU ms per request, A → B")
+    print(f"{result['backend']}: median req/s (min–max), B/A per round, server CPU ms/request")
     for name, s in summary.items():
-        a, b = s["A"], s["B"]
-        print(f"  {name:34s} {a['rps']:6.1f} ({a['rps_min']}–{a['rps_max']}) → "
-              f"{b['rps']:6.1f} ({b['rps_min']}–{b['rps_max']})   "
-              f"cpu {a['cpu_ms_per_request']} → {b['cpu_ms_per_request']} ms")  # fmt: skip
+        a, b, q = s["A"], s["B"], s["B_over_A"]
+        print(
+            f"  {name:34s} {a['rps']:6.1f} ({a['rps_min']}–{a['rps_max']}) → "
+            f"{b['rps']:6.1f} ({b['rps_min']}–{b['rps_max']})  ×{q['rps']} "
+            f"({q['rps_min']}–{q['rps_max']})   cpu {a['cpu_ms_per_request']} → "
+            f"{b['cpu_ms_per_request']} ms ×{q['cpu']} ({q['cpu_min']}–{q['cpu_max']})"
+        )
     print(f"written to {out}")
     return 0
+
+
+def _ratios(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
+    """B over A in each round (the two ran minutes apart, so machine drift mostly cancels)."""
+    rps = [y["throughput_rps"] / x["throughput_rps"] for x, y in zip(a, b, strict=True)]
+    cpu = [y["server_cpu_s"] / x["server_cpu_s"] for x, y in zip(a, b, strict=True)]
+    return {
+        "rps": round(statistics.median(rps), 2),
+        "rps_min": round(min(rps), 2),
+        "rps_max": round(max(rps), 2),
+        "cpu": round(statistics.median(cpu), 2),
+        "cpu_min": round(min(cpu), 2),
+        "cpu_max": round(max(cpu), 2),
+    }
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
