@@ -91,7 +91,9 @@ def record(
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7243)"))
-    last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = session.execute(  # the head's id and hash only, not its content
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
     prev = last.hash if last else GENESIS
     next_id = (last.id + 1) if last else 1
     now = utcnow()

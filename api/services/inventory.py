@@ -43,6 +43,11 @@ def inventory_of(session: Session, commune: str) -> dict[str, Any]:
         .where(InventoryItem.commune_code == commune)
         .order_by(InventoryItem.resource)
     ).all()
+    return _inventory_dict(commune, rows)
+
+
+def _inventory_dict(commune: str, rows: Collection[InventoryItem]) -> dict[str, Any]:
+    """``commune``'s inventory as the API returns it, from its stock ``rows``."""
     order = _catalogue_order()
     rows = sorted(rows, key=lambda r: order.get(r.resource, 999))
     stamps = [t for t in (as_utc(r.updated_at) for r in rows) if t is not None]
@@ -79,15 +84,22 @@ def set_inventory(
     """
     require_act_for(principal, commune, action="editing an inventory")
     clean = validate_inventory_items(items, catalogue=load_catalogue())
-    before = inventory_of(session, commune)["items"]
-    rows = {
+    rows = {  # locked, in (commune, resource) order: the order of api.services.offer_rows
         r.resource: r
-        for r in locked(session, select(InventoryItem).where(InventoryItem.commune_code == commune))
+        for r in locked(
+            session,
+            select(InventoryItem)
+            .where(InventoryItem.commune_code == commune)
+            .order_by(InventoryItem.resource),
+        )
     }
+    before = _inventory_dict(commune, rows.values())["items"]
     for key, q in clean.items():
         row = rows.get(key)
         if row is None:
-            row = InventoryItem(commune_code=commune, resource=key, quantity=0, reserved=0)
+            row = rows[key] = InventoryItem(
+                commune_code=commune, resource=key, quantity=0, reserved=0
+            )
             session.add(row)
         if q < row.reserved:
             raise Conflict(
@@ -103,7 +115,7 @@ def set_inventory(
             principal.username,
         )
     session.flush()
-    after = inventory_of(session, commune)
+    after = _inventory_dict(commune, rows.values())  # what was just written: no read back
     audit.record(
         session,
         actor=principal.describe_for(commune),
@@ -226,12 +238,15 @@ def _check_line_lengths(text: str) -> None:
 
 
 def _lock_rows(session: Session, communes: list[str]) -> dict[str, dict[str, InventoryItem]]:
-    """The stored rows of ``communes``, locked, so no offer reserves stock meanwhile."""
+    """The stored rows of ``communes`` (sorted), locked so no offer reserves stock meanwhile,
+    in ``(commune, resource)`` order (the order of :mod:`api.services.offer_rows`)."""
     rows: dict[str, dict[str, InventoryItem]] = {c: {} for c in communes}
     for k in range(0, len(communes), 500):
         for r in locked(
             session,
-            select(InventoryItem).where(InventoryItem.commune_code.in_(communes[k : k + 500])),
+            select(InventoryItem)
+            .where(InventoryItem.commune_code.in_(communes[k : k + 500]))
+            .order_by(InventoryItem.commune_code, InventoryItem.resource),
         ):
             rows[r.commune_code][r.resource] = r
     return rows

@@ -3,10 +3,12 @@ its SMS in the outbox, written in the transaction of the change that causes it.
 
 The request and offer services call :func:`notify` with an :class:`Event` right after their
 change; nothing is written when the change is rolled back, and nothing is written twice: the
-key ``<event>:<entity id>[:<extra>]:u<user>`` is unique. Within the change's transaction the
-request or offer row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction holds
-the database), so the look-up before the insert cannot race with another writer of the same
-event; the unique index is the backstop.
+key ``<event>:<entity id>[:<extra>]:u<user>`` is unique. An event costs one look-up of its
+recipients and one ``INSERT ... ON CONFLICT (key) DO NOTHING`` of all their notifications
+(and one of their SMS), however many they are: the unique index itself skips what was already
+written, so there is no look-up before the insert to race with another writer of the same
+event (the request or offer row is locked meanwhile anyway: ``FOR UPDATE`` on PostgreSQL,
+SQLite's write transaction holds the database).
 
 Who is told:
 
@@ -23,13 +25,15 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.enums import Role
 from api.models import Notification, Region, SmsOutgoing, User, utcnow
+
+_Keyed = TypeVar("_Keyed", Notification, SmsOutgoing)
 
 
 class EventKind(StrEnum):
@@ -110,25 +114,51 @@ def notify(session: Session, event: Event) -> list[Notification]:
     list of Notification
         The rows added (empty for an event already notified, or one nobody is to hear of).
     """
-    added = []
-    for user in recipients(session, event):
-        key = f"{event.kind}:{event.entity_id}{':' + event.extra if event.extra else ''}:u{user.id}"
-        if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
-            continue
-        n = Notification(
-            user_id=user.id,
-            key=key,
-            event=event.kind.value,
-            entity=event.entity,
-            entity_id=event.entity_id,
-            params=dict(event.params),
-        )
-        session.add(n)
-        added.append(n)
-        if user.phone:
-            queue_sms(session, key=key, to=user.phone, message=f"sms.{event.kind}", **event.params)
-    session.flush()
-    return added
+    users = recipients(session, event)
+    if not users:
+        return []
+    keys = {
+        u.id: f"{event.kind}:{event.entity_id}{':' + event.extra if event.extra else ''}:u{u.id}"
+        for u in users
+    }
+    added: list[Notification] = _insert_new(
+        session,
+        Notification,
+        [
+            {
+                "user_id": u.id,
+                "key": keys[u.id],
+                "event": event.kind.value,
+                "entity": event.entity,
+                "entity_id": event.entity_id,
+                "params": dict(event.params),
+            }
+            for u in users
+        ],
+    )
+    new = {n.key for n in added}
+    sms = [
+        {"key": keys[u.id], "to_phone": u.phone, "message": f"sms.{event.kind}"}
+        | {"params": dict(event.params)}
+        for u in users
+        if u.phone and keys[u.id] in new
+    ]
+    if sms:
+        _insert_new(session, SmsOutgoing, sms)
+    return sorted(added, key=lambda n: n.id)
+
+
+def _insert_new(session: Session, model: type[_Keyed], rows: list[dict[str, Any]]) -> list[_Keyed]:
+    """Insert ``rows`` of ``model`` in one statement, skipping those whose unique ``key`` is
+    already there (``ON CONFLICT (key) DO NOTHING``); the rows inserted.
+
+    One statement however many people are told, and no look-up before it: a row another
+    transaction inserted first is skipped by the database, not refused by it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(model).on_conflict_do_nothing(index_elements=["key"])
+    return list(session.scalars(stmt.returning(model), rows))
 
 
 def queue_sms(session: Session, *, key: str, to: str, message: str, **params: Any) -> None:

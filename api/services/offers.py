@@ -11,24 +11,56 @@ Stock is never promised twice: an offer reserves its quantity from the giver's i
 the same transaction, with the inventory row locked (``SELECT ... FOR UPDATE`` on PostgreSQL;
 on SQLite every write transaction holds the database write lock from its ``BEGIN IMMEDIATE``).
 Declining or cancelling releases the reservation; dispatch takes the stock out of the giver's
-inventory; arrival writes it into the receiver's ledger for the incident.
+inventory; arrival writes it into the receiver's ledger for the incident. The locks a write
+takes, and the one order they are taken in, are in :mod:`api.services.offer_rows`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for
-from api.db import locked
-from api.enums import ACTIVE_OFFER, OfferAction, OfferStatus, RequestStatus, Role
+from api.enums import OfferAction, OfferStatus, RequestStatus
 from api.errors import BadInput, Conflict, Forbidden, NotFound
-from api.models import Incident, InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
+from api.models import InventoryItem, LedgerEntry, Offer, SupportRequest, utcnow
 from api.services import audit
-from api.services.notify import Event, EventKind, notify
+from api.services.notify import EventKind, notify
+from api.services.offer_rows import (
+    is_exercise,
+    lock_move,
+    lock_offer,
+    lock_request,
+    lock_stock,
+    lock_stock_offered,
+    may_read_offer,
+    not_addressed,
+    not_open,
+    offer_dict,
+    offer_event,
+    offer_not_found,
+    request_not_found,
+)
 from geo.plan_settings import HOME_RESERVE_SHARE, home_reserve
+
+__all__ = [  # the rows' helpers too, for the modules that import them from here
+    "NOTICES",
+    "TRANSITIONS",
+    "create_offer",
+    "get_offer",
+    "is_exercise",
+    "ledger_of",
+    "may_read_offer",
+    "not_addressed",
+    "not_open",
+    "offer_dict",
+    "offer_event",
+    "release",
+    "request_not_found",
+    "transition_offer",
+]
 
 #: For each action, the states it moves an offer from and to.
 TRANSITIONS: dict[OfferAction, dict[OfferStatus, OfferStatus]] = {
@@ -44,78 +76,6 @@ TRANSITIONS: dict[OfferAction, dict[OfferStatus, OfferStatus]] = {
 #: The actions that are the requesting commune's to take (dispatch is the giver's, cancel
 #: either side's).
 REQUESTER_ACTIONS = (OfferAction.ACCEPT, OfferAction.DECLINE, OfferAction.ARRIVE)
-
-
-def offer_dict(o: Offer) -> dict[str, Any]:
-    """The offer as the API shows it."""
-    return {
-        "id": o.id,
-        "request_id": o.request_id,
-        "commune": o.commune_code,
-        "quantity": o.quantity,
-        "status": o.status,
-        "note": o.note,
-        "cancel_reason": o.cancel_reason,
-        "created_by": o.created_by,
-        "created_at": o.created_at,
-        "updated_at": o.updated_at,
-    }
-
-
-def may_read_offer(principal: Principal, o: Offer, r: SupportRequest) -> bool:
-    """Whether ``principal`` may read offer ``o`` (made to request ``r``): the giving and the
-    requesting commune's leaders and commands, planners and admins."""
-    if principal.role not in (Role.COMMUNE_LEADER, Role.DEFENCE_COMMAND):
-        return True
-    return principal.in_area(o.commune_code) or principal.in_area(r.commune_code)
-
-
-def _stock_row(session: Session, commune: str, resource: str) -> InventoryItem | None:
-    """``commune``'s inventory row of ``resource``, locked for the transaction."""
-    return locked(
-        session,
-        select(InventoryItem).where(
-            InventoryItem.commune_code == commune, InventoryItem.resource == resource
-        ),
-    ).first()
-
-
-def _offered(session: Session, r: SupportRequest, statuses: tuple[OfferStatus, ...]) -> int:
-    """The quantity of ``r``'s offers in ``statuses``."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Offer.quantity), 0)).where(
-            Offer.request_id == r.id, Offer.status.in_(statuses)
-        )
-    )
-    return int(total or 0)
-
-
-def not_addressed(request_id: int, commune: str) -> Conflict:
-    """The 409 for a commune acting on a request not addressed to it."""
-    return Conflict(
-        f"request {request_id} is not addressed to {commune}",
-        code="not_addressed",
-        field="commune",
-        params={"request_id": request_id, "commune": commune},
-    )
-
-
-def not_open(r: SupportRequest) -> Conflict:
-    """The 409 for acting on a request that is no longer open."""
-    return Conflict(
-        {"message": f"request {r.id} is {r.status}", "status": r.status},
-        code="request_not_open",
-        params={"request_id": r.id, "status": r.status},
-    )
-
-
-def request_not_found(request_id: int) -> NotFound:
-    """The 404 for an unknown request."""
-    return NotFound(
-        f"request {request_id} not found",
-        code="request_not_found",
-        params={"request_id": request_id},
-    )
 
 
 def create_offer(
@@ -159,7 +119,7 @@ def create_offer(
             field="quantity",
             params={"quantity": quantity},
         )
-    r = locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    r = lock_request(session, request_id)
     if r is None:
         raise request_not_found(request_id)
     if commune == r.commune_code:
@@ -181,7 +141,8 @@ def create_offer(
             field="commune",
             params={"request_id": request_id, "commune": commune},
         )
-    left = r.quantity - _offered(session, r, ACTIVE_OFFER)
+    item, offered = lock_stock_offered(session, r, commune)
+    left = r.quantity - offered
     if quantity > left:
         raise Conflict(
             f"offer of {quantity} is larger than what is left to offer ({left} of {r.quantity})",
@@ -189,7 +150,6 @@ def create_offer(
             field="quantity",
             params={"quantity": quantity, "remaining": left, "requested": r.quantity},
         )
-    item = _stock_row(session, commune, r.resource)
     available = 0 if item is None else item.quantity - item.reserved
     if item is None or quantity > available:
         raise Conflict(
@@ -234,7 +194,8 @@ def create_offer(
     )
     session.add(o)
     session.flush()
-    audit.record(
+    notify(session, offer_event(EventKind.OFFER_MADE, o, r))
+    audit.record(  # last: see the lock order in api.services.offer_rows
         session,
         actor=principal.describe_for(commune),
         action="offer.create",
@@ -253,22 +214,19 @@ def create_offer(
             ),
         },
     )
-    notify(session, offer_event(EventKind.OFFER_MADE, o, r))
     return offer_dict(o) | home
-
-
-def _offer_not_found(offer_id: int) -> NotFound:
-    return NotFound(
-        f"offer {offer_id} not found", code="offer_not_found", params={"offer_id": offer_id}
-    )
 
 
 def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str, Any]:
     """One offer, for the communes on either side of it (and commands over them)."""
-    o = session.get(Offer, offer_id)
-    if o is None:
-        raise _offer_not_found(offer_id)
-    r = session.get_one(SupportRequest, o.request_id)
+    row = session.execute(
+        select(Offer, SupportRequest)
+        .join(SupportRequest, SupportRequest.id == Offer.request_id)
+        .where(Offer.id == offer_id)
+    ).first()
+    if row is None:
+        raise offer_not_found(offer_id)
+    o, r = row
     if not may_read_offer(principal, o, r):
         raise Forbidden(
             f"offer {offer_id} involves none of your communes",
@@ -278,15 +236,18 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> dict[str
     return offer_dict(o)
 
 
-def is_exercise(session: Session, r: SupportRequest) -> bool:
-    """Whether ``r`` belongs to an exercise (diễn tập): its offers reserve and move no stock."""
-    incident = session.get(Incident, r.incident_id)
-    return bool(incident is not None and incident.exercise)
+def release(
+    session: Session,
+    o: Offer,
+    r: SupportRequest,
+    stock: dict[tuple[str, str], InventoryItem] | None = None,
+) -> None:
+    """Give back to the giver's free stock what offer ``o`` (made to ``r``) reserved.
 
-
-def release(session: Session, o: Offer, r: SupportRequest) -> None:
-    """Give back to the giver's free stock what offer ``o`` (made to ``r``) reserved."""
-    item = _stock_row(session, o.commune_code, r.resource)
+    ``stock`` holds the giver's row when the caller locked it already (:func:`lock_stock`);
+    otherwise it is locked here."""
+    key = (o.commune_code, r.resource)
+    item = (stock if stock is not None else lock_stock(session, [key])).get(key)
     if item is not None and not is_exercise(session, r):
         item.reserved = max(0, item.reserved - o.quantity)
 
@@ -320,7 +281,7 @@ def _dispatch(session: Session, o: Offer, r: SupportRequest) -> None:
         ``inventory_row_missing``: the giver's inventory no longer has the resource's row
         (nothing is changed).
     """
-    item = _stock_row(session, o.commune_code, r.resource)
+    item = lock_stock(session, [(o.commune_code, r.resource)]).get((o.commune_code, r.resource))
     if item is None:
         raise Conflict(
             f"cannot dispatch offer {o.id}: {o.commune_code} has no {r.resource} in its "
@@ -335,8 +296,9 @@ def _dispatch(session: Session, o: Offer, r: SupportRequest) -> None:
     item.updated_at = utcnow()
 
 
-def _arrive(session: Session, o: Offer, r: SupportRequest) -> None:
-    """Write the offer into the receiver's ledger; the request is fulfilled when all arrived."""
+def _arrive(session: Session, o: Offer, r: SupportRequest, arrived: int) -> None:
+    """Write the offer into the receiver's ledger; the request is fulfilled when all arrived
+    (``arrived``: what ``r``'s other offers brought)."""
     session.add(
         LedgerEntry(
             incident_id=r.incident_id,
@@ -347,7 +309,7 @@ def _arrive(session: Session, o: Offer, r: SupportRequest) -> None:
             offer_id=o.id,
         )
     )
-    if _offered(session, r, (OfferStatus.ARRIVED,)) + o.quantity >= r.quantity:
+    if arrived + o.quantity >= r.quantity:
         r.status, r.updated_at = RequestStatus.FULFILLED, utcnow()
 
 
@@ -376,10 +338,17 @@ def transition_offer(
             params={"action": action, "allowed": list(TRANSITIONS)},
         )
     act = OfferAction(action)
-    o = locked(session, select(Offer).where(Offer.id == offer_id)).first()
-    if o is None:
-        raise _offer_not_found(offer_id)
-    r = session.get_one(SupportRequest, o.request_id)
+    # the lock order of api.services.offer_rows: an arrival locks the request first (whether
+    # all arrived must count every other arrival); the other moves only lock the offer
+    arrived = 0
+    if act == OfferAction.ARRIVE:
+        r = lock_request(session, offer_id=offer_id)
+        o, arrived = (None, 0) if r is None else lock_offer(session, r, offer_id)
+    else:
+        found = lock_move(session, offer_id)
+        o, r = (None, None) if found is None else found
+    if r is None or o is None:
+        raise offer_not_found(offer_id)
     side = _acting_side(principal, o, r, act, reason)
     to = TRANSITIONS[act].get(o.status)
     if to is None:
@@ -399,12 +368,14 @@ def transition_offer(
     elif act == OfferAction.DISPATCH:
         _dispatch(session, o, r)
     elif act == OfferAction.ARRIVE:
-        _arrive(session, o, r)
+        _arrive(session, o, r, arrived)
     o.status, o.updated_at = to, utcnow()
     if reason:
         o.cancel_reason = reason
     session.flush()
-    audit.record(
+    if act in NOTICES:
+        notify(session, offer_event(NOTICES[act], o, r))
+    audit.record(  # last: see the lock order in api.services.offer_rows
         session,
         actor=principal.describe_for(side),
         action=f"offer.{act}",
@@ -413,8 +384,6 @@ def transition_offer(
         before={"status": before},
         after={"status": to, **({"reason": reason} if reason else {})},
     )
-    if act in NOTICES:
-        notify(session, offer_event(NOTICES[act], o, r))
     return offer_dict(o)
 
 
@@ -425,25 +394,6 @@ NOTICES = {
     OfferAction.DISPATCH: EventKind.OFFER_DISPATCHED,
     OfferAction.ARRIVE: EventKind.OFFER_ARRIVED,
 }
-
-
-def offer_event(kind: EventKind, o: Offer, r: SupportRequest) -> Event:
-    """The notice of ``kind`` about offer ``o`` (made to ``r``), to the side it concerns: the
-    requester for a new or dispatched offer, the giver otherwise."""
-    to_requester = kind in (EventKind.OFFER_MADE, EventKind.OFFER_DISPATCHED)
-    return Event(
-        kind,
-        "offer",
-        o.id,
-        (r.commune_code if to_requester else o.commune_code,),
-        {
-            "offer": o.id,
-            "request": r.id,
-            "commune": o.commune_code if to_requester else r.commune_code,
-            "resource": r.resource,
-            "quantity": o.quantity,
-        },
-    )
 
 
 def ledger_of(session: Session, incident_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_act_for, require_role
-from api.db import locked
 from api.enums import (
     ACTIVE_OFFER,
     RESERVING_OFFER,
@@ -25,13 +24,16 @@ from api.errors import BadInput, Conflict, Forbidden, NotFound
 from api.models import Incident, Offer, PlanRecord, SupportRequest, utcnow
 from api.services import audit
 from api.services.notify import Event, EventKind, notify
-from api.services.offers import (
+from api.services.offer_rows import (
+    lock_offers,
+    lock_request,
+    lock_stock,
     not_addressed,
     not_open,
     offer_dict,
-    release,
     request_not_found,
 )
+from api.services.offers import release
 from api.services.reach import check_reachable
 from geo.resources import load_catalogue
 
@@ -109,9 +111,9 @@ def _check_request(
     to: list[str] | None,
     urgency: str,
     known: set[str],
-) -> None:
+) -> Incident:
     """Refuse a request to an unknown or closed incident, of an unknown resource or urgency,
-    or to unknown communes or to the requesting commune itself."""
+    or to unknown communes or to the requesting commune itself; the incident otherwise."""
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(
@@ -142,7 +144,7 @@ def _check_request(
             params={"urgency": urgency, "allowed": list(URGENCIES)},
         )
     if not to:
-        return
+        return incident
     unknown = [c for c in to if c not in known]
     if unknown:
         raise BadInput(
@@ -158,6 +160,7 @@ def _check_request(
             field="to",
             params={"commune": commune},
         )
+    return incident
 
 
 def create_request(
@@ -194,7 +197,7 @@ def create_request(
     quantity for each addressee, and ``plan_id``; a hand-made one has ``asks == []``.
     """
     require_act_for(principal, commune, action="requesting support")
-    _check_request(
+    incident = _check_request(
         session,
         incident_id=incident_id,
         commune=commune,
@@ -204,7 +207,7 @@ def create_request(
         known=known,
     )
     if to and graph is not None:
-        check_reachable(session.get(Incident, incident_id), commune, to, graph)
+        check_reachable(incident, commune, to, graph)
     if not to:
         to = suggested_givers(session, incident_id, commune, resource) or neighbours
     r = SupportRequest(
@@ -222,8 +225,9 @@ def create_request(
     )
     session.add(r)
     session.flush()
-    out = request_dict(session, r)
-    audit.record(
+    out = request_dict(session, r, [])  # a new request has no offers yet
+    notify(session, request_event(r))
+    audit.record(  # last: see the lock order in api.services.offer_rows
         session,
         actor=principal.describe_for(commune),
         action="request.create",
@@ -243,7 +247,6 @@ def create_request(
             )
         },
     )
-    notify(session, request_event(r))
     return out
 
 
@@ -282,7 +285,13 @@ def list_requests(
 ) -> list[dict[str, Any]]:
     """Requests visible to ``principal``: a leader sees its own outgoing ones and those
     addressed to it; a defence command those touching its area; planners and admins all."""
-    stmt = select(SupportRequest).order_by(SupportRequest.id.desc())
+    # the requests and their offers in one statement (an outer join: a request without
+    # offers comes once, with None)
+    stmt = (
+        select(SupportRequest, Offer)
+        .outerjoin(Offer, Offer.request_id == SupportRequest.id)
+        .order_by(SupportRequest.id.desc(), Offer.id)
+    )
     if incident_id is not None:
         stmt = stmt.where(SupportRequest.incident_id == incident_id)
     if status:
@@ -297,7 +306,12 @@ def list_requests(
             stmt = stmt.where(addressed)
         else:
             stmt = stmt.where(or_(SupportRequest.commune_code == commune, addressed))
-    rows = list(session.scalars(stmt).all())
+    found: dict[int, tuple[SupportRequest, list[Offer]]] = {}
+    for r, o in session.execute(stmt):
+        offers = found.setdefault(r.id, (r, []))[1]
+        if o is not None:
+            offers.append(o)
+    rows = [r for r, _ in found.values()]
     if commune and direction == "incoming":
         rows = [
             r for r in rows if commune in r.to_communes and commune not in (r.declined_by or [])
@@ -305,10 +319,7 @@ def list_requests(
     elif commune and direction != "outgoing":
         rows = [r for r in rows if r.commune_code == commune or commune in r.to_communes]
     rows = [r for r in rows if may_read_request(principal, r)]
-    return [
-        request_dict(session, r, offers)
-        for r, offers in zip(rows, offers_of(session, rows), strict=True)
-    ]
+    return [request_dict(session, r, found[r.id][1]) for r in rows]
 
 
 def offers_of(session: Session, rows: list[SupportRequest]) -> list[list[Offer]]:
@@ -325,32 +336,42 @@ def offers_of(session: Session, rows: list[SupportRequest]) -> list[list[Offer]]
 
 def get_request(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
     """One request with its offers, for the communes it involves (and commands over them)."""
-    r = session.get(SupportRequest, request_id)
-    if r is None:
+    rows = session.execute(  # the request and its offers in one statement
+        select(SupportRequest, Offer)
+        .outerjoin(Offer, Offer.request_id == SupportRequest.id)
+        .where(SupportRequest.id == request_id)
+        .order_by(Offer.id)
+    ).all()
+    if not rows:
         raise request_not_found(request_id)
+    r = rows[0][0]
     if not may_read_request(principal, r):
         raise Forbidden(
             f"request {request_id} involves none of your communes",
             code="request_not_yours",
             params={"request_id": request_id},
         )
-    return request_dict(session, r)
+    return request_dict(session, r, [o for _, o in rows if o is not None])
 
 
 def cancel_request(
     session: Session, principal: Principal, request_id: int, reason: str
 ) -> dict[str, Any]:
-    """The requester withdraws a request; its open offers are cancelled and their stock freed."""
-    r = locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    """The requester withdraws a request; its open offers are cancelled and their stock freed.
+
+    Locks the request, then all its offers, then the givers' stock rows (one statement each,
+    the order of :mod:`api.services.offer_rows`)."""
+    r = lock_request(session, request_id)
     if r is None:
         raise request_not_found(request_id)
     require_act_for(principal, r.commune_code, action="cancelling a request")
     if r.status != RequestStatus.OPEN:
         raise not_open(r)
-    for o in session.scalars(
-        select(Offer).where(Offer.request_id == r.id, Offer.status.in_(RESERVING_OFFER))
-    ):
-        release(session, o, r)
+    offers = lock_offers(session, r)
+    freed = [o for o in offers if o.status in RESERVING_OFFER]
+    stock = lock_stock(session, [(o.commune_code, r.resource) for o in freed])
+    for o in freed:
+        release(session, o, r, stock)
         o.status, o.cancel_reason, o.updated_at = (
             OfferStatus.CANCELLED,
             f"request cancelled: {reason}",
@@ -367,7 +388,7 @@ def cancel_request(
         before={"status": RequestStatus.OPEN},
         after={"status": RequestStatus.CANCELLED, "reason": reason},
     )
-    return request_dict(session, r)
+    return request_dict(session, r, offers)
 
 
 def decline_request(
@@ -376,7 +397,7 @@ def decline_request(
     """A commune the request is addressed to declines it (it leaves that commune's incoming
     list)."""
     require_act_for(principal, commune, action="declining a request")
-    r = locked(session, select(SupportRequest).where(SupportRequest.id == request_id)).first()
+    r = lock_request(session, request_id)
     if r is None:
         raise request_not_found(request_id)
     if commune not in r.to_communes:
