@@ -77,39 +77,63 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     ends = np.cumsum(ring_len)
     starts = ends - ring_len
     x, y = xy[:, 0], xy[:, 1]
+    # Every array here is as long as the data (7.1 M nationwide, 57 MB at 8 bytes): in a fresh
+    # process each new one costs the kernel more to map than numpy to fill, so temporaries are
+    # reused in place and dropped as soon as they are done with.
     # segment k goes from vertex k to k + 1; the last vertex of each ring starts none
     seg_ok = np.ones(n - 1, bool)
     seg_ok[ends[:-1] - 1] = False
     # orient rings: signed area (shoelace) per ring; exterior rings should be counter-clockwise
-    cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+    cross = x[:-1] * y[1:]
+    cross -= x[1:] * y[:-1]
     cross[~seg_ok] = 0.0
-    area2 = np.add.reduceat(np.append(cross, 0.0), starts)
+    area2 = np.add.reduceat(cross, starts)  # every ring starts before the last vertex
+    del cross
     flip_ring = (area2 > 0) != exterior
     ring_of_seg = np.repeat(np.arange(len(ring_len), dtype=np.int32), ring_len)[:-1]
     unit_of_seg = unit_of_ring.astype(np.int32)[ring_of_seg]
+    flip_seg = flip_ring[ring_of_seg]
+    del ring_of_seg
 
     bits = np.ascontiguousarray(xy).view(np.uint64)
     with np.errstate(over="ignore"):
-        hv = bits[:, 0] * _C1 ^ (bits[:, 1] * _C2 + (bits[:, 1] >> np.uint64(31)))
+        hv = bits[:, 0] * _C1
+        t = bits[:, 1] >> np.uint64(31)
+        t += bits[:, 1] * _C2
+        hv ^= t
+        del t
         ha, hb = hv[:-1], hv[1:]
-        lo = np.minimum(ha, hb)
+        seg_ok &= ha != hb  # no zero-length segments
+        # direction along the segment's canonical orientation (lower vertex hash first), once
+        # each ring is oriented with the interior on the left
+        forward = ha < hb
+        forward ^= flip_seg
         hi = np.maximum(ha, hb)
-        hs = lo * _C3 + (hi ^ (hi >> np.uint64(29))) * _C1
-    seg_ok &= ha != hb  # no zero-length segments
+        hs = np.minimum(ha, hb)
+        del ha, hb, hv
+        hs *= _C3
+        t = hi >> np.uint64(29)
+        hi ^= t
+        del t
+        hi *= _C1
+        hs += hi
+        del hi
     hs[~seg_ok] = np.uint64(0)  # parked at 0 and ignored below
-    # direction along the segment's canonical orientation (lower vertex hash first), once
-    # each ring is oriented with the interior on the left
-    forward = (ha < hb) ^ flip_ring[ring_of_seg]
 
     # Sort keys that pack the hash's high bits with the segment's position: a plain sort of
     # integers is several times faster than an argsort, and the position comes back free.
     shift = np.uint64(max(1, int(n - 1).bit_length()))
     low = (np.uint64(1) << shift) - np.uint64(1)
-    keys = (hs & ~low) | np.arange(n - 1, dtype=np.uint64)
+    keys = hs & ~low
+    keys |= np.arange(n - 1, dtype=np.uint64)
     keys.sort()
     order = (keys & low).astype(np.intp)
-    high = keys & ~low
-    dup = (high[1:] == high[:-1]) & (high[1:] != 0)
+    high = keys
+    high &= ~low
+    del keys
+    dup = high[1:] == high[:-1]
+    dup &= high[1:] != 0
+    del high
     first = np.flatnonzero(dup)
     a, b = order[first], order[first + 1]
     # A run of three or more equal keys (an overlap outlined three times, or a truncated-hash
@@ -129,6 +153,7 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
         if extra:
             ea, eb = np.asarray(sorted(extra), dtype=np.intp).T
             a, b = np.concatenate((a, ea)), np.concatenate((b, eb))
+    del order, dup, first
     # pairs in order of their first segment: the gathers below then walk memory forwards
     # instead of jumping around in hash order (one packed integer sort, ~10x cheaper than them)
     if n < 2**32:
@@ -144,7 +169,9 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     opposite = forward[a] != forward[b]
     # lengths of the matched segments only (about half of all: each border segment is carried
     # by two units and measured once)
-    lengths = segment_lengths_m(x[a], y[a], x[a + 1], y[a + 1])
+    a1 = a + 1
+    lengths = segment_lengths_m(x[a], y[a], x[a1], y[a1])
+    del a1
     lo_u, hi_u = np.minimum(ua, ub), np.maximum(ua, ub)
     matched = np.zeros(n - 1, bool)
     matched[a[opposite]] = True
@@ -154,7 +181,7 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     outline = np.zeros(n - 1, bool)
     outline[a[~opposite]] = True
     outline[b[~opposite]] = True
-    loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_ring[ring_of_seg])
+    loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_seg)
     n_units = len(geoms)
 
     def per_pair(mask: np.ndarray) -> pd.DataFrame:
