@@ -95,42 +95,11 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     flip_seg = flip_ring[ring_of_seg]
     del ring_of_seg
 
-    bits = np.ascontiguousarray(xy).view(np.uint64)
-    with np.errstate(over="ignore"):
-        hv = bits[:, 0] * _C1
-        t = bits[:, 1] >> np.uint64(31)
-        t += bits[:, 1] * _C2
-        hv ^= t
-        del t
-        ha, hb = hv[:-1], hv[1:]
-        seg_ok &= ha != hb  # no zero-length segments
-        # direction along the segment's canonical orientation (lower vertex hash first), once
-        # each ring is oriented with the interior on the left
-        forward = ha < hb
-        forward ^= flip_seg
-        hi = np.maximum(ha, hb)
-        hs = np.minimum(ha, hb)
-        del ha, hb, hv
-        hs *= _C3
-        t = hi >> np.uint64(29)
-        hi ^= t
-        del t
-        hi *= _C1
-        hs += hi
-        del hi
-    hs[~seg_ok] = np.uint64(0)  # parked at 0 and ignored below
-
-    # Sort keys that pack the hash's high bits with the segment's position: a plain sort of
-    # integers is several times faster than an argsort, and the position comes back free.
-    shift = np.uint64(max(1, int(n - 1).bit_length()))
-    low = (np.uint64(1) << shift) - np.uint64(1)
-    keys = hs & ~low
-    keys |= np.arange(n - 1, dtype=np.uint64)
+    hs, forward, keys, low = _segment_keys(np.ascontiguousarray(xy), seg_ok, flip_seg)
     keys.sort()
-    order = (keys & low).astype(np.intp)
-    high = keys
-    high &= ~low
-    del keys
+    high = keys & ~low
+    keys &= low  # the segments' positions, in hash order (below 2**63: the same bits as intp)
+    order = keys.view(np.intp)
     dup = high[1:] == high[:-1]
     dup &= high[1:] != 0
     del high
@@ -153,7 +122,7 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
         if extra:
             ea, eb = np.asarray(sorted(extra), dtype=np.intp).T
             a, b = np.concatenate((a, ea)), np.concatenate((b, eb))
-    del order, dup, first
+    del order, keys, dup, first
     # pairs in order of their first segment: the gathers below then walk memory forwards
     # instead of jumping around in hash order (one packed integer sort, ~10x cheaper than them)
     if n < 2**32:
@@ -186,23 +155,65 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
 
     def per_pair(mask: np.ndarray) -> pd.DataFrame:
         pair = lo_u[mask].astype(np.int64) * n_units + hi_u[mask]
-        # a dense tally is fastest for many segments up to ~7,000 units; a few segments (the
-        # same-direction ones) are grouped instead of allocating n_units² bins for them
-        if n_units * n_units <= 50_000_000 and len(pair) * 4 >= n_units * n_units:
-            total = np.bincount(pair, weights=lengths[mask], minlength=n_units * n_units)
-            keys_ = np.flatnonzero(total)
-            return pd.DataFrame(
-                {"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total[keys_]}
-            )
-        df = (
-            pd.DataFrame({"k": pair, "length_m": lengths[mask]})
-            .groupby("k", sort=True)["length_m"]
-            .sum()
-        )
-        k_ = df.index.to_numpy()
-        return pd.DataFrame({"i": k_ // n_units, "j": k_ % n_units, "length_m": df.to_numpy()})
+        # summed per pair in the segments' order (np.bincount over the pairs' hashed codes: no
+        # sort, and no table of n_units² bins to map), listed by pair
+        codes_, uniq = pd.factorize(pair)
+        total = np.bincount(codes_, weights=lengths[mask], minlength=len(uniq))
+        by_pair = np.argsort(uniq)
+        keys_, total = uniq[by_pair], total[by_pair]
+        return pd.DataFrame({"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total})
 
     return ExactEdges(per_pair(opposite), per_pair(~opposite), unmatched, loose)
+
+
+#: Vertices (or segments) hashed per block by :func:`_segment_keys`: its temporaries stay in the
+#: processor's cache instead of each being as long as the data.
+_BLOCK = 1 << 16
+
+
+def _segment_keys(
+    xy: np.ndarray, seg_ok: np.ndarray, flip_seg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.uint64]:
+    """Hash every segment from the exact bits of its two end points (either way round).
+
+    Returns the 64-bit hashes (0 for the segments ``seg_ok`` excludes, which this also clears
+    for zero-length segments), whether each runs forwards along its canonical orientation
+    (lower vertex hash first) once its ring has the interior on the left (``flip_seg``), and
+    sort keys packing each hash's high bits with the segment's position (``low`` masks the
+    position): a plain sort of integers is several times faster than an argsort, and the
+    position comes back free.
+    """
+    n = len(xy)
+    bits = xy.view(np.uint64)
+    hv = np.empty(n, np.uint64)
+    hs = np.empty(n - 1, np.uint64)
+    forward = np.empty(n - 1, bool)
+    keys = np.empty(n - 1, np.uint64)
+    low = (np.uint64(1) << np.uint64(max(1, int(n - 1).bit_length()))) - np.uint64(1)
+    with np.errstate(over="ignore"):
+        for k in range(0, n, _BLOCK):
+            b = bits[k : k + _BLOCK]
+            h = np.multiply(b[:, 0], _C1, out=hv[k : k + _BLOCK])
+            t = b[:, 1] >> np.uint64(31)
+            t += b[:, 1] * _C2
+            h ^= t
+        for k in range(0, n - 1, _BLOCK):
+            s = slice(k, min(k + _BLOCK, n - 1))
+            ha, hb = hv[s], hv[k + 1 : s.stop + 1]
+            ok = seg_ok[s]
+            ok &= ha != hb  # no zero-length segments
+            np.less(ha, hb, out=forward[s])
+            forward[s] ^= flip_seg[s]
+            hi = np.maximum(ha, hb)
+            lo = np.minimum(ha, hb, out=hs[s])
+            lo *= _C3
+            hi ^= hi >> np.uint64(29)
+            hi *= _C1
+            lo += hi
+            lo[~ok] = 0  # parked at 0 and ignored
+            np.bitwise_and(lo, ~low, out=keys[s])
+            keys[s] |= np.arange(k, s.stop, dtype=np.uint64)
+    return hs, forward, keys, low
 
 
 def _loose_segments(
