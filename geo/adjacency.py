@@ -269,10 +269,11 @@ def build_adjacency(
         # with no tolerance, boxes that only touch give a flat rectangle GEOS refuses to clip
         # by: widened by a hair (only then; with a tolerance the rectangles are never flat)
         x1, y1 = np.maximum(x1, x0 + _HAIR_DEG), np.maximum(y1, y0 + _HAIR_DEG)
-        box = np.column_stack((x0, y0, x1, y1)).tolist()
-        ci = [shapely.clip_by_rect(geoms[i], *bx) for i, bx in zip(ri.tolist(), box, strict=True)]
-        cj = [shapely.clip_by_rect(geoms[j], *bx) for j, bx in zip(rj.tolist(), box, strict=True)]
-        close = shapely.dwithin(np.asarray(ci, dtype=object), np.asarray(cj, dtype=object), pad)
+        # one call for all pairs: the ufunc under shapely.clip_by_rect, which takes one
+        # rectangle per geometry (the wrapper only takes scalars)
+        ci = shapely.lib.clip_by_rect(geoms[ri], x0, y0, x1, y1)
+        cj = shapely.lib.clip_by_rect(geoms[rj], x0, y0, x1, y1)
+        close = shapely.dwithin(ci, cj, pad)
         rest = [p for p, c in zip(rest, close, strict=True) if c]
 
     reps = shapely.point_on_surface(geoms)
@@ -384,24 +385,25 @@ def edges_frame(G: nx.Graph | Adjacency) -> pd.DataFrame:
     """The edge list as the CSV of CONTRACT.md: ``a,b,shared_border_m,gap_m,kind`` (``a < b``),
     plus ``distance_km``, sorted by ``a, b`` (of a graph or of the :class:`Adjacency` it is
     built from: the same rows)."""
-    if isinstance(G, Adjacency):
-        codes = G.codes
-        edges: Any = (
-            (codes[i], codes[j], {"shared_border_m": sb, "gap_m": g, "kind": k, "distance_km": d})
-            for i, j, sb, g, k, d in zip(
-                G.a.tolist(),
-                G.b.tolist(),
-                G.shared_border_m,
-                G.gap_m,
-                G.kind,
-                G.distance_km,
-                strict=True,
-            )
+    cols = ["a", "b", "shared_border_m", "gap_m", "kind", "distance_km"]
+    if isinstance(G, Adjacency) and len(G.a):
+        u, v = G.codes[G.a], G.codes[G.b]
+        swap = u > v
+        df = pd.DataFrame(
+            {
+                "a": np.where(swap, v, u),
+                "b": np.where(swap, u, v),
+                "shared_border_m": [round(x, 2) for x in G.shared_border_m],
+                "gap_m": [round(x, 3) for x in G.gap_m],
+                "kind": G.kind,
+                "distance_km": G.distance_km,
+            }
         )
-    else:
-        edges = G.edges(data=True)
+        return df.sort_values(["a", "b"], ignore_index=True)
+    if isinstance(G, Adjacency):
+        return pd.DataFrame([], columns=cols)
     rows = []
-    for u, v, d in edges:
+    for u, v, d in G.edges(data=True):
         a, b = (u, v) if u < v else (v, u)
         rows.append(
             (
@@ -413,7 +415,7 @@ def edges_frame(G: nx.Graph | Adjacency) -> pd.DataFrame:
                 d.get("distance_km"),
             )
         )
-    df = pd.DataFrame(rows, columns=["a", "b", "shared_border_m", "gap_m", "kind", "distance_km"])
+    df = pd.DataFrame(rows, columns=cols)
     return df.sort_values(["a", "b"], ignore_index=True)
 
 
