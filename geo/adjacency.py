@@ -63,6 +63,11 @@ _GEOD = Geod(ellps="WGS84")
 #: Width (degrees, ~1 mm) given to a clipping rectangle that would be flat.
 _HAIR_DEG = 1e-8
 
+#: Boundaries closer than this (metres) coincide: what counts beyond the exact edges between
+#: units that overlap elsewhere. A micrometre: at a centimetre, overlaps a few millimetres wide
+#: (16177/16186 along 440 m, the Lào Cai triple overlap) would count their outlines.
+COINCIDE_M = 1e-6
+
 #: The node attributes taken from the boundaries' columns (those present).
 NODE_COLUMNS = (
     *("name", "full_name", "name_ascii", "unit_type", "province_code", "province_name"),
@@ -281,8 +286,9 @@ def build_adjacency(
     present = [c for c in NODE_COLUMNS if c in gdf.columns]
 
     # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices,
-    # or run within the tolerance in opposite directions; not overlapping pairs (with segments
-    # carried the same way by both), where boundary running close outlines the overlap
+    # or run within the tolerance in opposite directions; for overlapping pairs (with segments
+    # carried the same way by both), where boundary running close outlines the overlap, only
+    # where the boundaries coincide (within a micrometre), which no outline of an overlap does
     rough = unmatched > 0
     extra = loose_borders(
         loose,
@@ -290,6 +296,15 @@ def build_adjacency(
         bounds,
         tolerance_m=tolerance_m,
         pad_deg=pad,
+    )
+    extra.update(
+        loose_borders(
+            loose,
+            [(i, j) for i, j in sorted(exact & overlap_pairs) if rough[i] and rough[j]],
+            bounds,
+            tolerance_m=min(tolerance_m, COINCIDE_M),
+            pad_deg=pad,
+        )
     )
     ea: list[int] = borders["i"].tolist()
     eb: list[int] = borders["j"].tolist()
