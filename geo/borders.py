@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.measure import local_metric_frame, segment_lengths_m
+from geo.measure import local_metric_frame, metres_per_degree, segment_lengths_m
 
 
 def _ring_layout(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -298,9 +298,11 @@ def loose_borders(
         sa, sb = (_in_box(segs, seg_box, first[k], first[k + 1], box) for k in (i, j))
         if len(sa) == 0 or len(sb) == 0:
             continue
-        to_m = local_metric_frame((box[1] + box[3]) / 2, (box[0] + box[2]) / 2)
-        ma = np.column_stack((to_m(sa[:, :2]), to_m(sa[:, 2:])))
-        mb = np.column_stack((to_m(sb[:, :2]), to_m(sb[:, 2:])))
+        # both end points into the local metric frame of local_metric_frame at once
+        lat0, lon0 = (box[1] + box[3]) / 2, (box[0] + box[2]) / 2
+        kx, ky = metres_per_degree(lat0)
+        origin, scale = np.array([lon0, lat0, lon0, lat0]), np.array([kx, ky, kx, ky])
+        ma, mb = (sa - origin) * scale, (sb - origin) * scale
         la = shapely.linestrings(ma.reshape(-1, 2, 2))
         lb = shapely.linestrings(mb.reshape(-1, 2, 2))
         ia, ib = shapely.STRtree(lb).query(la, predicate="dwithin", distance=tolerance_m)
