@@ -26,13 +26,21 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Geod
 
+from geo.adjacency_table import (
+    KINDS,
+    NODE_COLUMNS,
+    Adjacency,
+    edges_frame,
+    summarise,
+    summarise_adjacency,
+)
 from geo.borders import exact_shared_edges, loose_borders, measure_pair
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
@@ -57,8 +65,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KINDS = ("shared_edge", "point_touch", "near_gap")
-
 _GEOD = Geod(ellps="WGS84")
 #: Width (degrees, ~1 mm) given to a clipping rectangle that would be flat.
 _HAIR_DEG = 1e-8
@@ -67,36 +73,6 @@ _HAIR_DEG = 1e-8
 #: units that overlap elsewhere. A micrometre: at a centimetre, overlaps a few millimetres wide
 #: (16177/16186 along 440 m, the Lào Cai triple overlap) would count their outlines.
 COINCIDE_M = 1e-6
-
-#: The node attributes taken from the boundaries' columns (those present).
-NODE_COLUMNS = (
-    *("name", "full_name", "name_ascii", "unit_type", "province_code", "province_name"),
-    *("population", "population_suspect", "area_km2"),
-)
-
-
-class Adjacency(NamedTuple):
-    """The adjacency graph as plain arrays (what :func:`build_graph` turns into a NetworkX
-    graph; a command that only reports and writes the edges needs no more).
-
-    Edges are listed in the order :func:`build_graph` adds them; ``a`` and ``b`` are positions
-    in ``codes``.
-    """
-
-    codes: np.ndarray
-    nodes: pd.DataFrame
-    lon: np.ndarray
-    lat: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-    shared_border_m: list[float]
-    gap_m: list[float]
-    kind: list[str]
-    distance_km: list[float]
-    tolerance_m: float
-    islands: list[str]
-    overlaps: list[tuple[str, str, float]]
-    seconds: float
 
 
 def build_graph(
@@ -394,87 +370,3 @@ def _distances_km(lon: np.ndarray, lat: np.ndarray, a: np.ndarray, b: np.ndarray
         return []
     _, _, dist = _GEOD.inv(lon[a], lat[a], lon[b], lat[b])
     return [round(d / 1000, 3) for d in dist.tolist()]
-
-
-def edges_frame(G: nx.Graph | Adjacency) -> pd.DataFrame:
-    """The edge list as the CSV of CONTRACT.md: ``a,b,shared_border_m,gap_m,kind`` (``a < b``),
-    plus ``distance_km``, sorted by ``a, b`` (of a graph or of the :class:`Adjacency` it is
-    built from: the same rows)."""
-    cols = ["a", "b", "shared_border_m", "gap_m", "kind", "distance_km"]
-    if isinstance(G, Adjacency) and len(G.a):
-        u, v = G.codes[G.a], G.codes[G.b]
-        swap = u > v
-        df = pd.DataFrame(
-            {
-                "a": np.where(swap, v, u),
-                "b": np.where(swap, u, v),
-                "shared_border_m": [round(x, 2) for x in G.shared_border_m],
-                "gap_m": [round(x, 3) for x in G.gap_m],
-                "kind": G.kind,
-                "distance_km": G.distance_km,
-            }
-        )
-        return df.sort_values(["a", "b"], ignore_index=True)
-    if isinstance(G, Adjacency):
-        return pd.DataFrame([], columns=cols)
-    rows = []
-    for u, v, d in G.edges(data=True):
-        a, b = (u, v) if u < v else (v, u)
-        rows.append(
-            (
-                a,
-                b,
-                round(d["shared_border_m"], 2),
-                round(d["gap_m"], 3),
-                d["kind"],
-                d.get("distance_km"),
-            )
-        )
-    df = pd.DataFrame(rows, columns=cols)
-    return df.sort_values(["a", "b"], ignore_index=True)
-
-
-def summarise(G: nx.Graph | Adjacency) -> dict[str, Any]:
-    """Counts for reporting: units, provinces, edges by kind, islands, cross-province links (of
-    a graph, or of the :class:`Adjacency` it is built from: the same counts)."""
-    if isinstance(G, Adjacency):
-        return summarise_adjacency(G)
-    kinds = dict.fromkeys(KINDS, 0)
-    cross = 0
-    prov = G.nodes(data="province_code")
-    for u, v, kind in G.edges(data="kind"):
-        kinds[kind] += 1
-        cross += prov[u] != prov[v]
-    return {
-        "units": G.number_of_nodes(),
-        "provinces": len({p for _, p in prov}),
-        "edges": G.number_of_edges(),
-        "edges_by_kind": kinds,
-        "islands": list(G.graph.get("islands", [])),
-        "cross_province_links": cross,
-        "overlaps": len(G.graph.get("overlaps", [])),
-        "seconds": round(G.graph.get("seconds", 0.0), 3),
-    }
-
-
-def summarise_adjacency(adj: Adjacency) -> dict[str, Any]:
-    """:func:`summarise` of the graph :func:`build_graph` would make of ``adj``."""
-    kinds = dict.fromkeys(KINDS, 0)
-    for kind in adj.kind:
-        kinds[kind] += 1
-    if "province_code" in adj.nodes.columns:
-        prov = adj.nodes["province_code"].to_numpy()
-        cross = int((prov[adj.a] != prov[adj.b]).sum())
-        provinces = len(set(prov.tolist()))
-    else:  # as a graph's nodes without the attribute: one "province", None
-        cross, provinces = 0, 1 if len(adj.codes) else 0
-    return {
-        "units": len(adj.codes),
-        "provinces": provinces,
-        "edges": len(adj.a),
-        "edges_by_kind": kinds,
-        "islands": list(adj.islands),
-        "cross_province_links": cross,
-        "overlaps": len(adj.overlaps),
-        "seconds": round(adj.seconds, 3),
-    }
