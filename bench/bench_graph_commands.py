@@ -8,7 +8,8 @@ with the machine's load average when it started. Ratios are of medians.
 Run: ``.venv/bin/python bench/bench_graph_commands.py [--boundaries FILE] [--rounds 5]``
 Writes ``bench/results/graph_commands.json``. ``lienxa graph`` runs twice per round: as a user
 runs it again (its graph read from the geodata cache, primed once before the rounds) and with
-``--no-cache`` (read, validated and built every time).
+``--no-cache`` (read, validated and built every time). ``--before LIENXA`` adds another
+``lienxa`` (e.g. main's) with ``--no-cache``, in the same rounds.
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-2000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "load1": load}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
+        "load1": load,
+    }
 
 
 def stats(values: list[float]) -> dict[str, object]:
@@ -91,8 +98,8 @@ def main() -> int:
     # the same command with --no-cache (loads, validates and builds every time)
     commands["lienxa_graph_built"] = [*commands["lienxa_graph"], "--no-cache"]
     commands["lienxa_graph_built"][5] = str(tmp / "built.csv")
-    if args.before:
-        commands["lienxa_graph_before"] = [args.before, *commands["lienxa_graph"][1:]]
+    if args.before:  # built every time too: its cache entries are its own (another code)
+        commands["lienxa_graph_before"] = [args.before, *commands["lienxa_graph_built"][1:]]
         commands["lienxa_graph_before"][5] = str(tmp / "before.csv")
     env = {**os.environ, "LIENXA_CACHE_DIR": str(tmp / "geocache"), "LIENXA_GEODATA_CACHE": "1"}
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in commands}
@@ -108,7 +115,8 @@ def main() -> int:
             m = run(cmd, env)
             runs[name].append(m)
             print(
-                f"round {r + 1} {name:16s} wall {m['wall_s']:6.2f} s  cpu {m['cpu_s']:6.2f} s  "
+                f"round {r + 1} {name:16s} wall {m['wall_s']:6.2f} s  cpu {m['cpu_s']:6.2f} s "
+                f"(user {m['user_s']:.2f}, sys {m['sys_s']:.2f})  "
                 f"load {m['load1']:.2f}",
                 flush=True,
             )
@@ -127,6 +135,8 @@ def main() -> int:
         result[name] = {
             "wall_s": stats([m["wall_s"] for m in runs[name]]),
             "cpu_s": stats([m["cpu_s"] for m in runs[name]]),
+            "user_s": stats([m["user_s"] for m in runs[name]]),
+            "sys_s": stats([m["sys_s"] for m in runs[name]]),
             "load1_at_start": [round(m["load1"], 2) for m in runs[name]],
         }
     med = {
