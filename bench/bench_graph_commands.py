@@ -8,7 +8,8 @@ with the machine's load average when it started. Ratios are of medians.
 Run: ``.venv/bin/python bench/bench_graph_commands.py [--boundaries FILE] [--rounds 5]``
 Writes ``bench/results/graph_commands.json``. ``lienxa graph`` runs twice per round: as a user
 runs it again (its graph read from the geodata cache, primed once before the rounds) and with
-``--no-cache`` (read, validated and built every time).
+``--no-cache`` (read, validated and built every time). ``--before LIENXA`` adds another
+``lienxa`` (e.g. main's) with ``--no-cache``, in the same rounds.
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-2000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "load1": load}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
+        "load1": load,
+    }
 
 
 def stats(values: list[float]) -> dict[str, object]:
@@ -91,8 +98,8 @@ def main() -> int:
     # the same command with --no-cache (loads, validates and builds every time)
     commands["lienxa_graph_built"] = [*commands["lienxa_graph"], "--no-cache"]
     commands["lienxa_graph_built"][5] = str(tmp / "built.csv")
-    if args.before:
-        commands["lienxa_graph_before"] = [args.before, *commands["lienxa_graph"][1:]]
+    if args.before:  # built every time too: its cache entries are its own (another code)
+        commands["lienxa_graph_before"] = [args.before, *commands["lienxa_graph_built"][1:]]
         commands["lienxa_graph_before"][5] = str(tmp / "before.csv")
     env = {**os.environ, "LIENXA_CACHE_DIR": str(tmp / "geocache"), "LIENXA_GEODATA_CACHE": "1"}
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in commands}
@@ -108,7 +115,8 @@ def main() -> int:
             m = run(cmd, env)
             runs[name].append(m)
             print(
-                f"round {r + 1} {name:16s} wall {m['wall_s']:6.2f} s  cpu {m['cpu_s']:6.2f} s  "
+                f"round {r + 1} {name:16s} wall {m['wall_s']:6.2f} s  cpu {m['cpu_s']:6.2f} s "
+                f"(user {m['user_s']:.2f}, sys {m['sys_s']:.2f})  "
                 f"load {m['load1']:.2f}",
                 flush=True,
             )
@@ -127,6 +135,8 @@ def main() -> int:
         result[name] = {
             "wall_s": stats([m["wall_s"] for m in runs[name]]),
             "cpu_s": stats([m["cpu_s"] for m in runs[name]]),
+            "user_s": stats([m["user_s"] for m in runs[name]]),
+            "sys_s": stats([m["sys_s"] for m in runs[name]]),
             "load1_at_start": [round(m["load1"], 2) for m in runs[name]],
         }
     med = {
@@ -144,16 +154,30 @@ def main() -> int:
         for a, b in zip(runs["lienxa_graph"], runs["libpysal_script"], strict=True)
     ]
     result["speedup_cpu_per_round"] = [round(x, 2) for x in per_round]
+    result["built_speedup_cpu_per_round"] = [
+        round(b["cpu_s"] / a["cpu_s"], 2)
+        for a, b in zip(runs["lienxa_graph_built"], runs["libpysal_script"], strict=True)
+    ]
+    loads = [m["load1"] for ms in runs.values() for m in ms]
+    result["load1_during_rounds"] = {
+        "median": round(statistics.median(loads), 2),
+        "min": round(min(loads), 2),
+        "max": round(max(loads), 2),
+    }
     result["built_speedup_cpu"] = round(
         med["libpysal_script", "cpu_s"] / med["lienxa_graph_built", "cpu_s"], 2
     )
     result["built_speedup_wall"] = round(
         med["libpysal_script", "wall_s"] / med["lienxa_graph_built", "wall_s"], 2
     )
-    outputs = [tmp / "lienxa.csv", tmp / "built.csv"] + (
-        [tmp / "before.csv"] if args.before else []
-    )
-    result["same_edge_csv"] = len({p.read_bytes() for p in outputs}) == 1
+    # the cached and the built command write the same file; against --before, the rows that
+    # differ (an accuracy fix changes some border lengths)
+    result["same_edge_csv"] = (tmp / "lienxa.csv").read_bytes() == (tmp / "built.csv").read_bytes()
+    if args.before:
+        ours = set((tmp / "built.csv").read_text().splitlines())
+        theirs = set((tmp / "before.csv").read_text().splitlines())
+        result["rows_changed_from_before"] = sorted(ours - theirs)
+        result["rows_gone_from_before"] = sorted(theirs - ours)
     if args.before:
         result["before_speedup_cpu"] = round(
             med["libpysal_script", "cpu_s"] / med["lienxa_graph_before", "cpu_s"], 2
@@ -165,7 +189,9 @@ def main() -> int:
     print(
         f"speed-up (medians): {result['speedup_cpu']}x CPU, {result['speedup_wall']}x wall; "
         f"per round (CPU): {result['speedup_cpu_per_round']}; built every time (--no-cache): "
-        f"{result['built_speedup_cpu']}x CPU, {result['built_speedup_wall']}x wall; "
+        f"{result['built_speedup_cpu']}x CPU, {result['built_speedup_wall']}x wall, per round "
+        f"(CPU) {result['built_speedup_cpu_per_round']}; load average "
+        f"{result['load1_during_rounds']['min']}-{result['load1_during_rounds']['max']}; "
         f"same edge CSV: {result['same_edge_csv']}"
     )
     print(f"written to {args.out}")

@@ -26,37 +26,53 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Geod
 
+from geo.adjacency_table import (
+    KINDS,
+    NODE_COLUMNS,
+    Adjacency,
+    edges_frame,
+    summarise,
+    summarise_adjacency,
+)
 from geo.borders import exact_shared_edges, loose_borders, measure_pair
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
+
 __all__ = [
     "KINDS",
+    "Adjacency",
+    "build_adjacency",
     "build_graph",
     "edges_frame",
     "exact_shared_edges",
     "measure_pair",
     "segment_lengths_m",
     "summarise",
+    "summarise_adjacency",
 ]
 
 log = logging.getLogger(__name__)
 
-KINDS = ("shared_edge", "point_touch", "near_gap")
-
 _GEOD = Geod(ellps="WGS84")
 #: Width (degrees, ~1 mm) given to a clipping rectangle that would be flat.
 _HAIR_DEG = 1e-8
+
+#: Boundaries closer than this (metres) coincide: what counts beyond the exact edges between
+#: units that overlap elsewhere. A micrometre: at a centimetre, overlaps a few millimetres wide
+#: (16177/16186 along 440 m, the Lào Cai triple overlap) would count their outlines.
+COINCIDE_M = 1e-6
 
 
 def build_graph(
@@ -68,7 +84,77 @@ def build_graph(
     check_overlaps: bool = False,
     report: BoundaryReport | None = None,
 ) -> nx.Graph:
-    """Build the adjacency graph of the units in ``gdf``.
+    """Build the adjacency graph of the units in ``gdf``: :func:`build_adjacency` as a NetworkX
+    graph.
+
+    Parameters
+    ----------
+    gdf, tolerance_m, min_border_m, overlap_warn_m2, check_overlaps, report
+        See :func:`build_adjacency`.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes are commune codes with ``name``, ``full_name``, ``name_ascii``, ``unit_type``,
+        ``province_code``, ``province_name``, ``population``, ``population_suspect``,
+        ``area_km2``, ``lon``, ``lat`` (a representative point inside the polygon). Edges have
+        ``shared_border_m``, ``gap_m``, ``kind`` (``shared_edge``, ``point_touch``,
+        ``near_gap``) and ``distance_km`` between the representative points (geodesic).
+        ``G.graph`` holds ``tolerance_m``, ``islands``, ``overlaps`` and ``seconds``.
+
+    Raises
+    ------
+    GraphError
+        See :func:`build_adjacency`.
+    """
+    import networkx as nx
+
+    started = time.perf_counter()
+    adj = build_adjacency(
+        gdf,
+        tolerance_m=tolerance_m,
+        min_border_m=min_border_m,
+        overlap_warn_m2=overlap_warn_m2,
+        check_overlaps=check_overlaps,
+        report=report,
+    )
+    G = nx.Graph(tolerance_m=adj.tolerance_m, crs="EPSG:4326")
+    present = list(adj.nodes.columns)
+    records = adj.nodes.to_dict("records")
+    for k, (code, rec) in enumerate(zip(adj.codes, records, strict=True)):
+        attrs = {c: _plain(rec[c]) for c in present}
+        G.add_node(str(code), **attrs, lon=float(adj.lon[k]), lat=float(adj.lat[k]))
+    codes = adj.codes
+    for i, j, border, gap, kind, dist in zip(
+        adj.a.tolist(),
+        adj.b.tolist(),
+        adj.shared_border_m,
+        adj.gap_m,
+        adj.kind,
+        adj.distance_km,
+        strict=True,
+    ):
+        G.add_edge(
+            codes[i], codes[j], shared_border_m=border, gap_m=gap, kind=kind, distance_km=dist
+        )
+    G.graph.update(
+        islands=list(adj.islands),
+        overlaps=list(adj.overlaps),
+        seconds=adj.seconds + time.perf_counter() - started,
+    )
+    return G
+
+
+def build_adjacency(
+    gdf: gpd.GeoDataFrame,
+    *,
+    tolerance_m: float = 10.0,
+    min_border_m: float | None = None,
+    overlap_warn_m2: float = 100.0,
+    check_overlaps: bool = False,
+    report: BoundaryReport | None = None,
+) -> Adjacency:
+    """Build the adjacency of the units in ``gdf`` as plain arrays (see :func:`build_graph`).
 
     Parameters
     ----------
@@ -94,13 +180,10 @@ def build_graph(
 
     Returns
     -------
-    networkx.Graph
-        Nodes are commune codes with ``name``, ``full_name``, ``name_ascii``, ``unit_type``,
-        ``province_code``, ``province_name``, ``population``, ``population_suspect``,
-        ``area_km2``, ``lon``, ``lat`` (a representative point inside the polygon). Edges have
-        ``shared_border_m``, ``gap_m``, ``kind`` (``shared_edge``, ``point_touch``,
-        ``near_gap``) and ``distance_km`` between the representative points (geodesic).
-        ``G.graph`` holds ``tolerance_m``, ``islands``, ``overlaps`` and ``seconds``.
+    Adjacency
+        The units (codes, attributes, a representative point inside each polygon) and the
+        edges with their border, gap, kind and geodesic distance, as :func:`build_graph` puts
+        them on the graph.
 
     Raises
     ------
@@ -167,35 +250,21 @@ def build_graph(
         # with no tolerance, boxes that only touch give a flat rectangle GEOS refuses to clip
         # by: widened by a hair (only then; with a tolerance the rectangles are never flat)
         x1, y1 = np.maximum(x1, x0 + _HAIR_DEG), np.maximum(y1, y0 + _HAIR_DEG)
-        box = np.column_stack((x0, y0, x1, y1)).tolist()
-        ci = [shapely.clip_by_rect(geoms[i], *bx) for i, bx in zip(ri.tolist(), box, strict=True)]
-        cj = [shapely.clip_by_rect(geoms[j], *bx) for j, bx in zip(rj.tolist(), box, strict=True)]
-        close = shapely.dwithin(np.asarray(ci, dtype=object), np.asarray(cj, dtype=object), pad)
+        # one call for all pairs: the ufunc under shapely.clip_by_rect, which takes one
+        # rectangle per geometry (the wrapper only takes scalars)
+        ci = shapely.lib.clip_by_rect(geoms[ri], x0, y0, x1, y1)
+        cj = shapely.lib.clip_by_rect(geoms[rj], x0, y0, x1, y1)
+        close = shapely.dwithin(ci, cj, pad)
         rest = [p for p, c in zip(rest, close, strict=True) if c]
 
-    G = nx.Graph(tolerance_m=float(tolerance_m), crs="EPSG:4326")
     reps = shapely.point_on_surface(geoms)
     rx, ry = shapely.get_x(reps), shapely.get_y(reps)
-    cols = [
-        "name",
-        "full_name",
-        "name_ascii",
-        "unit_type",
-        "province_code",
-        "province_name",
-        "population",
-        "population_suspect",
-        "area_km2",
-    ]
-    present = [c for c in cols if c in gdf.columns]
-    records = gdf[present].to_dict("records")
-    for k, (code, rec) in enumerate(zip(codes, records, strict=True)):
-        attrs = {c: _plain(rec[c]) for c in present}
-        G.add_node(str(code), **attrs, lon=float(rx[k]), lat=float(ry[k]))
+    present = [c for c in NODE_COLUMNS if c in gdf.columns]
 
     # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices,
-    # or run within the tolerance in opposite directions; not overlapping pairs (with segments
-    # carried the same way by both), where boundary running close outlines the overlap
+    # or run within the tolerance in opposite directions; for overlapping pairs (with segments
+    # carried the same way by both), where boundary running close outlines the overlap, only
+    # where the boundaries coincide (within a micrometre), which no outline of an overlap does
     rough = unmatched > 0
     extra = loose_borders(
         loose,
@@ -204,22 +273,39 @@ def build_graph(
         tolerance_m=tolerance_m,
         pad_deg=pad,
     )
-    for i, j, length in borders.itertuples(index=False):
-        border = float(length) + extra.get((i, j), 0.0)
-        G.add_edge(codes[i], codes[j], shared_border_m=border, gap_m=0.0, kind="shared_edge")
+    extra.update(
+        loose_borders(
+            loose,
+            [(i, j) for i, j in sorted(exact & overlap_pairs) if rough[i] and rough[j]],
+            bounds,
+            tolerance_m=min(tolerance_m, COINCIDE_M),
+            pad_deg=pad,
+        )
+    )
+    ea: list[int] = borders["i"].tolist()
+    eb: list[int] = borders["j"].tolist()
+    e_border = [
+        float(length) + extra.get((i, j), 0.0)
+        for i, j, length in zip(ea, eb, borders["length_m"].tolist(), strict=True)
+    ]
+    e_gap = [0.0] * len(ea)
+    e_kind = ["shared_edge"] * len(ea)
 
     overlaps = []
     for i, j in rest:
         m = measure_pair(geoms[i], geoms[j], tolerance_m=tolerance_m, pad_deg=pad)
         if m["gap_m"] > tolerance_m:
             continue
-        a, b = codes[i], codes[j]
         if m.get("overlap_m2", 0.0) > overlap_warn_m2:
-            overlaps.append((a, b, m["overlap_m2"]))
-        if G.has_edge(a, b):  # exact edges plus an overlap: keep the exact border length
+            overlaps.append((str(codes[i]), str(codes[j]), m["overlap_m2"]))
+        if (i, j) in exact:  # exact edges plus an overlap: keep the exact border length
             continue
+        ea.append(i)
+        eb.append(j)
         if m["gap_m"] > 0:
-            G.add_edge(a, b, shared_border_m=m["near_m"], gap_m=m["gap_m"], kind="near_gap")
+            e_border.append(m["near_m"])
+            e_gap.append(m["gap_m"])
+            e_kind.append("near_gap")
             continue
         # touching: a common line if there is one; else, without an overlap (whose outline is
         # no border), boundaries that run within the tolerance (digitised apart) beyond what a
@@ -227,27 +313,46 @@ def build_graph(
         overlapping = m["overlap_m2"] > 1.0
         near = m["near_m"] if m["near_m"] > min_border and not overlapping else 0.0
         border = m["common_m"] if m["common_m"] > 0 else near
-        kind = "shared_edge" if border > 0 or overlapping else "point_touch"
-        G.add_edge(a, b, shared_border_m=border, gap_m=0.0, kind=kind)
+        e_border.append(border)
+        e_gap.append(0.0)
+        e_kind.append("shared_edge" if border > 0 or overlapping else "point_touch")
 
-    _add_distances(G)
-    islands = sorted(nx.isolates(G))
-    G.graph.update(islands=islands, overlaps=overlaps, seconds=time.perf_counter() - started)
+    a = np.asarray(ea, dtype=np.intp)
+    b = np.asarray(eb, dtype=np.intp)
+    linked = np.zeros(len(codes), bool)
+    linked[a] = linked[b] = True
+    islands = sorted(str(c) for c in codes[~linked])
+    adj = Adjacency(
+        codes=codes,
+        nodes=gdf[present],
+        lon=rx,
+        lat=ry,
+        a=a,
+        b=b,
+        shared_border_m=e_border,
+        gap_m=e_gap,
+        kind=e_kind,
+        distance_km=_distances_km(rx, ry, a, b),
+        tolerance_m=float(tolerance_m),
+        islands=islands,
+        overlaps=overlaps,
+        seconds=time.perf_counter() - started,
+    )
     if report is not None and overlaps:
-        desc = ", ".join(f"{a}/{b} {area / 1e6:.3f} km²" for a, b, area in overlaps[:8])
+        desc = ", ".join(f"{u}/{v} {area / 1e6:.3f} km²" for u, v, area in overlaps[:8])
         report.warn(
             "overlap",
-            sorted({c for a, b, _ in overlaps for c in (a, b)}),
+            sorted({c for u, v, _ in overlaps for c in (u, v)}),
             f"{len(overlaps)} pair(s) of units overlap by more than {overlap_warn_m2:g} m²: {desc}",
         )
     log.info(
         "graph: %d nodes, %d edges, %d islands in %.2fs",
-        G.number_of_nodes(),
-        G.number_of_edges(),
+        len(codes),
+        len(a),
         len(islands),
-        G.graph["seconds"],
+        adj.seconds,
     )
-    return G
+    return adj
 
 
 def _plain(v: object) -> object:
@@ -259,56 +364,9 @@ def _plain(v: object) -> object:
     return v
 
 
-def _add_distances(G: nx.Graph) -> None:
-    if G.number_of_edges() == 0:
-        return
-    edges = list(G.edges())
-    lon = G.nodes(data="lon")
-    lat = G.nodes(data="lat")
-    lon1 = np.array([lon[a] for a, _ in edges])
-    lat1 = np.array([lat[a] for a, _ in edges])
-    lon2 = np.array([lon[b] for _, b in edges])
-    lat2 = np.array([lat[b] for _, b in edges])
-    _, _, dist = _GEOD.inv(lon1, lat1, lon2, lat2)
-    for (a, b), d in zip(edges, dist, strict=True):
-        G.edges[a, b]["distance_km"] = round(float(d) / 1000, 3)
-
-
-def edges_frame(G: nx.Graph) -> pd.DataFrame:
-    """The edge list as the CSV of CONTRACT.md: ``a,b,shared_border_m,gap_m,kind`` (``a < b``),
-    plus ``distance_km``, sorted by ``a, b``."""
-    rows = []
-    for u, v, d in G.edges(data=True):
-        a, b = (u, v) if u < v else (v, u)
-        rows.append(
-            (
-                a,
-                b,
-                round(d["shared_border_m"], 2),
-                round(d["gap_m"], 3),
-                d["kind"],
-                d.get("distance_km"),
-            )
-        )
-    df = pd.DataFrame(rows, columns=["a", "b", "shared_border_m", "gap_m", "kind", "distance_km"])
-    return df.sort_values(["a", "b"], ignore_index=True)
-
-
-def summarise(G: nx.Graph) -> dict[str, Any]:
-    """Counts for reporting: units, provinces, edges by kind, islands, cross-province links."""
-    kinds = dict.fromkeys(KINDS, 0)
-    cross = 0
-    prov = G.nodes(data="province_code")
-    for u, v, kind in G.edges(data="kind"):
-        kinds[kind] += 1
-        cross += prov[u] != prov[v]
-    return {
-        "units": G.number_of_nodes(),
-        "provinces": len({p for _, p in prov}),
-        "edges": G.number_of_edges(),
-        "edges_by_kind": kinds,
-        "islands": list(G.graph.get("islands", [])),
-        "cross_province_links": cross,
-        "overlaps": len(G.graph.get("overlaps", [])),
-        "seconds": round(G.graph.get("seconds", 0.0), 3),
-    }
+def _distances_km(lon: np.ndarray, lat: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[float]:
+    """Geodesic distances (km, to the metre) between the points ``a`` and ``b``, pairwise."""
+    if len(a) == 0:
+        return []
+    _, _, dist = _GEOD.inv(lon[a], lat[a], lon[b], lat[b])
+    return [round(d / 1000, 3) for d in dist.tolist()]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.measure import local_metric_frame, segment_lengths_m
+from geo.measure import local_metric_frame, metres_per_degree, segment_lengths_m
 
 
 def _ring_layout(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,6 +33,9 @@ def _ring_layout(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             exterior += [True] + [False] * (len(rings) - 1)
     return np.asarray(units), np.asarray(lengths), np.asarray(exterior)
 
+
+#: Rings with a shoelace area below this (square degrees, ~100 m²) are oriented by GEOS.
+_TINY_RING_DEG2 = 1e-8
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -77,39 +80,39 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     ends = np.cumsum(ring_len)
     starts = ends - ring_len
     x, y = xy[:, 0], xy[:, 1]
+    # Every array here is as long as the data (7.1 M nationwide, 57 MB at 8 bytes): in a fresh
+    # process each new one costs the kernel more to map than numpy to fill, so temporaries are
+    # reused in place and dropped as soon as they are done with.
     # segment k goes from vertex k to k + 1; the last vertex of each ring starts none
     seg_ok = np.ones(n - 1, bool)
     seg_ok[ends[:-1] - 1] = False
     # orient rings: signed area (shoelace) per ring; exterior rings should be counter-clockwise
-    cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+    cross = x[:-1] * y[1:]
+    cross -= x[1:] * y[:-1]
     cross[~seg_ok] = 0.0
-    area2 = np.add.reduceat(np.append(cross, 0.0), starts)
+    area2 = np.add.reduceat(cross, starts)  # every ring starts before the last vertex
+    del cross
+    # in raw degrees the products (~100° x ~20°) cancel to ~1e-13 each: the sign of a ring a
+    # few decimetres across (a sliver part of one unit in a hole of its neighbour) is noise, so
+    # rings under ~100 m² ask GEOS's robust orientation test instead
+    tiny = np.flatnonzero(np.abs(area2) < _TINY_RING_DEG2)
+    if len(tiny):
+        rings = [shapely.linearrings(xy[starts[r] : ends[r]]) for r in tiny.tolist()]
+        area2[tiny] = np.where(shapely.is_ccw(rings), 1.0, -1.0)
     flip_ring = (area2 > 0) != exterior
     ring_of_seg = np.repeat(np.arange(len(ring_len), dtype=np.int32), ring_len)[:-1]
     unit_of_seg = unit_of_ring.astype(np.int32)[ring_of_seg]
+    flip_seg = flip_ring[ring_of_seg]
+    del ring_of_seg
 
-    bits = np.ascontiguousarray(xy).view(np.uint64)
-    with np.errstate(over="ignore"):
-        hv = bits[:, 0] * _C1 ^ (bits[:, 1] * _C2 + (bits[:, 1] >> np.uint64(31)))
-        ha, hb = hv[:-1], hv[1:]
-        lo = np.minimum(ha, hb)
-        hi = np.maximum(ha, hb)
-        hs = lo * _C3 + (hi ^ (hi >> np.uint64(29))) * _C1
-    seg_ok &= ha != hb  # no zero-length segments
-    hs[~seg_ok] = np.uint64(0)  # parked at 0 and ignored below
-    # direction along the segment's canonical orientation (lower vertex hash first), once
-    # each ring is oriented with the interior on the left
-    forward = (ha < hb) ^ flip_ring[ring_of_seg]
-
-    # Sort keys that pack the hash's high bits with the segment's position: a plain sort of
-    # integers is several times faster than an argsort, and the position comes back free.
-    shift = np.uint64(max(1, int(n - 1).bit_length()))
-    low = (np.uint64(1) << shift) - np.uint64(1)
-    keys = (hs & ~low) | np.arange(n - 1, dtype=np.uint64)
+    hs, forward, keys, low = _segment_keys(np.ascontiguousarray(xy), seg_ok, flip_seg)
     keys.sort()
-    order = (keys & low).astype(np.intp)
     high = keys & ~low
-    dup = (high[1:] == high[:-1]) & (high[1:] != 0)
+    keys &= low  # the segments' positions, in hash order (below 2**63: the same bits as intp)
+    order = keys.view(np.intp)
+    dup = high[1:] == high[:-1]
+    dup &= high[1:] != 0
+    del high
     first = np.flatnonzero(dup)
     a, b = order[first], order[first + 1]
     # A run of three or more equal keys (an overlap outlined three times, or a truncated-hash
@@ -129,6 +132,7 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
         if extra:
             ea, eb = np.asarray(sorted(extra), dtype=np.intp).T
             a, b = np.concatenate((a, ea)), np.concatenate((b, eb))
+    del order, keys, dup, first
     # pairs in order of their first segment: the gathers below then walk memory forwards
     # instead of jumping around in hash order (one packed integer sort, ~10x cheaper than them)
     if n < 2**32:
@@ -144,7 +148,9 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     opposite = forward[a] != forward[b]
     # lengths of the matched segments only (about half of all: each border segment is carried
     # by two units and measured once)
-    lengths = segment_lengths_m(x[a], y[a], x[a + 1], y[a + 1])
+    a1 = a + 1
+    lengths = segment_lengths_m(x[a], y[a], x[a1], y[a1])
+    del a1
     lo_u, hi_u = np.minimum(ua, ub), np.maximum(ua, ub)
     matched = np.zeros(n - 1, bool)
     matched[a[opposite]] = True
@@ -154,28 +160,70 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
     outline = np.zeros(n - 1, bool)
     outline[a[~opposite]] = True
     outline[b[~opposite]] = True
-    loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_ring[ring_of_seg])
+    loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_seg)
     n_units = len(geoms)
 
     def per_pair(mask: np.ndarray) -> pd.DataFrame:
         pair = lo_u[mask].astype(np.int64) * n_units + hi_u[mask]
-        # a dense tally is fastest for many segments up to ~7,000 units; a few segments (the
-        # same-direction ones) are grouped instead of allocating n_units² bins for them
-        if n_units * n_units <= 50_000_000 and len(pair) * 4 >= n_units * n_units:
-            total = np.bincount(pair, weights=lengths[mask], minlength=n_units * n_units)
-            keys_ = np.flatnonzero(total)
-            return pd.DataFrame(
-                {"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total[keys_]}
-            )
-        df = (
-            pd.DataFrame({"k": pair, "length_m": lengths[mask]})
-            .groupby("k", sort=True)["length_m"]
-            .sum()
-        )
-        k_ = df.index.to_numpy()
-        return pd.DataFrame({"i": k_ // n_units, "j": k_ % n_units, "length_m": df.to_numpy()})
+        # summed per pair in the segments' order (np.bincount over the pairs' hashed codes: no
+        # sort, and no table of n_units² bins to map), listed by pair
+        codes_, uniq = pd.factorize(pair)
+        total = np.bincount(codes_, weights=lengths[mask], minlength=len(uniq))
+        by_pair = np.argsort(uniq)
+        keys_, total = uniq[by_pair], total[by_pair]
+        return pd.DataFrame({"i": keys_ // n_units, "j": keys_ % n_units, "length_m": total})
 
     return ExactEdges(per_pair(opposite), per_pair(~opposite), unmatched, loose)
+
+
+#: Vertices (or segments) hashed per block by :func:`_segment_keys`: its temporaries stay in the
+#: processor's cache instead of each being as long as the data.
+_BLOCK = 1 << 16
+
+
+def _segment_keys(
+    xy: np.ndarray, seg_ok: np.ndarray, flip_seg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.uint64]:
+    """Hash every segment from the exact bits of its two end points (either way round).
+
+    Returns the 64-bit hashes (0 for the segments ``seg_ok`` excludes, which this also clears
+    for zero-length segments), whether each runs forwards along its canonical orientation
+    (lower vertex hash first) once its ring has the interior on the left (``flip_seg``), and
+    sort keys packing each hash's high bits with the segment's position (``low`` masks the
+    position): a plain sort of integers is several times faster than an argsort, and the
+    position comes back free.
+    """
+    n = len(xy)
+    bits = xy.view(np.uint64)
+    hv = np.empty(n, np.uint64)
+    hs = np.empty(n - 1, np.uint64)
+    forward = np.empty(n - 1, bool)
+    keys = np.empty(n - 1, np.uint64)
+    low = (np.uint64(1) << np.uint64(max(1, int(n - 1).bit_length()))) - np.uint64(1)
+    with np.errstate(over="ignore"):
+        for k in range(0, n, _BLOCK):
+            b = bits[k : k + _BLOCK]
+            h = np.multiply(b[:, 0], _C1, out=hv[k : k + _BLOCK])
+            t = b[:, 1] >> np.uint64(31)
+            t += b[:, 1] * _C2
+            h ^= t
+        for k in range(0, n - 1, _BLOCK):
+            s = slice(k, min(k + _BLOCK, n - 1))
+            ha, hb = hv[s], hv[k + 1 : s.stop + 1]
+            ok = seg_ok[s]
+            ok &= ha != hb  # no zero-length segments
+            np.less(ha, hb, out=forward[s])
+            forward[s] ^= flip_seg[s]
+            hi = np.maximum(ha, hb)
+            lo = np.minimum(ha, hb, out=hs[s])
+            lo *= _C3
+            hi ^= hi >> np.uint64(29)
+            hi *= _C1
+            lo += hi
+            lo[~ok] = 0  # parked at 0 and ignored
+            np.bitwise_and(lo, ~low, out=keys[s])
+            keys[s] |= np.arange(k, s.stop, dtype=np.uint64)
+    return hs, forward, keys, low
 
 
 def _loose_segments(
@@ -250,9 +298,11 @@ def loose_borders(
         sa, sb = (_in_box(segs, seg_box, first[k], first[k + 1], box) for k in (i, j))
         if len(sa) == 0 or len(sb) == 0:
             continue
-        to_m = local_metric_frame((box[1] + box[3]) / 2, (box[0] + box[2]) / 2)
-        ma = np.column_stack((to_m(sa[:, :2]), to_m(sa[:, 2:])))
-        mb = np.column_stack((to_m(sb[:, :2]), to_m(sb[:, 2:])))
+        # both end points into the local metric frame of local_metric_frame at once
+        lat0, lon0 = (box[1] + box[3]) / 2, (box[0] + box[2]) / 2
+        kx, ky = metres_per_degree(lat0)
+        origin, scale = np.array([lon0, lat0, lon0, lat0]), np.array([kx, ky, kx, ky])
+        ma, mb = (sa - origin) * scale, (sb - origin) * scale
         la = shapely.linestrings(ma.reshape(-1, 2, 2))
         lb = shapely.linestrings(mb.reshape(-1, 2, 2))
         ia, ib = shapely.STRtree(lb).query(la, predicate="dwithin", distance=tolerance_m)

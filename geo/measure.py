@@ -21,8 +21,20 @@ def metres_per_degree(lat_deg: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     return n * np.cos(phi) * (np.pi / 180), m * (np.pi / 180)
 
 
+#: Segments measured per block by :func:`segment_lengths_m`: its dozen temporaries then stay
+#: a few MB each instead of each as long as the data (fresh memory is what costs in a short run).
+_BLOCK = 1 << 18
+
+
 def segment_lengths_m(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
     """Lengths in metres of lon/lat segments (local ellipsoidal approximation)."""
+    n = len(x0)
+    if n > _BLOCK:
+        out = np.empty(n)
+        for k in range(0, n, _BLOCK):
+            s = slice(k, k + _BLOCK)
+            out[s] = segment_lengths_m(x0[s], y0[s], x1[s], y1[s])
+        return out
     kx, ky = metres_per_degree((y0 + y1) * 0.5)
     dx = (x1 - x0) * kx
     dy = (y1 - y0) * ky

@@ -82,6 +82,28 @@ def test_console_script_runs(nghe_an_path):
     assert "16732" in r.stdout and "Phường Cửa Lò" in r.stdout
 
 
+def test_graph_without_the_cache_needs_no_networkx(nghe_an_path, tmp_path):
+    # what the command prints and writes comes from the arrays the graph is made of: a run that
+    # builds (--no-cache) neither imports NetworkX nor the service (FastAPI, SQLAlchemy ...)
+    code = (
+        "import sys; from api.cli import main; "
+        f"status = main(['graph', '--boundaries', {str(nghe_an_path)!r}, '--no-cache', '-q', "
+        f"'--out', {str(tmp_path / 'e.csv')!r}]); "
+        "heavy = [m for m in ('networkx', 'fastapi', 'sqlalchemy', 'alembic', 'folium') "
+        "if m in sys.modules]; "
+        "print('HEAVY', heavy); sys.exit(status)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert "shared_edge 342, point_touch 2, near_gap 0" in r.stdout
+    assert "HEAVY []" in r.stdout
+    with_graph = tmp_path / "g.csv"
+    assert main(["graph", "--boundaries", str(nghe_an_path), "-q", "--out", str(with_graph)]) == 0
+    assert with_graph.read_bytes() == (tmp_path / "e.csv").read_bytes()
+
+
 # --- lienxa plan and sample-inventory, broken pipes, --strict and --column ------------------------
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from api.geocache import DiskCache
+    from geo.adjacency import Adjacency
 
 #: Exit status of a command whose standard output was closed early (as a shell reports a
 #: process ended by SIGPIPE).
@@ -137,21 +138,32 @@ def _graph_entry(args: argparse.Namespace) -> str:
     return "cli-graph-" + hashlib.sha256(options.encode()).hexdigest()[:16]
 
 
-def graph_and_report(args: argparse.Namespace, progress: Progress) -> tuple[nx.Graph, list[str]]:
+def graph_and_report(
+    args: argparse.Namespace, progress: Progress
+) -> tuple[nx.Graph | Adjacency, list[str]]:
     """The graph of the boundaries named by ``args`` and the lines of their load report: read
     from the geodata cache when this file (by content) was built with the same options and code
-    before, else loaded, validated, built and stored."""
-    from geo.adjacency import build_graph
+    before, else loaded, validated, built and stored. Without the cache (``--no-cache``) it is
+    the :class:`~geo.adjacency.Adjacency` the graph would be made of (the same summary and
+    edges, without building a NetworkX graph nobody reads)."""
+    from geo.adjacency import build_adjacency, build_graph
 
-    def compute() -> tuple[nx.Graph, list[str]]:
+    def load() -> gpd.GeoDataFrame:
         gdf = load_from_args(args, progress)
         progress("building the adjacency graph (exact shared edges, then near pairs)")
-        G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
-        return G, gdf.attrs["report"].lines()
+        return gdf
 
     store = _graph_store(args)
     if store is None:
-        return compute()
+        gdf = load()
+        adj = build_adjacency(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+        return adj, gdf.attrs["report"].lines()
+
+    def compute() -> tuple[nx.Graph, list[str]]:
+        gdf = load()
+        G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+        return G, gdf.attrs["report"].lines()
+
     from api.geocache import decode_graph, encode_graph
 
     G, lines = store.cached(
@@ -163,6 +175,14 @@ def graph_and_report(args: argparse.Namespace, progress: Progress) -> tuple[nx.G
     if _graph_entry(args) not in store.computed:
         progress(f"graph read from the geodata cache {store.path(_graph_entry(args))}")
     return G, lines
+
+
+def _full_names(G: nx.Graph | Adjacency, codes: list[str]) -> list[str]:
+    from geo.adjacency import Adjacency
+
+    if isinstance(G, Adjacency):
+        return [str(n) for n in G.nodes.loc[codes, "full_name"].tolist()]
+    return [str(G.nodes[c]["full_name"]) for c in codes]
 
 
 @quiet_broken_pipe
@@ -187,7 +207,9 @@ def run_graph(args: argparse.Namespace) -> int:
     )
     print(f"cross-province links:  {s['cross_province_links']}")
     islands = s["islands"]
-    names = ", ".join(f"{G.nodes[c]['full_name']} {c}" for c in islands[:10])
+    names = ", ".join(
+        f"{n} {c}" for c, n in zip(islands[:10], _full_names(G, islands[:10]), strict=True)
+    )
     print(
         f"islands (no neighbour): {len(islands)}{': ' + names if islands else ''}"
         f"{' ...' if len(islands) > 10 else ''}"
