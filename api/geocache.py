@@ -3,8 +3,8 @@ computed once per machine (not once per worker) and read back in a fraction of a
 
 - **Key**: the sha256 of the boundaries file's content, its layer, and a code version (the
   sha256 of the sources that compute what is cached, ``geo/*.py``, ``maps/simplify.py`` and
-  ``maps/snap.py``, with the versions of shapely, networkx and geopandas). Another file, or another code,
-  is another key: nothing stale is ever read.
+  ``maps/snap.py``, with the versions of shapely, networkx and geopandas). Another file, or
+  another code, is another key: nothing stale is ever read.
 - **Files**: ``<cache_dir>/<key>-<name>.bin`` (``cache_dir``: ``LIENXA_CACHE_DIR``, default
   ``LIENXA_DATA_DIR/cache``), each a magic line, the sha256 of the payload, then the payload.
   A file whose magic, digest or content does not check out is deleted and rebuilt, never

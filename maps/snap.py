@@ -79,9 +79,10 @@ def snap_to_grid(geoms: npt.NDArray[np.object_], grid: float) -> npt.NDArray[np.
     multi_of_poly = np.repeat(np.arange(len(multi_off) - 1), np.diff(multi_off))
     polys_per_multi = np.bincount(multi_of_poly[poly_ok], minlength=len(multi_off) - 1)
     new_multi_off = np.concatenate([[0], np.cumsum(polys_per_multi)])
-    return shapely.from_ragged_array(
+    out: npt.NDArray[np.object_] = shapely.from_ragged_array(
         typ, closed.astype(float) * grid, (new_ring_off, new_poly_off, new_multi_off)
     )
+    return out
 
 
 def _neighbours(ring_of: npt.NDArray[np.int64], n_rings: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,9 +108,7 @@ def _step(key: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
     return drop
 
 
-def _clean(
-    key: np.ndarray, ring_of: np.ndarray, n_rings: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _clean(key: np.ndarray, ring_of: np.ndarray, n_rings: int) -> tuple[np.ndarray, np.ndarray]:
     """Repeated vertices and spikes removed until none is left, working on the rings that
     still change (a few hundred after the first rounds)."""
     for _ in range(MAX_ROUNDS):
