@@ -103,3 +103,19 @@ def test_a_large_map_page_is_compressed_once_and_a_different_body_again(monkeypa
     assert len(calls) == 2
     assert first.headers["content-encoding"] == "gzip"  # (the client has decompressed it)
     assert first.content.startswith(b"<html>0")
+
+
+def test_callers_asking_for_a_page_while_it_renders_wait_for_that_one_render():
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = RenderedPages()
+
+    def slow() -> str:
+        time.sleep(0.3)
+        return "the overview"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: pages.get("overview", slow), range(4)))
+    assert results == [b"the overview"] * 4
+    assert pages.renders == 1
