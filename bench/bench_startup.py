@@ -13,7 +13,9 @@ so the machine's drift enters every configuration alike. Medians and min–max; 
 average before and after.
 
 Run: ``.venv/bin/python bench/bench_startup.py [--runs 3] [--area nationwide|nghe-an]
-[--workers 1 2] [--baseline /work/main]``; writes ``bench/results/startup.json``.
+[--workers 1 2] [--baseline /work/main]``; writes ``bench/results/startup.json``, with the
+one-worker figures of this code under the area's name (``nationwide.first_overview_cold``,
+``warm_overview_ms``: the median of the runs' p50) for ``bench/bench_national.py``.
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--area", choices=sorted(FILES), default="nationwide")
+    ap.add_argument("--nationwide", action="store_true", help="the nationwide file (the default)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--warm-requests", type=int, default=20)
     ap.add_argument("--baseline", type=Path, help="another checkout (with its .venv) to compare")
@@ -208,6 +211,19 @@ def main() -> int:
             | {"bytes": rs[0]["bytes"]}
             for kind, rs in per.items()
         }
+    # the summary bench/bench_national.py reads: this code, one worker
+    one = runs.get("this-1w") or next(iter(runs.values()))
+    results[ARGS.area] = {
+        "first_overview_cold": {
+            "wall_s": summary([r["first_overview_s"] for r in one["cold"]]),
+            "cpu_s": summary([r["server_cpu_s"] for r in one["cold"]]),
+        },
+        "first_overview_warm": {
+            "wall_s": summary([r["first_overview_s"] for r in one["warm"]]),
+            "cpu_s": summary([r["server_cpu_s"] for r in one["warm"]]),
+        },
+        "warm_overview_ms": summary([r["warm_ms_p50"] for r in one["cold"] + one["warm"]]),
+    }
     results["load_average_after"] = os.getloadavg()
     shutil.rmtree(tmp, ignore_errors=True)
     ARGS.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
