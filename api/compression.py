@@ -11,7 +11,10 @@ A response sent in one piece (a page, a map, a JSON answer, a static file) is co
 a streamed one (several body messages) is compressed chunk by chunk, each flushed, so it still
 streams; ``text/event-stream`` is never touched. Static files keep their (now weak) ETag, and
 their compressed bodies are kept by ETag (:data:`CACHE_ENTRIES`): Leaflet's 150 KB script is
-compressed once per process, not per request.
+compressed once per process, not per request. A large page with an ETag of its route's (a map:
+megabytes of HTML whose nonce follows its key) is kept compressed by the digest of its body
+(:data:`KEEP_PAGES_FROM` bytes up): a warm nationwide overview is not compressed again (70–100 ms
+of CPU a request), and a body that differs (another nonce) is another entry, never a wrong one.
 
 Pages (``text/html`` answers with no ``Cache-Control`` of their own) get
 ``Cache-Control: private, no-cache`` and an ETag of their body, and a ``304`` when the
@@ -38,8 +41,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MIN_SIZE = 500
 #: A body of a known length up to this, sent in pieces (a static file), is compressed whole.
 BUFFER_MAX = 8 * 1024 * 1024
-#: Compressed static bodies kept, by (ETag, encoding).
+#: Compressed static bodies kept, by (ETag, encoding), and large pages, by (digest, encoding).
 CACHE_ENTRIES = 64
+#: Pages with an ETag at least this large are kept compressed, by the digest of their body.
+KEEP_PAGES_FROM = 256 * 1024
 COMPRESSIBLE = (
     "text/html",
     "text/css",
@@ -228,6 +233,7 @@ class Compression:
         status = int(start.get("status", 200))
         ctype = (_header(headers, b"content-type") or b"").decode("latin-1")
         etag = _header(headers, b"etag")
+        tagged = etag is not None  # by the route itself (a map), not of the body as below
         if (
             ctype.startswith("text/html")
             and status == 200
@@ -248,7 +254,10 @@ class Compression:
                 return
         if encoding is not None and len(body) >= self.min_size:
             static = etag is not None and not ctype.startswith("text/html")
-            body = self.squeeze(body, encoding, etag if static else None)
+            if tagged and not static and len(body) >= KEEP_PAGES_FROM:
+                body = self.squeeze_page(body, encoding)
+            else:
+                body = self.squeeze(body, encoding, etag if static else None)
             headers = _encoded(headers, encoding)
             if etag is not None:
                 headers = _set(headers, b"etag", weak(etag))
@@ -264,6 +273,19 @@ class Compression:
         found = self.cache.get(key)
         if found is None:
             found = compress(body, encoding, quality=BR_STATIC_QUALITY)
+            self.cache[key] = found
+            while len(self.cache) > CACHE_ENTRIES:
+                self.cache.popitem(last=False)
+        else:
+            self.cache.move_to_end(key)
+        return found
+
+    def squeeze_page(self, body: bytes, encoding: str) -> bytes:
+        """A large page compressed, kept by the digest of its body (module docstring)."""
+        key = (b"page:" + hashlib.blake2b(body, digest_size=16).digest(), encoding)
+        found = self.cache.get(key)
+        if found is None:
+            found = compress(body, encoding)
             self.cache[key] = found
             while len(self.cache) > CACHE_ENTRIES:
                 self.cache.popitem(last=False)

@@ -2,9 +2,9 @@
 computed once per machine (not once per worker) and read back in a fraction of a second.
 
 - **Key**: the sha256 of the boundaries file's content, its layer, and a code version (the
-  sha256 of the sources that compute what is cached, ``geo/*.py`` and ``maps/simplify.py``,
-  with the versions of shapely, networkx and geopandas). Another file, or another code,
-  is another key: nothing stale is ever read.
+  sha256 of the sources that compute what is cached, ``geo/*.py``, ``maps/simplify.py`` and
+  ``maps/snap.py``, with the versions of shapely, networkx and geopandas). Another file, or
+  another code, is another key: nothing stale is ever read.
 - **Files**: ``<cache_dir>/<key>-<name>.bin`` (``cache_dir``: ``LIENXA_CACHE_DIR``, default
   ``LIENXA_DATA_DIR/cache``), each a magic line, the sha256 of the payload, then the payload.
   A file whose magic, digest or content does not check out is deleted and rebuilt, never
@@ -89,7 +89,10 @@ def code_version() -> str:
     import shapely
 
     h = hashlib.sha256(MAGIC)
-    sources = [*sorted((ROOT / "geo").glob("*.py")), ROOT / "maps" / "simplify.py"]
+    sources = [
+        *sorted((ROOT / "geo").glob("*.py")),
+        *(ROOT / "maps" / name for name in ("simplify.py", "snap.py")),
+    ]
     for src in sources:
         h.update(src.name.encode() + b"\0" + src.read_bytes())
     for lib in (shapely, networkx, geopandas):

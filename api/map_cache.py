@@ -8,8 +8,9 @@ when that key is new. The key is also the page's ``ETag``: a browser that has th
 ``304`` with no body, which matters most on a slow link.
 
 Bounded by bytes (least recently used pages dropped first); one lock per worker, and a render
-happens outside it, so two different maps render at once (the same one may render twice, the
-first to finish is kept).
+happens outside it, so two different maps render at once; callers asking for the same page
+while it renders (the first visitors of a fresh nationwide server) wait for that one render
+(seconds of CPU) instead of repeating it.
 """
 
 from __future__ import annotations
@@ -39,25 +40,41 @@ class RenderedPages:
         self._pages: OrderedDict[str, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self._rendering: dict[str, threading.Lock] = {}  # one per page being rendered
         self.renders = 0  # how many times a page was rendered (for tests and /metrics-like use)
 
     def get(self, key: str, render: Callable[[], str]) -> bytes:
         """The page for ``key``, rendered by ``render()`` when not kept."""
+        page = self._kept(key)
+        if page is not None:
+            return page
+        with self._lock:
+            rendering = self._rendering.setdefault(key, threading.Lock())
+        with rendering:
+            page = self._kept(key)  # rendered by another caller while this one waited
+            if page is not None:
+                return page
+            try:
+                body = render().encode()
+            finally:
+                with self._lock:
+                    self._rendering.pop(key, None)
+            with self._lock:
+                self.renders += 1
+                if key not in self._pages and len(body) <= self.max_bytes:
+                    self._pages[key] = body
+                    self._size += len(body)
+                    while self._size > self.max_bytes:
+                        _, old = self._pages.popitem(last=False)
+                        self._size -= len(old)
+        return body
+
+    def _kept(self, key: str) -> bytes | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
-                return page
-        body = render().encode()
-        with self._lock:
-            self.renders += 1
-            if key not in self._pages and len(body) <= self.max_bytes:
-                self._pages[key] = body
-                self._size += len(body)
-                while self._size > self.max_bytes:
-                    _, old = self._pages.popitem(last=False)
-                    self._size -= len(old)
-        return body
+            return page
 
     def __len__(self) -> int:
         return len(self._pages)

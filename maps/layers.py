@@ -146,15 +146,12 @@ class SearchBox(MacroElement):
         self._name = "SearchBox"
         self.placeholder = placeholder
         pts = gdf.geometry.representative_point()
+        # columns, not rows: ``iterrows`` builds a Series per commune (3,321 nationwide)
         entries = [
-            [
-                code,
-                row["full_name"],
-                fold(f"{row['name']} {row['full_name']}"),
-                round(p.x, 4),
-                round(p.y, 4),
-            ]
-            for (code, row), p in zip(gdf.iterrows(), pts, strict=True)
+            [code, full, fold(f"{name} {full}"), round(p.x, 4), round(p.y, 4)]
+            for code, name, full, p in zip(
+                gdf.index, gdf["name"], gdf["full_name"], pts, strict=True
+            )
         ]
         self.index = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
 
@@ -213,12 +210,21 @@ def commune_features(
     """Commune polygons with colour and tooltip (name, code, population flagged when suspect)."""
     t = words(lang)
     feats = []
-    for code, row in gdf.iterrows():
-        pop = number(row["population"], lang)
-        if row["population_suspect"]:
+    rows = zip(
+        gdf.index,
+        gdf["full_name"],
+        gdf["province_name"],
+        gdf["population"],
+        gdf["population_suspect"],
+        gdf.geometry,
+        strict=True,
+    )  # columns, not ``iterrows``: no Series built per commune
+    for code, full_name, province_name, population, suspect, geom in rows:
+        pop = number(population, lang)
+        if suspect:
             pop += f" ({t['suspect']})"
         tip = (
-            f"<b>{esc(row['full_name'])}</b><br>{t['code']} {code} · {esc(row['province_name'])}"
+            f"<b>{esc(full_name)}</b><br>{t['code']} {code} · {esc(province_name)}"
             f"<br>{t['population']}: {pop}"
         )
         if extra and code in extra:
@@ -226,7 +232,7 @@ def commune_features(
         feats.append(
             {
                 "type": "Feature",
-                "geometry": rounded(row.geometry, digits),
+                "geometry": rounded(geom, digits),
                 "properties": {"code": code, "c": colours.get(code, RISK_COLOURS[0]), "t": tip},
             }
         )

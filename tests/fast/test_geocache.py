@@ -154,3 +154,43 @@ def test_display_warm_up_runs_alongside_the_graph_on_its_own_frame(tmp_path, mon
     assert "report" in geo_data.gdf.attrs
     assert geo_data.display.gdf.attrs == {}
     assert list(geo_data.display.gdf.index) == list(geo_data.gdf.index)
+
+
+def _start_a_worker(data_dir: str, boundaries: str, out: str) -> None:
+    import geo.adjacency
+    import maps.simplify
+    from api.main import load_geodata
+
+    def slowly(compute):  # as long as a nationwide computation, relatively: the starts overlap
+        def run(*args, **kw):
+            time.sleep(2)
+            return compute(*args, **kw)
+
+        return run
+
+    geo.adjacency.build_graph = slowly(geo.adjacency.build_graph)
+    maps.simplify.display_geometry = slowly(maps.simplify.display_geometry)
+    data = load_geodata(settings_for(Path(data_dir), Path(boundaries)))
+    assert data.ready.wait(60)
+    store = data.display.store
+    computed = [] if store is None else store.computed
+    Path(out).write_text(",".join(sorted(computed)))
+
+
+def test_two_workers_starting_together_compute_the_graph_and_overview_once(tmp_path):
+    # the expensive parts of a cold start run in one process of the machine; the other
+    # worker waits on the lock and reads what the first wrote
+    boundaries = write_boundaries(tmp_path / "b.geojson")
+    ctx = multiprocessing.get_context("spawn")
+    outs = [tmp_path / f"worker{i}.txt" for i in range(2)]
+    workers = [
+        ctx.Process(target=_start_a_worker, args=(str(tmp_path), str(boundaries), str(out)))
+        for out in outs
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+        assert w.exitcode == 0
+    computed = sorted(name for out in outs for name in out.read_text().split(",") if name)
+    assert computed == ["display-all-detail", "graph"]

@@ -67,3 +67,55 @@ def test_the_cache_is_bounded_by_bytes_and_drops_the_least_recently_used():
 def test_the_key_does_not_depend_on_the_order_of_a_dicts_keys():
     assert page_key("m", risk={"1": 2, "3": 4}) == page_key("m", risk={"3": 4, "1": 2})
     assert page_key("m", risk={"1": 2}) != page_key("m", risk={"1": 3})
+
+
+def test_a_large_map_page_is_compressed_once_and_a_different_body_again(monkeypatch):
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    import api.compression
+    from api.compression import KEEP_PAGES_FROM, Compression
+
+    calls: list[int] = []
+    real = api.compression.compress
+
+    def counting(body, encoding, **kw):
+        calls.append(len(body))
+        return real(body, encoding, **kw)
+
+    monkeypatch.setattr(api.compression, "compress", counting)
+    body = {"n": 0}
+
+    def page(request):
+        html = b"<html>" + str(body["n"]).encode() + b"x" * KEEP_PAGES_FROM
+        headers = {"ETag": '"map"', "Cache-Control": "private, max-age=30"}
+        return Response(html, media_type="text/html", headers=headers)
+
+    client = TestClient(Compression(Starlette(routes=[Route("/", page)])))
+    gz = {"Accept-Encoding": "gzip"}
+    first = client.get("/", headers=gz)
+    assert client.get("/", headers=gz).content == first.content
+    assert len(calls) == 1  # the second answer is the kept compressed body
+    body["n"] = 1  # another body under the same tag (another nonce): compressed anew
+    assert client.get("/", headers=gz).content.startswith(b"<html>1")
+    assert len(calls) == 2
+    assert first.headers["content-encoding"] == "gzip"  # (the client has decompressed it)
+    assert first.content.startswith(b"<html>0")
+
+
+def test_callers_asking_for_a_page_while_it_renders_wait_for_that_one_render():
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = RenderedPages()
+
+    def slow() -> str:
+        time.sleep(0.3)
+        return "the overview"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: pages.get("overview", slow), range(4)))
+    assert results == [b"the overview"] * 4
+    assert pages.renders == 1
