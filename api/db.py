@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -202,10 +203,18 @@ def upgrade(url: str, revision: str = "head") -> None:
 def migration_state(engine: Engine) -> tuple[str | None, str]:
     """``(current revision, head revision)`` of the database."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    head = head_revision()
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
-            return None, head or ""
-        return MigrationContext.configure(conn).get_current_revision(), head or ""
+            return None, head
+        return MigrationContext.configure(conn).get_current_revision(), head
+
+
+@functools.cache
+def head_revision() -> str:
+    """The code's head revision, read from the packaged migrations once per process (Alembic
+    parses every script to find it: the same answer each time the process starts an app)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() or ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -231,6 +232,49 @@ async def stop_sms_sender(task: asyncio.Task[None] | None) -> None:
         await task
 
 
+@functools.cache
+def api_router() -> APIRouter:
+    """``/api/v1``: every resource's router, gathered once per process.
+
+    Including a router makes FastAPI analyse each of its routes (dependencies, body and
+    response models); the resource routers are module-level and the same for every app, so a
+    second app in one process (a test's, or ``create_app`` called again) reuses this one
+    instead of analysing them all again. Each app still builds its own routes from it.
+    """
+    from api.routes import (
+        admin,
+        after_action,
+        auth,
+        communes,
+        exports,
+        history,
+        incidents,
+        inventory,
+        notifications,
+        offers,
+        orders,
+        readiness,
+        regulations,
+        reports,
+        requests,
+        rules,
+        sms,
+    )
+
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (
+        *(auth, communes, inventory, incidents, reports, requests, offers, rules, admin, exports),
+        *(regulations, after_action, orders, history, notifications, sms),
+        *(readiness,),
+    ):
+        # each handler's one-line docstring is its OpenAPI summary
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and route.summary is None and route.description:
+                route.summary = route.description.strip().splitlines()[0].rstrip(".")
+        v1.include_router(module.router)
+    return v1
+
+
 def create_app(
     settings: Settings | None = None, *, geodata: GeoData | Mapping[str, Any] | None = None
 ) -> FastAPI:
@@ -292,38 +336,7 @@ def create_app(
         docs_url=None,  # served below from the local Swagger UI, not a CDN
         redoc_url=None,
     )
-    from api.routes import (
-        admin,
-        after_action,
-        auth,
-        communes,
-        exports,
-        history,
-        incidents,
-        inventory,
-        notifications,
-        offers,
-        orders,
-        readiness,
-        regulations,
-        reports,
-        requests,
-        rules,
-        sms,
-    )
-
-    v1 = APIRouter(prefix="/api/v1")
-    for module in (
-        *(auth, communes, inventory, incidents, reports, requests, offers, rules, admin, exports),
-        *(regulations, after_action, orders, history, notifications, sms),
-        *(readiness,),
-    ):
-        # each handler's one-line docstring is its OpenAPI summary
-        for route in module.router.routes:
-            if isinstance(route, APIRoute) and route.summary is None and route.description:
-                route.summary = route.description.strip().splitlines()[0].rstrip(".")
-        v1.include_router(module.router)
-    app.include_router(v1)
+    app.include_router(api_router())
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> Any:

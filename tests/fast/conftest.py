@@ -236,14 +236,46 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     return Template(folder, boundaries, tokens)
 
 
+#: The settings that differ from one test's service to another's (everything else is the same
+#: for every test of :func:`site`, so one application serves them all).
+PER_TEST_SETTINGS = frozenset({"data_dir", "database_url", "cache_dir"})
+
+
+@pytest.fixture(scope="session")
+def site_app(template: Template) -> Any:
+    """The application object every :func:`site` runs, made once per session.
+
+    Making an app is cheap, but FastAPI analyses each route (dependencies, body and response
+    models) the first time a request reaches it in that app, and that was most of a fast test's
+    time. What the analysis yields is pure and the same for every test, so the tests share it;
+    each test still starts the app's lifespan on its own settings, database and data directory,
+    so its state (engine, sessions, geodata, caches) is its own, as before.
+    """
+    from api.main import create_app
+
+    return create_app(settings_for(template.folder, template.boundaries))
+
+
 @pytest.fixture
-def site(template: Template, tmp_path: Path) -> Iterator[Site]:
-    """The app on a fresh copy of the template database, through its normal lifespan."""
+def site(template: Template, site_app: Any, tmp_path: Path) -> Iterator[Site]:
+    """The app on a fresh copy of the template database, through its normal lifespan (in
+    ``tmp_path``: ``site.client.app.state.lienxa.settings.data_dir == tmp_path``)."""
     from fastapi.testclient import TestClient
 
     from api.main import create_app
 
     for f in template.folder.glob("lienxa.db*"):  # the lifespan closed it: no WAL left, but
         shutil.copy2(f, tmp_path / f.name)  # copy one if SQLite kept it
-    with TestClient(create_app(settings_for(tmp_path, template.boundaries))) as client:
+    # the graph and display geometry of the squares from the geodata cache the template's start
+    # wrote (read, decoded afresh for each app), instead of computing them again for each test
+    settings = settings_for(tmp_path, template.boundaries)
+    settings = settings.model_copy(update={"cache_dir": template.folder / "cache"})
+    # this test's lifespan (create_app's, closing over these settings) on the shared app; its
+    # middleware and routes were made from settings equal to these but for the paths
+    shared = settings_for(template.folder, template.boundaries)
+    assert settings.model_dump(exclude=PER_TEST_SETTINGS) == shared.model_dump(
+        exclude=PER_TEST_SETTINGS
+    ), "site's settings differ beyond the paths: give such a test an app of its own"
+    site_app.router.lifespan_context = create_app(settings).router.lifespan_context
+    with TestClient(site_app) as client:
         yield Site(client, dict(template.tokens))

@@ -11,11 +11,16 @@ The communes are a 2 x 2 grid of squares in province 10::
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 from fastapi.testclient import TestClient
@@ -136,11 +141,39 @@ class Service:
 
 
 def seed(db_url: str) -> None:
-    """Migrate; add the region, the users and every commune's :data:`STOCK`."""
+    """Migrate; add the region, the users and every commune's :data:`STOCK`.
+
+    The first call for a hasher's parameters migrates and seeds a database of its own (argon2
+    makes the six passwords cost about a second of CPU); every call then copies that file to
+    ``db_url``, so each caller still gets a fresh database of its own, the same as before.
+    """
+    target = Path(db_url.removeprefix("sqlite:///"))
+    template = _seeded_template(_hasher_parameters())
+    if target.exists():
+        raise FileExistsError(f"{target} exists: seed makes a new database")
+    shutil.copyfile(template, target)
+
+
+def _hasher_parameters() -> tuple[Any, ...]:
+    """What the hashes in a seeded database depend on: the argon2 parameters in use (some
+    modules patch in cheap ones for their many logins)."""
+    import api.auth
+
+    h = api.auth._hasher
+    return (type(h), h.time_cost, h.memory_cost, h.parallelism, h.hash_len, h.salt_len, h.type)
+
+
+@functools.cache
+def _seeded_template(_parameters: tuple[Any, ...]) -> Path:
+    """A migrated, seeded database for the given hasher parameters, made once per process
+    (closed, checkpointed: one file, no WAL)."""
     from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.models import InventoryItem, Region
     from api.services.users import add_user
 
+    folder = Path(tempfile.mkdtemp(prefix="lienxa-seed-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    db_url = f"sqlite:///{folder / 'lienxa.db'}"
     upgrade(db_url)
     engine = make_engine(db_url)
     _, write = make_sessionmaker(engine)
@@ -152,7 +185,10 @@ def seed(db_url: str) -> None:
         for code in CODES:
             for key, q in STOCK.items():
                 s.add(InventoryItem(commune_code=code, resource=key, quantity=q, reserved=0))
+    with engine.connect() as conn:  # everything into the main file
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    return folder / "lienxa.db"
 
 
 @contextmanager
