@@ -3,7 +3,8 @@ criterion read off the results they wrote, with its target and whether it is met
 
 The scripts, in this order (each writes its own file under ``bench/results/``, kept):
 
-1. ``bench_workers.py --workers-ab`` — 1 and 2 workers on PostgreSQL, keep-alive, 8 connections;
+1. ``bench_api.py --workers-ab`` (``bench_workers.py``) — 1 and 2 workers on PostgreSQL,
+   keep-alive, 8 connections;
 2. ``bench_plan_scale.py`` — the 7-commune plan on the Nghệ An and nationwide graphs, the whole
    country, and the whole country against HiGHS's LP optimum;
 3. ``bench_startup.py --nationwide`` — a fresh nationwide server's first overview, cold and warm;
@@ -86,7 +87,7 @@ def _borders(d: dict[str, Any]) -> list[tuple[str, float | bool, bool]]:
 #: ``name: (command, results file, criteria)``.
 STEPS: dict[str, tuple[list[str], str, Callable[[dict[str, Any]], list[Any]]]] = {
     "workers": (
-        ["bench/bench_workers.py", "--workers-ab", "--rounds", "{rounds}"],
+        ["bench/bench_api.py", "--workers-ab", "--rounds", "{rounds}"],
         "api-workers.json",
         _workers,
     ),

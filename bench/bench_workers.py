@@ -190,3 +190,7 @@ def workers_ab() -> int:
         print(f"{config:12s} {cells}  cpu/1000 {r['server_cpu_s_per_1000_requests']} s")
     print(f"written to {out}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(workers_ab())
