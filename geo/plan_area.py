@@ -66,6 +66,7 @@ def restrict(
     check_rule_communes(G, rules, at=day)
     if area is None:
         return G, inventory, rules
-    local_inventory = {c: items for c, items in inventory.items() if c in area}
+    # walk the area, not the inventory: the area is the few communes near the incident
+    local_inventory = {c: inventory[c] for c in sorted(area) if c in inventory}
     local_rules = [r for r in rules if r.a in area and r.b in area]
     return G.subgraph(area), local_inventory, local_rules

@@ -111,8 +111,21 @@ def test_every_sms_text_fits_one_sms_with_long_numbers_and_names():
 # --- the service ----------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def sms_app(template: Template) -> Any:
+    """One app object for this module's tests (as ``site_app``, but with an SMS secret): each
+    test runs its lifespan on its own settings and database copy."""
+    from api.main import create_app
+
+    return create_app(
+        settings_for(template.folder, template.boundaries).model_copy(
+            update={"sms_secret": SMS_SECRET}
+        )
+    )
+
+
 @pytest.fixture
-def site(template: Template, tmp_path) -> Iterator[Site]:
+def site(template: Template, sms_app: Any, tmp_path) -> Iterator[Site]:
     """The fast-tier app with an SMS secret (no sender: the outbox is sent by the tests)."""
     from fastapi.testclient import TestClient
 
@@ -121,9 +134,10 @@ def site(template: Template, tmp_path) -> Iterator[Site]:
     for f in template.folder.glob("lienxa.db*"):
         shutil.copy2(f, tmp_path / f.name)
     settings = settings_for(tmp_path, template.boundaries).model_copy(
-        update={"sms_secret": SMS_SECRET}
+        update={"sms_secret": SMS_SECRET, "cache_dir": template.folder / "cache"}
     )
-    with TestClient(create_app(settings)) as client:
+    sms_app.router.lifespan_context = create_app(settings).router.lifespan_context
+    with TestClient(sms_app) as client:
         s = Site(client, dict(template.tokens))
         users = {u["username"]: u["id"] for u in s.as_("admin").get("/users").json()}
         for name, phone in PHONES.items():
