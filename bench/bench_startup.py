@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_workers import cpu_seconds  # user + system CPU of a server and its workers
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,23 +43,6 @@ FILES = {
     "nationwide": ROOT.parent / "shared/data/boundaries/vietnam-2025.gpkg",
 }
 PASSWORD = "mật-khẩu-đủ-dài-cho-bench"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its live children (uvicorn's workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    total = 0.0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def prepare(tmp: Path) -> tuple[str, str, str]:
