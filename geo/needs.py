@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +259,24 @@ def compute_needs(
         needs.update(a.needs)
         out[a.commune] = {k: v for k, v in needs.items() if v > 0}
     return out
+
+
+def needs_less(scenario: Scenario, taken: Mapping[tuple[str, str], int]) -> Scenario:
+    """``scenario`` with each affected commune's needs (:func:`compute_needs`, made explicit)
+    less what ``taken[(commune, resource)]`` already provides, never below zero: what offers
+    or fired regulation cards already cover is not asked for again."""
+    needs = compute_needs(scenario)
+    affected = tuple(
+        replace(
+            a,
+            needs={
+                r: max(0, n - taken.get((a.commune, r), 0))
+                for r, n in needs.get(a.commune, {}).items()
+            },
+        )
+        for a in scenario.affected
+    )
+    return replace(scenario, affected=affected)
 
 
 def compute_recovery_needs(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +30,7 @@ from api.models import Incident, Offer, RegulationActivation, SupportRequest, as
 from api.services import audit
 from api.services.regulations import regulations_in_force
 from geo.i18n import TIMEZONE
-from geo.needs import Scenario, compute_needs
+from geo.needs import Scenario, needs_less
 
 SOURCE = "regulation"
 
@@ -204,15 +203,4 @@ def count_card_requests(
         incoming[key] = incoming.get(key, 0) + left
     if not incoming:
         return scenario, stock
-    needs = compute_needs(scenario)
-    affected = tuple(
-        replace(
-            a,
-            needs={
-                r: max(0, n - incoming.get((a.commune, r), 0))
-                for r, n in needs.get(a.commune, {}).items()
-            },
-        )
-        for a in scenario.affected
-    )
-    return replace(scenario, affected=affected), stock
+    return needs_less(scenario, incoming), stock

@@ -18,7 +18,7 @@ from api.models import Offer, Region, SupportRequest
 from api.services.replan import StillAsked, left_to_ask, outdate_requests, still_asked
 from api.services.requests import latest_plan_record
 from api.services.workflow import ACTIVE_OFFER, create_request
-from geo.needs import Scenario, compute_needs
+from geo.needs import Scenario, needs_less
 from geo.planning import PlanParameters
 from geo.plans import Plan, QuantityRow, as_plan
 
@@ -38,18 +38,7 @@ def _minus_offers(
         covered[(commune, resource)] = covered.get((commune, resource), 0) + q
     if not covered:
         return scenario, covered
-    needs = compute_needs(scenario)
-    affected = tuple(
-        replace(
-            a,
-            needs={
-                r: max(0, n - covered.get((a.commune, r), 0))
-                for r, n in needs.get(a.commune, {}).items()
-            },
-        )
-        for a in scenario.affected
-    )
-    return replace(scenario, affected=affected), covered
+    return needs_less(scenario, covered), covered
 
 
 def plan_wants(
