@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from geo.errors import LienXaError
@@ -45,8 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: NumPy asks the kernel for transparent huge pages for every large array. Where the kernel
+#: then compacts memory to find them (``defrag`` ``madvise``, Debian's default), a fresh process
+#: that fills ~1 GB of temporaries spends longer in those page faults than NumPy in its work
+#: (``lienxa graph`` nationwide: 1.1-1.9 s of system time against 0.4-0.6 s with plain
+#: pages, see bench/results/graph_commands.json). Set before NumPy is imported; a value in the
+#: environment wins.
+HUGEPAGE_SETTING = ("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``lienxa`` with ``argv`` and return the exit code."""
+    os.environ.setdefault(*HUGEPAGE_SETTING)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

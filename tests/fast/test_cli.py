@@ -67,3 +67,20 @@ def test_users_added_by_the_cli_log_in_and_act_for_their_commune(lienxa):
         auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
         r = client.put(f"/api/v1/communes/{GIVES}/inventory", json={"boats": 3}, headers=auth)
         assert r.status_code == 200 and r.json()["items"] == {"boats": 3}, r.text
+
+
+def test_commands_ask_numpy_for_plain_pages_unless_told(monkeypatch):
+    """``lienxa`` sets ``NUMPY_MADVISE_HUGEPAGE=0`` before NumPy is imported (see
+    :data:`api.cli.HUGEPAGE_SETTING`), and a value already in the environment wins."""
+    import os
+
+    from api.cli import main
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert os.environ["NUMPY_MADVISE_HUGEPAGE"] == "0"
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert os.environ["NUMPY_MADVISE_HUGEPAGE"] == "1"
