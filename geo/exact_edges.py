@@ -232,38 +232,38 @@ def _candidate_pairs(
     so that the gathers that follow walk memory forwards instead of jumping around in hash
     order (one packed integer sort, ~10x cheaper than those gathers in hash order)."""
     first = np.flatnonzero(dup)
-    a, b = order[first], order[first + 1]
     # A run of three or more equal keys (an overlap outlined three times, or a truncated-hash
     # collision) is rare: compare every pair in it, not just neighbours in the sort.
-    long_runs = np.flatnonzero(dup[1:] & dup[:-1])
-    if len(long_runs):
-        extra: set[tuple[int, int]] = set()
-        for k in long_runs.tolist():
-            s0 = k
-            while s0 > 0 and dup[s0 - 1]:
-                s0 -= 1
-            e0 = k + 1
-            while e0 < len(dup) and dup[e0]:
-                e0 += 1
-            members = order[s0 : e0 + 1].tolist()
-            extra.update((p_, q_) for i_, p_ in enumerate(members) for q_ in members[i_ + 2 :])
-        if extra:
-            ea, eb = np.asarray(sorted(extra), dtype=np.intp).T
-            a, b = np.concatenate((a, ea)), np.concatenate((b, eb))
-    if n < 2**32:
-        packed = a.astype(np.uint64)
-        packed <<= np.uint64(32)
-        packed |= b.astype(np.uint64)
-        del a, b
-        packed.sort()
-        return [
-            (
-                (packed[k : k + BLOCK] >> np.uint64(32)).astype(np.intp),
-                (packed[k : k + BLOCK] & np.uint64(0xFFFFFFFF)).astype(np.intp),
-            )
-            for k in range(0, len(packed), BLOCK)
-        ]
-    return [(a[k : k + BLOCK], b[k : k + BLOCK]) for k in range(0, len(a), BLOCK)]
+    extra: set[tuple[int, int]] = set()
+    for k in np.flatnonzero(dup[1:] & dup[:-1]).tolist():
+        s0 = k
+        while s0 > 0 and dup[s0 - 1]:
+            s0 -= 1
+        e0 = k + 1
+        while e0 < len(dup) and dup[e0]:
+            e0 += 1
+        members = order[s0 : e0 + 1].tolist()
+        extra.update((p_, q_) for i_, p_ in enumerate(members) for q_ in members[i_ + 2 :])
+    ea, eb = np.asarray(sorted(extra), dtype=np.intp).reshape(-1, 2).T
+    if n >= 2**32:  # positions too large to pack two in 64 bits: in hash order
+        a = np.concatenate((order[first], ea))
+        b = np.concatenate((order[first + 1], eb))
+        return [(a[k : k + BLOCK], b[k : k + BLOCK]) for k in range(0, len(a), BLOCK)]
+    packed = np.empty(len(first) + len(ea), np.uint64)
+    for k in range(0, len(first), BLOCK):
+        f = first[k : k + BLOCK]
+        out = packed[k : k + len(f)]
+        np.left_shift(order[f].view(np.uint64), np.uint64(32), out=out)
+        out |= order[f + 1].view(np.uint64)
+    packed[len(first) :] = (ea.astype(np.uint64) << np.uint64(32)) | eb.astype(np.uint64)
+    packed.sort()
+    return [
+        (
+            (packed[k : k + BLOCK] >> np.uint64(32)).astype(np.intp),
+            (packed[k : k + BLOCK] & np.uint64(0xFFFFFFFF)).astype(np.intp),
+        )
+        for k in range(0, len(packed), BLOCK)
+    ]
 
 
 def _run_sums(pair: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -100,3 +100,13 @@ def test_same_direction_segments_outline_an_overlap():
     assert found.borders.empty
     assert list(found.same_side[["i", "j"]].itertuples(index=False, name=None)) == [(0, 1)]
     assert found.same_side["length_m"].iloc[0] > 2000
+
+
+def test_a_segment_carried_by_three_units_pairs_all_three():
+    """Three units on the same square: every segment's key comes three times in a row after
+    the sort, and every pair of the three is found, not only neighbours in the sort."""
+    sq = box(105.0, 20.0, 105.01, 20.01)
+    found = exact_shared_edges(np.array([sq, sq, shapely.reverse(sq)], dtype=object))
+    pairs = set(found.same_side[["i", "j"]].itertuples(index=False, name=None))
+    assert pairs == {(0, 1), (0, 2), (1, 2)}
+    assert found.borders.empty
