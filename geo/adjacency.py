@@ -45,6 +45,7 @@ from geo.borders import exact_shared_edges, loose_borders, measure_pair
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
+from geo.parallel import chunked, each
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -212,6 +213,7 @@ def build_adjacency(
     codes = np.asarray(gdf.index.astype(str))
     geoms = np.asarray(gdf.geometry.values, dtype=object)
 
+    n_vertices = shapely.get_num_coordinates(geoms)
     borders, same_side, unmatched, loose = exact_shared_edges(geoms)
     log.debug("exact shared edges: %d pairs (%.2fs)", len(borders), time.perf_counter() - started)
 
@@ -250,14 +252,19 @@ def build_adjacency(
         # with no tolerance, boxes that only touch give a flat rectangle GEOS refuses to clip
         # by: widened by a hair (only then; with a tolerance the rectangles are never flat)
         x1, y1 = np.maximum(x1, x0 + _HAIR_DEG), np.maximum(y1, y0 + _HAIR_DEG)
-        # one call for all pairs: the ufunc under shapely.clip_by_rect, which takes one
-        # rectangle per geometry (the wrapper only takes scalars)
-        ci = shapely.lib.clip_by_rect(geoms[ri], x0, y0, x1, y1)
-        cj = shapely.lib.clip_by_rect(geoms[rj], x0, y0, x1, y1)
-        close = shapely.dwithin(ci, cj, pad)
+
+        def screen(gi: np.ndarray, gj: np.ndarray, *box: np.ndarray) -> np.ndarray:
+            # the ufunc under shapely.clip_by_rect, which takes one rectangle per geometry
+            # (the wrapper only takes scalars)
+            ci, cj = shapely.lib.clip_by_rect(gi, *box), shapely.lib.clip_by_rect(gj, *box)
+            return np.asarray(shapely.dwithin(ci, cj, pad))
+
+        close = chunked(
+            screen, geoms[ri], geoms[rj], x0, y0, x1, y1, weights=n_vertices[ri] + n_vertices[rj]
+        )
         rest = [p for p, c in zip(rest, close, strict=True) if c]
 
-    reps = shapely.point_on_surface(geoms)
+    reps = chunked(shapely.point_on_surface, geoms, weights=n_vertices)
     rx, ry = shapely.get_x(reps), shapely.get_y(reps)
     present = [c for c in NODE_COLUMNS if c in gdf.columns]
 
@@ -292,8 +299,11 @@ def build_adjacency(
     e_kind = ["shared_edge"] * len(ea)
 
     overlaps = []
-    for i, j in rest:
-        m = measure_pair(geoms[i], geoms[j], tolerance_m=tolerance_m, pad_deg=pad)
+    measured = each(
+        lambda p: measure_pair(geoms[p[0]], geoms[p[1]], tolerance_m=tolerance_m, pad_deg=pad),
+        rest,
+    )
+    for (i, j), m in zip(rest, measured, strict=True):
         if m["gap_m"] > tolerance_m:
             continue
         if m.get("overlap_m2", 0.0) > overlap_warn_m2:

@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from geo.measure import local_metric_frame
+from geo.parallel import chunked
 
 log = logging.getLogger("geo.boundaries")
 
@@ -86,7 +87,8 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
     if len(gdf) < 2:
         return
     geoms = gdf.geometry.values
-    reps = shapely.point_on_surface(np.asarray(geoms, dtype=object))
+    objects = np.asarray(geoms, dtype=object)
+    reps = chunked(shapely.point_on_surface, objects, weights=shapely.get_num_coordinates(objects))
     rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
     bounds = shapely.bounds(np.asarray(geoms, dtype=object))
     abs_lat = np.abs(bounds[:, [1, 3]])

@@ -20,6 +20,7 @@ from geo.boundary_report import (
     warn_population,
 )
 from geo.errors import BoundaryError
+from geo.parallel import chunked
 from geo.text import fold, strip_diacritics
 
 log = logging.getLogger("geo.boundaries")
@@ -158,7 +159,8 @@ def _codes(raw: gpd.GeoDataFrame, columns: Mapping[str, str], source: str) -> pd
 
 def _repair(geom: gpd.GeoSeries, strict: bool, source: str, report: BoundaryReport) -> None:
     """Make invalid geometries valid in place (refused when ``strict``)."""
-    invalid = ~geom.is_valid
+    values = np.asarray(geom.values, dtype=object)
+    invalid = ~chunked(shapely.is_valid, values, weights=shapely.get_num_coordinates(values))
     if not invalid.any():
         return
     bad_codes = list(geom.index[invalid])

@@ -1,0 +1,75 @@
+"""GEOS work spread over the machine's cores, in threads of one process.
+
+Shapely releases the GIL while GEOS computes (its documentation's "Multithreading"), so a
+vectorised call over many geometries, cut into one contiguous chunk per core, runs on all the
+cores at once, and so do independent scalar calls (one pair of units each). The geometries are
+only read. What is small is run as it is: below :data:`MIN_WEIGHT` (vertices, or items) the
+threads would cost more than they save.
+
+``LIENXA_THREADS`` caps the threads (``1``: none), e.g. on a server whose other workers keep the
+cores busy; by default, the cores this process may run on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Below this much work (vertices for :func:`chunked`, items for :func:`each`) no threads.
+MIN_WEIGHT = 100_000
+MIN_ITEMS = 16
+#: At most this many threads, whatever the machine.
+MAX_THREADS = 8
+
+
+def threads() -> int:
+    """How many threads to use: ``LIENXA_THREADS`` if set, else the cores this process may run
+    on, at most :data:`MAX_THREADS`."""
+    setting = os.environ.get("LIENXA_THREADS", "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return min(int(setting), MAX_THREADS)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_THREADS))
+
+
+def chunked(
+    fn: Callable[..., np.ndarray],
+    *arrays: np.ndarray,
+    weights: np.ndarray,
+    min_weight: int | None = None,
+) -> np.ndarray:
+    """``fn(*arrays)`` for a vectorised ``fn`` (one result per element, e.g. ``shapely.is_valid``),
+    computed on contiguous chunks of about equal ``weights`` (e.g. vertices), one per thread,
+    and concatenated in order: the same result as one call (below ``min_weight``, default
+    :data:`MIN_WEIGHT`, one call)."""
+    n = threads()
+    total = float(np.sum(weights)) if len(weights) else 0.0
+    if n < 2 or total < (MIN_WEIGHT if min_weight is None else min_weight) or len(weights) < 2:
+        return fn(*arrays)
+    cuts = np.searchsorted(np.cumsum(weights), total * np.arange(1, n) / n)
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < len(weights)}), len(weights)]
+    slices = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+    with ThreadPoolExecutor(len(slices), thread_name_prefix="lienxa-geos") as pool:
+        parts = list(pool.map(lambda s: fn(*(a[s] for a in arrays)), slices))
+    return np.concatenate(parts)
+
+
+def each(fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
+    """``[fn(x) for x in items]``, the calls shared among threads, in order (fewer items than
+    ``min_items``, default :data:`MIN_ITEMS`: here)."""
+    n = threads()
+    if n < 2 or len(items) < (MIN_ITEMS if min_items is None else min_items):
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(n, thread_name_prefix="lienxa-geos") as pool:
+        return list(pool.map(fn, items))
