@@ -41,7 +41,7 @@ from geo.adjacency_table import (
     summarise,
     summarise_adjacency,
 )
-from geo.borders import exact_shared_edges, loose_borders, measure_pair
+from geo.borders import exact_shared_edges, loose_borders, measure_pair, overlap_m2
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
@@ -299,10 +299,13 @@ def build_adjacency(
     e_kind = ["shared_edge"] * len(ea)
 
     overlaps = []
-    measured = each(
-        lambda p: measure_pair(geoms[p[0]], geoms[p[1]], tolerance_m=tolerance_m, pad_deg=pad),
-        rest,
-    )
+
+    def measure(p: tuple[int, int]) -> dict[str, float]:
+        if p in exact:  # touching along exact edges: whether they also overlap is all to know
+            return {"gap_m": 0.0, "overlap_m2": overlap_m2(geoms[p[0]], geoms[p[1]], pad_deg=pad)}
+        return measure_pair(geoms[p[0]], geoms[p[1]], tolerance_m=tolerance_m, pad_deg=pad)
+
+    measured = each(measure, rest)
     for (i, j), m in zip(rest, measured, strict=True):
         if m["gap_m"] > tolerance_m:
             continue

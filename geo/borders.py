@@ -12,7 +12,7 @@ import shapely
 from geo.exact_edges import ExactEdges, exact_shared_edges
 from geo.measure import local_metric_frame, metres_per_degree
 
-__all__ = ["ExactEdges", "exact_shared_edges", "loose_borders", "measure_pair"]
+__all__ = ["ExactEdges", "exact_shared_edges", "loose_borders", "measure_pair", "overlap_m2"]
 
 
 #: Segments are shortened by this much at each end (metres) before their flat-capped buffers
@@ -107,11 +107,20 @@ def _in_box(
     return result
 
 
-def measure_pair(
-    a: shapely.Geometry, b: shapely.Geometry, *, tolerance_m: float, pad_deg: float
-) -> dict[str, Any]:
-    """Measure two units that share no exact edge: gap, common line, length within tolerance
-    and overlap area, in metres, on both clipped to where they can interact."""
+def overlap_m2(a: shapely.Geometry, b: shapely.Geometry, *, pad_deg: float) -> float:
+    """The area (m²) where two units overlap: of units that share exact edges, the only
+    measure the graph still needs (their border is those edges)."""
+    clipped = _clipped_pair(a, b, pad_deg)
+    if clipped is None:
+        return 0.0
+    return float(shapely.intersection(*clipped).area)
+
+
+def _clipped_pair(
+    a: shapely.Geometry, b: shapely.Geometry, pad_deg: float
+) -> tuple[shapely.Geometry, shapely.Geometry] | None:
+    """Both units clipped to where they can interact (their bounding boxes' intersection,
+    padded), in a local metric frame at its centre; None if either has nothing there."""
     ax0, ay0, ax1, ay1 = a.bounds
     bx0, by0, bx1, by1 = b.bounds
     box = (
@@ -124,10 +133,21 @@ def measure_pair(
         box = (box[0], box[1], max(box[2], box[0] + 1e-8), max(box[3], box[1] + 1e-8))
     ca, cb = shapely.clip_by_rect(a, *box), shapely.clip_by_rect(b, *box)
     if ca.is_empty or cb.is_empty:
-        return {"gap_m": float("inf")}
+        return None
     lat0, lon0 = (box[1] + box[3]) / 2, (box[0] + box[2]) / 2
     to_m = local_metric_frame(lat0, lon0)
-    ma, mb = shapely.transform(ca, to_m), shapely.transform(cb, to_m)
+    return shapely.transform(ca, to_m), shapely.transform(cb, to_m)
+
+
+def measure_pair(
+    a: shapely.Geometry, b: shapely.Geometry, *, tolerance_m: float, pad_deg: float
+) -> dict[str, Any]:
+    """Measure two units that share no exact edge: gap, common line, length within tolerance
+    and overlap area, in metres, on both clipped to where they can interact."""
+    clipped = _clipped_pair(a, b, pad_deg)
+    if clipped is None:
+        return {"gap_m": float("inf")}
+    ma, mb = clipped
     gap = float(shapely.distance(ma, mb))
     out = {"gap_m": gap}
     if gap > tolerance_m:
