@@ -290,7 +290,8 @@ def _loose_segments(
     """The flagged segments as ``(x0, y0, x1, y1)`` rows, oriented with their unit's interior
     on the left, and their units (in unit order)."""
     seg = np.flatnonzero(lone)
-    rows = np.column_stack((xy[seg], xy[seg + 1]))
     f = flip[seg]
-    rows[f] = rows[f][:, [2, 3, 0, 1]]
+    rows = np.empty((len(seg), 4))
+    rows[:, :2] = xy[seg + f]  # a flipped segment starts at its end
+    rows[:, 2:] = xy[seg + ~f]
     return rows, unit_of_seg[seg].astype(np.intp)
