@@ -8,10 +8,13 @@ an exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import importlib
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from geo.errors import LienXaError
 
@@ -57,6 +60,15 @@ HUGEPAGE_SETTING = ("NUMPY_MADVISE_HUGEPAGE", "0")
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``lienxa`` with ``argv`` and return the exit code."""
+    return _run(argv)[0]
+
+
+def _run(argv: list[str] | None) -> tuple[int, bool]:
+    """The exit code, and whether the command was one-shot (``one_shot`` in its defaults: a
+    command that computes, writes its output and ends, such as ``graph``). A one-shot command
+    runs without the cyclic garbage collector: it makes few cycles and lives seconds, and the
+    collector's passes over its hundreds of thousands of objects cost ~0.08 s of a nationwide
+    ``lienxa graph``; it is switched back on after."""
     os.environ.setdefault(*HUGEPAGE_SETTING)
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -64,15 +76,36 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    one_shot = bool(getattr(args, "one_shot", False))
+    collecting = gc.isenabled()
+    if one_shot:
+        gc.disable()
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args) or 0), one_shot
     except LienXaError as exc:
         print(f"lienxa {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return 2, one_shot
     except FileNotFoundError as exc:
         print(f"lienxa {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return 2, one_shot
+    finally:
+        if one_shot and collecting:
+            gc.enable()
+
+
+def entry() -> NoReturn:
+    """The ``lienxa`` executable. After a one-shot command, whose files are written and closed,
+    the process ends once its standard streams are flushed, without tearing down every object
+    it made one by one (~0.1 s of CPU after a nationwide ``lienxa graph``)."""
+    code, one_shot = _run(None)
+    if one_shot:
+        for stream in (sys.stdout, sys.stderr):
+            # a reader gone, or a closed stream: nothing left to keep
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -272,7 +272,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="build the graph even if the geodata cache holds it for this file and options",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=run_graph)
+    p.set_defaults(func=run_graph, one_shot=True)
 
     p = sub.add_parser("communes", help="list or search communes (with or without diacritics)")
     add_boundaries_options(p)

@@ -84,3 +84,47 @@ def test_commands_ask_numpy_for_plain_pages_unless_told(monkeypatch):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert os.environ["NUMPY_MADVISE_HUGEPAGE"] == "1"
+
+
+class _Exited(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def test_one_shot_commands_run_without_the_collector_and_end_at_once(monkeypatch, capsys):
+    """``graph`` is one-shot: it runs with the cyclic garbage collector off (on again after
+    ``main`` returns), and the executable ends it with ``os._exit`` once its output is
+    flushed; other commands end with ``sys.exit``."""
+    import gc
+
+    from api import cli
+    from api.commands import geo_commands
+
+    seen: list[bool] = []
+
+    def fake_graph(args):
+        seen.append(gc.isenabled())
+        print("edges written")
+        return 0
+
+    monkeypatch.setattr(geo_commands, "run_graph", fake_graph)
+    assert gc.isenabled()
+    assert cli.main(["graph"]) == 0
+    assert seen == [False] and gc.isenabled()
+
+    def fake_exit(code: int) -> None:
+        raise _Exited(code)
+
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "argv", ["lienxa", "graph"])
+    with pytest.raises(_Exited) as ended:
+        cli.entry()
+    assert ended.value.code == 0 and seen == [False, False]
+    assert capsys.readouterr().out.count("edges written") == 2
+    assert gc.isenabled()
+
+    monkeypatch.setattr(geo_commands, "run_communes", lambda args: seen.append(gc.isenabled()))
+    monkeypatch.setattr(sys, "argv", ["lienxa", "communes"])
+    with pytest.raises(SystemExit) as normal:
+        cli.entry()
+    assert normal.value.code == 0 and seen[-1] is True
