@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from geo.measure import segment_lengths_m
+from geo.parallel import each
 
 #: Segments (or vertices) handled per block: temporaries stay in the processor's cache instead
 #: of each being as long as the data.
@@ -93,9 +94,10 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
 
     matched = np.zeros(n - 1, bool)
     outline = np.zeros(n - 1, bool)
-    runs: dict[bool, list[tuple[np.ndarray, np.ndarray]]] = {True: [], False: []}
     z = xy.view(np.complex128).ravel()  # a vertex as one number: one gather, one comparison
-    for a, b in pairs:
+
+    def match(pair_block: tuple[np.ndarray, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        a, b = pair_block
         # the hashes agree; the coordinates decide: the same two end points, either way round
         pa0, pa1, pb0, pb1 = z[a], z[a + 1], z[b], z[b + 1]
         reverse = pa0 == pb1
@@ -111,15 +113,23 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
         opposite = reverse ^ flip_seg[a] ^ flip_seg[b]
         lengths = segment_lengths_m(pa0.real, pa0.imag, pa1.real, pa1.imag)
         pair = np.minimum(ua, ub).astype(np.int64) * n_units + np.maximum(ua, ub)
-        for side, mask, seen in ((True, opposite, matched), (False, ~opposite, outline)):
+        sums = []
+        for mask, seen in ((opposite, matched), (~opposite, outline)):
+            # blocks in other threads may set the same flags: each only ever writes True
             seen[a[mask]] = True
             seen[b[mask]] = True
-            runs[side].append(_run_sums(pair[mask], lengths[mask]))
+            sums.append(_run_sums(pair[mask], lengths[mask]))
+        return sums
+
+    runs = each(match, pairs)
     lone = seg_ok & ~matched
     unmatched = np.bincount(unit_of_seg[lone], minlength=n_units)
     loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_seg)
     return ExactEdges(
-        _per_pair(runs[True], n_units), _per_pair(runs[False], n_units), unmatched, loose
+        _per_pair([r[0] for r in runs], n_units),
+        _per_pair([r[1] for r in runs], n_units),
+        unmatched,
+        loose,
     )
 
 
@@ -159,17 +169,19 @@ def _ring_orientation(
 ) -> np.ndarray:
     """Per ring, twice its signed area (shoelace, square degrees; positive counter-clockwise),
     or ±1 from GEOS's robust test for rings under ~100 m²."""
-    n_rings = len(starts)
-    area2 = np.zeros(n_rings)
-    for k in range(0, len(seg_ok), BLOCK):
+
+    def block_area(k: int) -> tuple[int, np.ndarray]:
         stop = min(k + BLOCK, len(seg_ok))
         p, q = xy[k:stop], xy[k + 1 : stop + 1]
         cross = p[:, 0] * q[:, 1]
         cross -= q[:, 0] * p[:, 1]
         cross[~seg_ok[k:stop]] = 0.0
         rings = ring_of_seg[k:stop]
-        r0 = int(rings[0])
-        area2[r0 : int(rings[-1]) + 1] += np.bincount(rings - r0, weights=cross)
+        return int(rings[0]), np.bincount(rings - rings[0], weights=cross)
+
+    area2 = np.zeros(len(starts))
+    for r0, partial in each(block_area, range(0, len(seg_ok), BLOCK)):
+        area2[r0 : r0 + len(partial)] += partial  # a ring across blocks: its parts add up
     # in raw degrees the products (~100° x ~20°) cancel to ~1e-13 each: the sign of a ring a
     # few decimetres across (a sliver part of one unit in a hole of its neighbour) is noise, so
     # rings under ~100 m² ask GEOS's robust orientation test instead
@@ -190,10 +202,11 @@ def _segment_keys(xy: np.ndarray, seg_ok: np.ndarray) -> tuple[np.ndarray, np.ui
     bits = xy.view(np.uint64)
     keys = np.empty(n - 1, np.uint64)
     low = (np.uint64(1) << np.uint64(max(1, int(n - 1).bit_length()))) - np.uint64(1)
-    with np.errstate(over="ignore"):
-        for k in range(0, n - 1, BLOCK):
-            stop = min(k + BLOCK, n - 1)
-            b = bits[k : stop + 1]  # the block's vertices and the next block's first
+
+    def block_keys(k: int) -> None:
+        stop = min(k + BLOCK, n - 1)
+        b = bits[k : stop + 1]  # the block's vertices and the next block's first
+        with np.errstate(over="ignore"):
             h = b[:, 0] * _C1
             t = b[:, 1] >> np.uint64(31)
             t += b[:, 1] * _C2
@@ -207,9 +220,11 @@ def _segment_keys(xy: np.ndarray, seg_ok: np.ndarray) -> tuple[np.ndarray, np.ui
             hi ^= hi >> np.uint64(29)
             hi *= _C1
             lo += hi
-            lo[~ok] = 0
-            np.bitwise_and(lo, ~low, out=keys[k:stop])
-            keys[k:stop] |= np.arange(k, stop, dtype=np.uint64)
+        lo[~ok] = 0
+        np.bitwise_and(lo, ~low, out=keys[k:stop])
+        keys[k:stop] |= np.arange(k, stop, dtype=np.uint64)
+
+    each(block_keys, range(0, n - 1, BLOCK))  # each block writes its own slices
     return keys, low
 
 

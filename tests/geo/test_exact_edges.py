@@ -11,6 +11,7 @@ import shapely
 from shapely.geometry import Polygon, box
 
 import geo.exact_edges as exact_edges
+from geo import parallel
 from geo.exact_edges import exact_shared_edges
 from geo.measure import segment_lengths_m
 
@@ -62,10 +63,13 @@ def _reference(geoms: list[shapely.Geometry]) -> dict[tuple[int, int], float]:
     return out
 
 
-@pytest.mark.parametrize("block", [3, 7, 1 << 16])
-def test_borders_match_the_reference_whatever_the_block(monkeypatch, block):
-    """Blocks of 3 or 7 segments cut every pass mid-ring: nothing may be lost at their edges."""
+@pytest.mark.parametrize(("block", "threads"), [(3, "1"), (7, "1"), (1 << 16, "1"), (3, "2")])
+def test_borders_match_the_reference_whatever_the_block(monkeypatch, block, threads):
+    """Blocks of 3 or 7 segments cut every pass mid-ring: nothing may be lost at their edges,
+    also with the blocks shared among threads."""
     monkeypatch.setattr(exact_edges, "BLOCK", block)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setenv("LIENXA_THREADS", threads)
     geoms = np.array(_grid(), dtype=object)
     found = exact_shared_edges(geoms)
     got = {
