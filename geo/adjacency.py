@@ -46,6 +46,7 @@ from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
 from geo.parallel import chunked, each
+from geo.wkb import RingArrays
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -154,6 +155,7 @@ def build_adjacency(
     overlap_warn_m2: float = 100.0,
     check_overlaps: bool = False,
     report: BoundaryReport | None = None,
+    rings: RingArrays | None = None,
 ) -> Adjacency:
     """Build the adjacency of the units in ``gdf`` as plain arrays (see :func:`build_graph`).
 
@@ -178,6 +180,11 @@ def build_adjacency(
         segments outline an overlap (both interiors on one side).
     report
         A report to add overlap warnings to (default: ``gdf.attrs["report"]`` if present).
+    rings
+        The arrays ``gdf``'s geometries were read from
+        (:func:`geo.boundaries.load_boundaries_and_rings`): the shared-edge pass takes its
+        coordinates from them instead of from GEOS, when they still describe these very
+        geometries (else they are ignored).
 
     Returns
     -------
@@ -214,7 +221,9 @@ def build_adjacency(
     geoms = np.asarray(gdf.geometry.values, dtype=object)
 
     n_vertices = shapely.get_num_coordinates(geoms)
-    borders, same_side, unmatched, loose = exact_shared_edges(geoms)
+    borders, same_side, unmatched, loose = exact_shared_edges(
+        geoms, rings=rings if rings is not None and rings.describes(geoms) else None
+    )
     log.debug("exact shared edges: %d pairs (%.2fs)", len(borders), time.perf_counter() - started)
 
     # candidate pairs: bounding boxes within the tolerance (in degrees, conservatively)

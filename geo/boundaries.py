@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from geo.boundary_report import (
     SPECIAL_ZONE,
@@ -23,6 +24,7 @@ from geo.boundary_report import (
 )
 from geo.boundary_schema import SCHEMA, SOURCE_COLUMNS, normalise_boundaries
 from geo.errors import BoundariesNotFoundError, BoundaryError
+from geo.wkb import RingArrays, polygons_from_wkb
 
 __all__ = [
     "GEODATA_SUFFIXES",
@@ -34,8 +36,10 @@ __all__ = [
     "BoundaryReport",
     "find_boundaries_file",
     "load_boundaries",
+    "load_boundaries_and_rings",
     "normalise_boundaries",
     "read_geodata",
+    "read_geodata_rings",
     "search_communes",
     "suspicious_population",
 ]
@@ -101,14 +105,33 @@ def read_geodata(path: str | os.PathLike[str], *, layer: str | None = None) -> g
     BoundaryError
         If the file cannot be read as geodata or has no geometry column.
     """
+    return read_geodata_rings(path, layer=layer)[0]
+
+
+#: Formats a reader opens and seeks cheaply: their attributes and their geometries are read in
+#: two passes, the geometries as WKB straight into arrays (:mod:`geo.wkb`). A GeoJSON is parsed
+#: whole on every open, so it is read in one pass, as GeoPandas reads it.
+_TWO_PASS_SUFFIXES = (".gpkg", ".shp", ".fgb")
+
+
+def read_geodata_rings(
+    path: str | os.PathLike[str], *, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, RingArrays | None]:
+    """:func:`read_geodata`, and for 2-D polygons read from a GeoPackage, Shapefile or
+    FlatGeobuf, the arrays the geometries were made from (see :mod:`geo.wkb`; the shared-edge
+    pass of :func:`geo.adjacency.build_adjacency` takes them instead of copying every
+    coordinate out of GEOS again). Same frame either way."""
     p = Path(path)
     target = str(p)
     if p.suffix.lower() == ".zip":
         target = f"zip://{p}"
     kwargs = {"layer": layer} if layer else {}
+    rings = None
     try:
         if p.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(p)
+        elif p.suffix.lower() in _TWO_PASS_SUFFIXES:
+            gdf, rings = _read_two_pass(target, kwargs)
         else:
             gdf = gpd.read_file(target, **kwargs)
     except Exception as exc:  # pyogrio raises several error types for unreadable input
@@ -123,7 +146,23 @@ def read_geodata(path: str | os.PathLike[str], *, layer: str | None = None) -> g
             code="no_geometry_column",
             params={"name": p.name},
         )
-    return gdf
+    return gdf, rings
+
+
+def _read_two_pass(
+    target: str, kwargs: dict[str, str]
+) -> tuple[gpd.GeoDataFrame | pd.DataFrame, RingArrays | None]:
+    """The attributes as pyogrio reads them for GeoPandas, then the geometries as WKB."""
+    import pyogrio
+    import shapely
+
+    attrs = pyogrio.read_dataframe(target, read_geometry=False, **kwargs)
+    meta, _, wkbs, _ = pyogrio.raw.read(target, columns=[], **kwargs)
+    if wkbs is None:  # a table without geometry
+        return attrs, None
+    rings = polygons_from_wkb(wkbs)
+    geoms = rings.geoms if rings is not None else shapely.from_wkb(wkbs)
+    return gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta["crs"]), rings
 
 
 def load_boundaries(
@@ -160,11 +199,28 @@ def load_boundaries(
     BoundariesNotFoundError, BoundaryError
         See :func:`find_boundaries_file` and :func:`normalise_boundaries`.
     """
+    return load_boundaries_and_rings(
+        path, layer=layer, columns=columns, strict=strict, far_km=far_km
+    )[0]
+
+
+def load_boundaries_and_rings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    strict: bool = False,
+    far_km: float = 30.0,
+) -> tuple[gpd.GeoDataFrame, RingArrays | None]:
+    """:func:`load_boundaries`, and the arrays the geometries were read from where
+    :func:`read_geodata_rings` has them (for :func:`geo.adjacency.build_adjacency`'s
+    ``rings``; they describe the frame's geometries unless a repair or a reprojection replaced
+    them, which the graph checks)."""
     p = find_boundaries_file(path)
-    raw = read_geodata(p, layer=layer)
+    raw, rings = read_geodata_rings(p, layer=layer)
     gdf = normalise_boundaries(raw, columns=columns, strict=strict, far_km=far_km, source=p.name)
     log.info("loaded %d units from %s", len(gdf), p)
-    return gdf
+    return gdf, rings
 
 
 def search_communes(

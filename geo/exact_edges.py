@@ -23,6 +23,7 @@ import shapely
 
 from geo.measure import segment_lengths_m
 from geo.parallel import each
+from geo.wkb import RingArrays
 
 #: Segments (or vertices) handled per block: temporaries stay in the processor's cache instead
 #: of each being as long as the data.
@@ -45,8 +46,9 @@ class ExactEdges(NamedTuple):
     loose: tuple[np.ndarray, np.ndarray]
 
 
-def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
-    """Find segments shared exactly by two units.
+def exact_shared_edges(geoms: np.ndarray, rings: RingArrays | None = None) -> ExactEdges:
+    """Find segments shared exactly by two units (``rings``: the arrays ``geoms`` were made
+    from, see :mod:`geo.wkb`, which then need not be copied out of GEOS).
 
     Returns
     -------
@@ -64,8 +66,11 @@ def exact_shared_edges(geoms: np.ndarray) -> ExactEdges:
         rows ``x0, y0, x1, y1`` in degrees, oriented with the unit's interior on the left, and
         the position of each one's unit, in unit order.
     """
-    unit_of_ring, ring_len, exterior = _ring_layout(geoms)
-    xy = np.ascontiguousarray(shapely.get_coordinates(geoms))
+    if rings is not None:
+        xy, ring_len, unit_of_ring, exterior = rings[1:]
+    else:
+        unit_of_ring, ring_len, exterior = _ring_layout(geoms)
+        xy = np.ascontiguousarray(shapely.get_coordinates(geoms))
     n = len(xy)
     n_units = len(geoms)
     if n == 0:

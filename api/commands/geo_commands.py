@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from api.geocache import DiskCache
     from geo.adjacency import Adjacency
+    from geo.wkb import RingArrays
 
 #: Exit status of a command whose standard output was closed early (as a shell reports a
 #: process ended by SIGPIPE).
@@ -94,16 +95,24 @@ class Progress:
 
 def load_from_args(args: argparse.Namespace, progress: Progress | None = None) -> gpd.GeoDataFrame:
     """Load the boundaries named by the shared options, reporting progress."""
-    from geo.boundaries import find_boundaries_file, load_boundaries
+    return load_with_rings(args, progress)[0]
+
+
+def load_with_rings(
+    args: argparse.Namespace, progress: Progress | None = None
+) -> tuple[gpd.GeoDataFrame, RingArrays | None]:
+    """:func:`load_from_args`, and the arrays the geometries were read from (see
+    :func:`geo.boundaries.load_boundaries_and_rings`)."""
+    from geo.boundaries import find_boundaries_file, load_boundaries_and_rings
 
     progress = progress or Progress(quiet=True)
     path = find_boundaries_file(args.boundaries)
     progress(f"reading and validating {path}")
-    gdf = load_boundaries(
+    gdf, rings = load_boundaries_and_rings(
         path, layer=args.layer, columns=column_map(args.column), strict=args.strict
     )
     progress(f"{len(gdf)} units loaded")
-    return gdf
+    return gdf, rings
 
 
 def _graph_store(args: argparse.Namespace) -> DiskCache | None:
@@ -155,8 +164,11 @@ def graph_and_report(
 
     store = _graph_store(args)
     if store is None:
-        gdf = load()
-        adj = build_adjacency(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+        gdf, rings = load_with_rings(args, progress)
+        progress("building the adjacency graph (exact shared edges, then near pairs)")
+        adj = build_adjacency(
+            gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps, rings=rings
+        )
         return adj, gdf.attrs["report"].lines()
 
     def compute() -> tuple[nx.Graph, list[str]]:
