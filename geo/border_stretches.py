@@ -13,9 +13,8 @@ from geo.measure import metres_per_degree, segment_lengths_m
 #: cap's edge) is never inside it.
 _CAP_EPS_M = 1e-5
 
-#: The candidate search's hierarchy of boxes: chunks of 8, 64 and 512 consecutive segments.
-_FANOUT = 8
-_LEVELS = 3
+#: The candidate search's hierarchy of boxes: chunks of so many consecutive segments.
+_SIZES = (8, 64, 512)
 
 
 def loose_borders(
@@ -69,9 +68,12 @@ def loose_borders(
     interval of the segment's parameter (Liang-Barsky clipping by the rectangle's four sides),
     and a rectangle can only cover segments within ``tolerance_m`` of its own: a segment's
     covered length is the length of the union of its intervals from the candidates, no GEOS
-    overlay. The search is vectorised over all pairs: chunks of ``_CHUNK`` consecutive segments
-    of a unit in the pair's box, then chunk pairs whose boxes come within ``pad_deg``, then
-    segment pairs likewise, then the exact distance in metres.
+    overlay. All pairs are measured together in a few NumPy passes: the candidate search
+    descends a hierarchy of bounding boxes (:func:`_candidates`), then distances, directions,
+    intervals and their unions are computed for all candidates at once and summed per pair.
+    With ``pad_deg`` at least the tolerance in degrees this finds what a GEOS ``dwithin``
+    query in each pair's box finds; nationwide (1,286 pairs, 524,518 loose segments) it costs
+    ~0.035 s of CPU instead of ~0.33 s for one GEOS buffer, union and intersection per pair.
     """
     segs, unit = loose
     out: dict[tuple[int, int], float] = {}
@@ -100,19 +102,23 @@ def _candidates(
     of each other, each once: ``(p, a, b)``, positions in ``segs``.
 
     Descends a hierarchy of boxes over each unit's segments in their order along its boundary
-    (where consecutive segments lie close together): chunks of ``_FANOUT ** _LEVELS`` of them,
-    then of ``_FANOUT ** (_LEVELS - 1)``, ... then the segments; at each level only the pairs of
-    boxes within ``pad_deg`` of each other are split into their children's pairs."""
+    (where consecutive segments lie close together): chunks of ``_SIZES[-1]`` of them, then of
+    ``_SIZES[-2]``, ... then the segments; at each level only the pairs of boxes within
+    ``pad_deg`` of each other are split into their children's pairs. Nationwide (1,275 pairs)
+    the 5,000 pairs of top chunks become ~2,000 pairs of chunks of 8 and 3,795 segment pairs,
+    with no sort and no tree of all segments (a GEOS STRtree of the 524,518 loose segments
+    queried with themselves within ``pad_deg`` finds 3.1 M pairs, all but 7,108 of them of one
+    unit, in ~5 s)."""
     first = np.searchsorted(unit, np.arange(n_units + 1))
-    levels = _box_hierarchy(segs, first, np.union1d(pi, pj))
+    seg_box, levels = _box_hierarchy(segs, first, np.union1d(pi, pj))
     # the top level: every chunk of one unit with every chunk of the other
     top = np.searchsorted(levels[-1].start, first)
     p, a, b = _pairs_of_ranges(np.arange(len(pi)), top[pi], top[pi + 1], top[pj], top[pj + 1])
-    for level in levels[:0:-1]:
+    for level in levels[::-1]:
         near = _boxes_near(level.box, a, b, pad_deg)
         p, a, b = p[near], a[near], b[near]
         p, a, b = _pairs_of_ranges(p, level.lo[a], level.hi[a], level.lo[b], level.hi[b])
-    near = _boxes_near(levels[0].box, a, b, pad_deg)
+    near = _boxes_near(seg_box, a, b, pad_deg)
     return p[near], a[near], b[near]
 
 
@@ -125,45 +131,47 @@ class _Level(NamedTuple):
     hi: np.ndarray
 
 
-def _box_hierarchy(segs: np.ndarray, first: np.ndarray, units: np.ndarray) -> list[_Level]:
-    """The bounding boxes of all segments, then of chunks of ``_FANOUT``, ``_FANOUT ** 2``, ...
-    consecutive segments of each of ``units`` (unit ``u``'s are ``first[u]:first[u + 1]``),
-    counted from the unit's first segment."""
+def _box_hierarchy(
+    segs: np.ndarray, first: np.ndarray, units: np.ndarray
+) -> tuple[np.ndarray, list[_Level]]:
+    """The bounding boxes of all segments (rows x0, y0, x1, y1), then the levels of chunks of
+    ``_SIZES`` consecutive segments of each of ``units`` (unit ``u``'s are
+    ``first[u]:first[u + 1]``), counted from the unit's first segment."""
     n = len(segs)
-    box = np.empty((4, n))
-    np.minimum(segs[:, 0], segs[:, 2], out=box[0])
-    np.minimum(segs[:, 1], segs[:, 3], out=box[1])
-    np.maximum(segs[:, 0], segs[:, 2], out=box[2])
-    np.maximum(segs[:, 1], segs[:, 3], out=box[3])
-    everything = np.arange(n)
-    levels = [_Level(box, everything, everything, everything + 1)]
+    seg_box = np.empty((4, n))
+    np.minimum(segs[:, 0], segs[:, 2], out=seg_box[0])
+    np.minimum(segs[:, 1], segs[:, 3], out=seg_box[1])
+    np.maximum(segs[:, 0], segs[:, 2], out=seg_box[2])
+    np.maximum(segs[:, 1], segs[:, 3], out=seg_box[3])
     count = first[units + 1] - first[units]
     units, count = units[count > 0], count[count > 0]
-    for level in range(1, _LEVELS + 1):
-        size = _FANOUT**level
+    levels: list[_Level] = []
+    for level, size in enumerate(_SIZES, start=1):
         chunks = -(-count // size)
         start = np.repeat(first[units], chunks) + _ramp(chunks) * size
-        below = levels[-1]
         if level == 1:
             # children: the segments, up to the unit's end; reduced over from the chunks'
             # starts, with a stop at each unit's end that starts no chunk (unused units after)
+            below = seg_box
             lo = start
-            hi = np.minimum(start + size, np.repeat(first[units + 1], chunks))
             ends = first[units + 1]
-            at = np.minimum(np.searchsorted(start, ends), len(start) - 1)
-            stops = ends[(ends < n) & (start[at] != ends)]
-            cuts = np.insert(start, np.searchsorted(start, stops), stops)
+            hi = np.minimum(start + size, np.repeat(ends, chunks))
+            at = np.searchsorted(start, ends)
+            stops = ends[(ends < n) & (start[np.minimum(at, len(start) - 1)] != ends)]
+            at = np.searchsorted(start, stops)
+            cuts = np.insert(start, at, stops)
             keep = np.ones(len(cuts), bool)
-            keep[np.searchsorted(start, stops) + np.arange(len(stops))] = False
+            keep[at + np.arange(len(stops))] = False
         else:
-            lo = np.searchsorted(below.start, start)
-            hi = np.append(lo[1:], len(below.start))
+            below = levels[-1].box
+            lo = np.searchsorted(levels[-1].start, start)
+            hi = np.append(lo[1:], len(levels[-1].start))
             cuts, keep = lo, np.ones(len(lo), bool)
         box = np.empty((4, len(start)))
         for k, f in enumerate((np.minimum, np.minimum, np.maximum, np.maximum)):
-            box[k] = f.reduceat(below.box[k], cuts)[keep]
+            box[k] = f.reduceat(below[k], cuts)[keep]
         levels.append(_Level(box, start, lo, hi))
-    return levels
+    return seg_box, levels
 
 
 def _pairs_of_ranges(
