@@ -228,8 +228,8 @@ def _stretch_lengths(
     # a within b's rectangle (a from the origin along av), and b (from b0 along bv) within a's
     ta0, ta1 = clip_to_rectangle(np.zeros_like(b0), av, b0, bv, tol)
     tb0, tb1 = clip_to_rectangle(b0, bv, np.zeros_like(b0), av, tol)
-    side_a = _covered(ka, ta0, ta1, _lengths(segs, a))
-    side_b = _covered(kb, tb0, tb1, _lengths(segs, b))
+    side_a = union_lengths(ka, ta0, ta1, _lengths(segs, a))
+    side_b = union_lengths(kb, tb0, tb1, _lengths(segs, b))
     n = np.int64(len(segs))
     total = np.bincount(side_a[0] // n, side_a[1], minlength=n_pairs)
     total += np.bincount(side_b[0] // n, side_b[1], minlength=n_pairs)
@@ -242,7 +242,7 @@ def _lengths(segs: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return segment_lengths_m(s[:, 0], s[:, 1], s[:, 2], s[:, 3])
 
 
-def _covered(
+def union_lengths(
     key: np.ndarray, t0: np.ndarray, t1: np.ndarray, length: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per distinct ``key`` (a segment of a pair), the length of the union of its intervals
