@@ -12,6 +12,7 @@ from pyproj import Geod
 
 from geo.border_stretches import (
     _CAP_EPS_M,
+    _box_hierarchy,
     clip_to_rectangle,
     loose_borders,
     segment_distance,
@@ -218,3 +219,37 @@ def test_nothing_to_measure():
         )
         == {}
     )
+
+
+def test_same_way_boundaries_stay_no_border_beside_opposite_ones_beyond_the_tolerance():
+    # unit 0's segment a and unit 1's b run east 1 m apart (an overlap's outline); each unit
+    # also has a segment running west 15 m from the other's (c of unit 1 from a, d of unit 0
+    # from b), within the (generous) pad but not the tolerance: nothing is border
+    m = 1 / 111_000  # about a metre of latitude, in degrees
+    x0, x1, y = 105.0, 105.001, 20.0
+    a = [x0, y, x1, y]
+    d = [x1, y - 14 * m, x0, y - 14 * m]
+    b = [x0, y + m, x1, y + m]
+    c = [x1, y + 15 * m, x0, y + 15 * m]
+    segs = np.array([a, d, b, c])
+    unit = np.array([0, 0, 1, 1])
+    bounds = bounds_of(segs[:2], segs[2:])
+    assert loose_borders((segs, unit), [(0, 1)], bounds, tolerance_m=10, pad_deg=1e-3) == {}
+    # turned round, b runs opposite to a: 1 km of border
+    segs[2] = [x1, y + m, x0, y + m]
+    out = loose_borders((segs, unit), [(0, 1)], bounds, tolerance_m=10, pad_deg=1e-3)
+    assert out[(0, 1)] == pytest.approx(GEOD.inv(x0, y, x1, y)[2], rel=1e-6)
+
+
+def test_chunk_boxes_hold_only_their_units_segments():
+    # unit 0's last chunk ends at its last segment, though unit 1 (in no pair) follows
+    east_side, west_side, _ = two_sides(20)
+    far = west_side + np.array([1.0, 1.0, 1.0, 1.0])
+    segs = np.concatenate((east_side, far, west_side))
+    unit = np.repeat([0, 1, 2], [len(east_side), len(far), len(west_side)])
+    first = np.searchsorted(unit, np.arange(4))
+    _, levels = _box_hierarchy(segs, first, np.array([0, 2]))
+    x0, y0, x1, y1 = bounds_of(np.concatenate((east_side, west_side)))[0]
+    for level in levels:
+        assert (level.box[0] >= x0).all() and (level.box[1] >= y0).all()
+        assert (level.box[2] <= x1).all() and (level.box[3] <= y1).all()
