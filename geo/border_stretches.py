@@ -120,7 +120,16 @@ def _candidates(
     queried with themselves within ``pad_deg`` finds 3.1 M pairs, all but 7,108 of them of one
     unit, in ~5 s)."""
     first = np.searchsorted(unit, np.arange(n_units + 1))
-    seg_box, levels = _box_hierarchy(segs, first, np.union1d(pi, pj))
+    units = np.union1d(pi, pj)
+    count = first[units + 1] - first[units]
+    if 4 * int(count.sum()) < len(segs):
+        # the pairs' units hold few of the segments: theirs alone, the units numbered afresh
+        seg = np.repeat(first[units], count) + _ramp(count)
+        unit_of = np.repeat(np.arange(len(units)), count)
+        li, lj = np.searchsorted(units, pi), np.searchsorted(units, pj)
+        p, a, b = _candidates(segs[seg], unit_of, li, lj, len(units), pad_deg)
+        return p, seg[a], seg[b]
+    seg_box, levels = _box_hierarchy(segs, first, units)
     # the top level: every chunk of one unit with every chunk of the other
     top = np.searchsorted(levels[-1].start, first)
     p, a, b = _pairs_of_ranges(np.arange(len(pi)), top[pi], top[pi + 1], top[pj], top[pj + 1])
