@@ -77,8 +77,8 @@ def loose_borders(
     (:func:`_candidates`), then distances, directions, intervals and their unions are computed
     for all candidates at once and summed per pair. With ``pad_deg`` at least the tolerance
     in degrees this finds what a GEOS ``dwithin`` query in each pair's box finds; nationwide
-    (1,286 pairs, 524,518 loose segments) it costs ~0.035 s of CPU, against ~0.33 s for a GEOS
-    buffer, union and intersection per pair.
+    (1,286 pairs, 524,518 loose segments) it costs ~0.03 s of CPU, a GEOS buffer, union and
+    intersection per pair ~0.4 s (``bench/bench_loose_borders.py``).
     """
     segs, unit = loose
     out: dict[tuple[int, int], float] = {}
