@@ -19,7 +19,9 @@ mid-latitude (a local tangent-plane approximation): for segments under 10 km the
 is below 1e-6, far under the precision of the boundaries themselves. No reprojection of the
 whole data set is needed.
 
-The measuring is in :mod:`geo.borders` (``exact_shared_edges``, ``measure_pair``).
+The measuring is in :mod:`geo.exact_edges` (``exact_shared_edges``), :mod:`geo.border_stretches`
+(``loose_borders``) and :mod:`geo.borders` (``measure_pair``, ``overlap_m2``); GEOS work runs on
+all cores (:mod:`geo.parallel`).
 """
 
 from __future__ import annotations
