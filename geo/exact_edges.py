@@ -94,15 +94,17 @@ def exact_shared_edges(geoms: np.ndarray, rings: RingArrays | None = None) -> Ex
     dup = _equal_neighbours(keys, low)
     keys &= low  # the segments' positions, in hash order (below 2**63: the same bits as intp)
     order = keys.view(np.intp)
-    pairs = _candidate_pairs(order, dup, n)
+    if n >= 2**32:  # pairs are packed two positions to a 64-bit integer
+        raise ValueError("more than 4 billion vertices: positions do not pack in 32 bits")
+    pairs = _candidate_pairs(order, dup)
     del keys, order, dup
 
     matched = np.zeros(n - 1, bool)
     outline = np.zeros(n - 1, bool)
     z = xy.view(np.complex128).ravel()  # a vertex as one number: one gather, one comparison
 
-    def match(pair_block: tuple[np.ndarray, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        a, b = pair_block
+    def match(k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        a, b = _unpack(pairs[k : k + BLOCK])
         # the hashes agree; the coordinates decide: the same two end points, either way round
         pa0, pa1, pb0, pb1 = z[a], z[a + 1], z[b], z[b + 1]
         reverse = pa0 == pb1
@@ -126,7 +128,7 @@ def exact_shared_edges(geoms: np.ndarray, rings: RingArrays | None = None) -> Ex
             sums.append(_run_sums(pair[mask], lengths[mask]))
         return sums
 
-    runs = each(match, pairs)
+    runs = each(match, range(0, len(pairs), BLOCK))
     lone = seg_ok & ~matched
     unmatched = np.bincount(unit_of_seg[lone], minlength=n_units)
     loose = _loose_segments(xy, lone & ~outline, unit_of_seg, flip_seg)
@@ -245,13 +247,12 @@ def _equal_neighbours(keys: np.ndarray, low: np.uint64) -> np.ndarray:
     return dup
 
 
-def _candidate_pairs(
-    order: np.ndarray, dup: np.ndarray, n: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The pairs of segment positions whose hashes agree, in blocks ``(a, b)``, sorted by ``a``
-    so that the gathers that follow walk memory forwards instead of jumping around in hash
-    order (one packed integer sort, ~10x cheaper than those gathers in hash order)."""
-    first = np.flatnonzero(dup)
+def _candidate_pairs(order: np.ndarray, dup: np.ndarray) -> np.ndarray:
+    """The pairs of segment positions whose hashes agree, each packed in one integer (``a``
+    in the high 32 bits, ``b`` in the low; :func:`_unpack` parts a block), sorted by ``a`` so
+    that the gathers that follow walk memory forwards instead of jumping around in hash order
+    (one packed integer sort, ~10x cheaper than those gathers in hash order). Positions must be
+    below 2**32 (4 billion vertices)."""
     # A run of three or more equal keys (an overlap outlined three times, or a truncated-hash
     # collision) is rare: compare every pair in it, not just neighbours in the sort.
     extra: set[tuple[int, int]] = set()
@@ -264,26 +265,26 @@ def _candidate_pairs(
             e0 += 1
         members = order[s0 : e0 + 1].tolist()
         extra.update((p_, q_) for i_, p_ in enumerate(members) for q_ in members[i_ + 2 :])
-    ea, eb = np.asarray(sorted(extra), dtype=np.intp).reshape(-1, 2).T
-    if n >= 2**32:  # positions too large to pack two in 64 bits: in hash order
-        a = np.concatenate((order[first], ea))
-        b = np.concatenate((order[first + 1], eb))
-        return [(a[k : k + BLOCK], b[k : k + BLOCK]) for k in range(0, len(a), BLOCK)]
-    packed = np.empty(len(first) + len(ea), np.uint64)
-    for k in range(0, len(first), BLOCK):
-        f = first[k : k + BLOCK]
-        out = packed[k : k + len(f)]
-        np.left_shift(order[f].view(np.uint64), np.uint64(32), out=out)
-        out |= order[f + 1].view(np.uint64)
-    packed[len(first) :] = (ea.astype(np.uint64) << np.uint64(32)) | eb.astype(np.uint64)
+    ea, eb = np.asarray(sorted(extra), dtype=np.uint64).reshape(-1, 2).T
+    blocks = []
+    for k in range(0, len(dup), BLOCK):  # the positions of equal neighbours, block by block
+        f = np.flatnonzero(dup[k : k + BLOCK])
+        f += k
+        packed = order[f].view(np.uint64) << np.uint64(32)
+        packed |= order[f + 1].view(np.uint64)
+        blocks.append(packed)
+    blocks.append((ea << np.uint64(32)) | eb)
+    packed = np.concatenate(blocks)
+    del blocks
     packed.sort()
-    return [
-        (
-            (packed[k : k + BLOCK] >> np.uint64(32)).astype(np.intp),
-            (packed[k : k + BLOCK] & np.uint64(0xFFFFFFFF)).astype(np.intp),
-        )
-        for k in range(0, len(packed), BLOCK)
-    ]
+    return packed
+
+
+def _unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions ``(a, b)`` of packed pairs."""
+    return (packed >> np.uint64(32)).astype(np.intp), (packed & np.uint64(0xFFFFFFFF)).astype(
+        np.intp
+    )
 
 
 def _run_sums(pair: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
