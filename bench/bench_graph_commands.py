@@ -49,15 +49,15 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     }
 
 
-def stats(values: list[float]) -> dict[str, object]:
+def stats(values: list[float], digits: int = 3) -> dict[str, object]:
     """Median and spread (min, max, interquartile range) of a list of seconds."""
     q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
     return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-        "iqr": round(q[2] - q[0], 3),
-        "runs": [round(v, 3) for v in values],
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "iqr": round(q[2] - q[0], digits),
+        "runs": [round(v, digits) for v in values],
     }
 
 

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench_graph_commands import stats  # median, min, max, IQR and the runs
+
 import geo.adjacency
 from geo.borders import loose_borders
 from geo.boundaries import load_boundaries
@@ -74,17 +76,6 @@ def measured(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
     return out, {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c, "load1": load}
 
 
-def spread(values: list[float]) -> dict[str, Any]:
-    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-    return {
-        "median": round(statistics.median(values), 4),
-        "min": round(min(values), 4),
-        "max": round(max(values), 4),
-        "iqr": round(q[2] - q[0], 4),
-        "runs": [round(v, 4) for v in values],
-    }
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -127,8 +118,8 @@ def main() -> int:
         "against": args.against,
         "order": "interleaved: this tree, against, this tree, against, ...",
         "rounds": args.rounds,
-        "this_tree": {k: spread([m[k] for m in ours]) for k in ("cpu_s", "wall_s")},
-        "against_rev": {k: spread([m[k] for m in theirs]) for k in ("cpu_s", "wall_s")},
+        "this_tree": {k: stats([m[k] for m in ours], 4) for k in ("cpu_s", "wall_s")},
+        "against_rev": {k: stats([m[k] for m in theirs], 4) for k in ("cpu_s", "wall_s")},
         "load1_at_start": [
             round(m["load1"], 2) for ab in zip(ours, theirs, strict=True) for m in ab
         ],
