@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         default=None, description="boundaries file (default: data/boundaries/)"
     )
     boundaries_layer: str | None = None
+    threads: int | None = Field(
+        default=None,
+        description="threads for GEOS work when boundaries are loaded and the graph built "
+        "(read by geo/parallel.py itself; default: the cores this process may run on, 1: none)",
+    )
     population: Path | None = Field(
         default=None,
         description="official population table, CSV code,population,source,date: replaces "
