@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
-from api.db import session_scope
+from api.db import end_read, session_scope
 from api.errors import BadInput, Conflict
 from api.models import IdempotencyRecord
 from api.settings import Settings
@@ -47,7 +47,11 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 def get_read_session(state: StateDep) -> Iterator[Session]:
-    """A read session, committed (or rolled back) when the request is answered."""
+    """A read session, committed (or rolled back) when the request is answered.
+
+    One per request: FastAPI gives every dependency of a request that asks for it the same
+    session, so :func:`get_current_user` looks the user up on the connection the handler then
+    reads on (a session takes its connection from the pool at its first statement)."""
     with session_scope(state.read_session) as s:
         yield s
 
@@ -55,10 +59,33 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_current_user(request: Request, state: StateDep) -> Principal:
-    """The authenticated principal (401/403 otherwise, see :func:`api.auth.authenticate`)."""
-    with session_scope(state.read_session) as s:
-        return authenticate(request, s)
+def handler_reads(route: Any) -> bool:
+    """Whether ``route``'s handler, or one of its dependencies other than
+    :func:`get_current_user`, takes the request's read session (:data:`ReadSessionDep`)."""
+
+    def reads(dependant: Any) -> bool:
+        return any(
+            sub.call is get_read_session or (sub.call is not get_current_user and reads(sub))
+            for sub in dependant.dependencies
+        )
+
+    dependant = getattr(route, "dependant", None)
+    return dependant is not None and reads(dependant)
+
+
+def get_current_user(request: Request, session: ReadSessionDep) -> Principal:
+    """The authenticated principal (401/403 otherwise, see :func:`api.auth.authenticate`).
+
+    The user is looked up in the request's read session: a handler that reads goes on on the
+    same connection (one pool check-out and its pre-ping per request, not two). For a handler
+    that does not read (it writes through :class:`Writer`, or computes), the read session
+    hands its connection back to the pool at once, as a session of its own did before, so no
+    connection is held idle while the handler works. The token's version is still compared
+    with the database on every request, on every server."""
+    principal = authenticate(request, session)
+    if not handler_reads(request.scope.get("route")):
+        end_read(session)  # hands the connection back; the session stays usable
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

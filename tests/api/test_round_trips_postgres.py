@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import create_database, drop_database
-from tests.fast.conftest import GIVES, OTHER, PASSWORD, USERS, Site, settings_for, write_boundaries
+from tests.api.conftest import drop_database
+from tests.fast.conftest import GIVES, OTHER, Site, fresh_database, log_in
 from tests.fast.statements import StatementCounter, Tally
 from tests.fast.test_round_trips import check_lists_do_not_grow, check_offer_budget
 
@@ -30,29 +30,13 @@ def pg_site(tmp_path: Path) -> Iterator[Site]:
     """The app in process on a new PostgreSQL database, over the fast tier's communes."""
     from fastapi.testclient import TestClient
 
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.main import create_app
-    from api.services.users import add_user
 
-    url, name = create_database("postgres", tmp_path)
+    name = None
     try:
-        upgrade(url)
-        engine = make_engine(url)
-        _, write = make_sessionmaker(engine)
-        with session_scope(write) as s:
-            for user, (role, binding) in USERS.items():
-                add_user(s, user, PASSWORD, role, **binding, actor="test-setup")
-        engine.dispose()
-        settings = settings_for(tmp_path, write_boundaries(tmp_path / "communes.geojson"))
-        settings = settings.model_copy(update={"database_url": url})
+        settings, name = fresh_database(tmp_path, backend="postgres")
         with TestClient(create_app(settings)) as client:
-            tokens = {
-                u: client.post(
-                    "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
-                ).json()["access_token"]
-                for u in USERS
-            }
-            yield Site(client, tokens)
+            yield Site(client, log_in(client))
     finally:
         drop_database(name)
         shutil.rmtree(tmp_path, ignore_errors=True)

@@ -10,8 +10,12 @@ this file by path, so that it also counts the main checkout's code).
 What is counted and what is not: every statement a cursor executes (SQLite's ``BEGIN
 IMMEDIATE`` included: the project issues it itself); an ``executemany`` counts once, as
 ``"many"`` too. Not counted as statements, but as their own figures: transactions begun
-(psycopg sends ``BEGIN`` with the first statement of each; ``COMMIT`` or ``ROLLBACK`` is one
-more round trip) and pool checkouts (on PostgreSQL each is a ``pool_pre_ping`` round trip).
+(psycopg sends ``BEGIN`` before the first statement of each and ``COMMIT`` or ``ROLLBACK`` at
+the end, a round trip each; a connection in autocommit, as PostgreSQL's read sessions are,
+begins none) and pool checkouts (on PostgreSQL each is a ``pool_pre_ping`` round trip).
+:attr:`Tally.round_trips` adds them up as PostgreSQL sees them: statements, plus ``BEGIN``
+and ``COMMIT`` of each transaction, plus a ping per checkout (psycopg's preparing of a
+statement run often, once per connection, is left out).
 """
 
 from __future__ import annotations
@@ -37,11 +41,21 @@ class Tally:
     many: int = 0
     transactions: int = 0
     checkouts: int = 0
+    dialect: str = ""
 
     @property
     def count(self) -> int:
         """How many statements were executed."""
         return len(self.statements)
+
+    @property
+    def round_trips(self) -> int | None:
+        """On PostgreSQL, statements, ``BEGIN`` and ``COMMIT`` of each transaction and a
+        pre-ping per pool checkout: the round trips to the server (``None`` on SQLite, which
+        is in process)."""
+        if self.dialect != "postgresql":
+            return None
+        return self.count + 2 * self.transactions + self.checkouts
 
     def verbs(self) -> dict[str, int]:
         """Statements by their first word (``SELECT``, ``INSERT``, ``UPDATE``, ...)."""
@@ -55,14 +69,17 @@ class Tally:
         ]
 
     def as_dict(self) -> dict[str, Any]:
-        """The figures as JSON (no statement texts)."""
-        return {
+        """The figures as JSON (no statement texts; ``round_trips`` on PostgreSQL)."""
+        out: dict[str, Any] = {
             "statements": self.count,
             "by_verb": self.verbs(),
             "executemany": self.many,
             "transactions": self.transactions,
             "checkouts": self.checkouts,
         }
+        if self.round_trips is not None:
+            out["round_trips"] = self.round_trips
+        return out
 
 
 class StatementCounter:
@@ -83,7 +100,9 @@ class StatementCounter:
             self.current.many += bool(many)
 
     def _on_begin(self, conn: Any) -> None:
-        if self.current is not None:
+        # SQLAlchemy begins in autocommit too, but the driver sends nothing for it
+        autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if self.current is not None and not autocommit:
             self.current.transactions += 1
 
     def _on_checkout(self, *_: Any) -> None:
@@ -93,7 +112,7 @@ class StatementCounter:
     @contextmanager
     def measure(self) -> Iterator[Tally]:
         """Tally what the block sends (one block at a time)."""
-        tally = Tally()
+        tally = Tally(dialect=self.engine.dialect.name)
         self.current = tally
         try:
             yield tally
