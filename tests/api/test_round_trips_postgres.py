@@ -17,7 +17,12 @@ import pytest
 from tests.api.conftest import drop_database
 from tests.fast.conftest import GIVES, OTHER, Site, fresh_database, log_in
 from tests.fast.statements import StatementCounter, Tally
-from tests.fast.test_round_trips import check_lists_do_not_grow, check_offer_budget
+from tests.fast.test_round_trips import (
+    check_lists_do_not_grow,
+    check_offer_budget,
+    check_reads_share_authentications_connection,
+    check_writes_hold_one_connection_at_a_time,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -67,6 +72,14 @@ def test_request_lists_cost_the_same_for_2_and_20_requests_on_postgres(pg_site: 
 
 def test_a_new_offer_stays_within_its_statement_budget_on_postgres(pg_site: Site) -> None:
     assert_in_order(lock_steps(check_offer_budget(pg_site)))
+
+
+def test_reads_look_their_user_up_on_the_handlers_connection_on_postgres(pg_site: Site) -> None:
+    check_reads_share_authentications_connection(pg_site)
+
+
+def test_a_write_holds_one_connection_at_a_time_on_postgres(pg_site: Site) -> None:
+    check_writes_hold_one_connection_at_a_time(pg_site)
 
 
 def test_every_move_of_an_offer_takes_its_locks_in_order(pg_site: Site) -> None:

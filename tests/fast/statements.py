@@ -12,7 +12,8 @@ IMMEDIATE`` included: the project issues it itself); an ``executemany`` counts o
 ``"many"`` too. Not counted as statements, but as their own figures: transactions begun
 (psycopg sends ``BEGIN`` before the first statement of each and ``COMMIT`` or ``ROLLBACK`` at
 the end, a round trip each; a connection in autocommit, as PostgreSQL's read sessions are,
-begins none) and pool checkouts (on PostgreSQL each is a ``pool_pre_ping`` round trip).
+begins none), pool checkouts (on PostgreSQL each is a ``pool_pre_ping`` round trip) and the
+most connections held at once.
 :attr:`Tally.round_trips` adds them up as PostgreSQL sees them: statements, plus ``BEGIN``
 and ``COMMIT`` of each transaction, plus a ping per checkout (psycopg's preparing of a
 statement run often, once per connection, is left out).
@@ -41,6 +42,9 @@ class Tally:
     many: int = 0
     transactions: int = 0
     checkouts: int = 0
+    #: the most connections the block held at once (a request that keeps one while it takes
+    #: another holds the pool twice as long under load)
+    most_at_once: int = 0
     dialect: str = ""
 
     @property
@@ -76,6 +80,7 @@ class Tally:
             "executemany": self.many,
             "transactions": self.transactions,
             "checkouts": self.checkouts,
+            "most_at_once": self.most_at_once,
         }
         if self.round_trips is not None:
             out["round_trips"] = self.round_trips
@@ -88,9 +93,11 @@ class StatementCounter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.current: Tally | None = None
+        self.out = 0  # connections checked out while measuring
         event.listen(engine, "before_cursor_execute", self._on_execute)
         event.listen(engine, "begin", self._on_begin)
         event.listen(engine.pool, "checkout", self._on_checkout)
+        event.listen(engine.pool, "checkin", self._on_checkin)
 
     def _on_execute(
         self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
@@ -108,11 +115,18 @@ class StatementCounter:
     def _on_checkout(self, *_: Any) -> None:
         if self.current is not None:
             self.current.checkouts += 1
+            self.out += 1
+            self.current.most_at_once = max(self.current.most_at_once, self.out)
+
+    def _on_checkin(self, *_: Any) -> None:
+        if self.current is not None:
+            self.out = max(0, self.out - 1)
 
     @contextmanager
     def measure(self) -> Iterator[Tally]:
         """Tally what the block sends (one block at a time)."""
         tally = Tally(dialect=self.engine.dialect.name)
+        self.out = 0
         self.current = tally
         try:
             yield tally
@@ -124,3 +138,4 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self._on_execute)
         event.remove(self.engine, "begin", self._on_begin)
         event.remove(self.engine.pool, "checkout", self._on_checkout)
+        event.remove(self.engine.pool, "checkin", self._on_checkin)
