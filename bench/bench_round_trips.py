@@ -6,10 +6,13 @@ that checkout's interpreter: ``DIR/.venv/bin/python``):
 ``counts``
     The service in process (FastAPI's TestClient) on the fast tier's square communes, on SQLite
     or on a fresh PostgreSQL database (``--postgres``), with a ``before_cursor_execute``
-    listener (``tests/fast/statements.py``) tallying the statements, transactions and pool
-    checkouts of each HTTP request: creating a request and an offer, the incoming and outgoing
+    listener (``tests/fast/statements.py``) tallying the statements, transactions, pool
+    checkouts (and the most connections held at once; on PostgreSQL the round trips they add
+    up to) of each HTTP request: creating a request and an offer, the incoming and outgoing
     lists with 2 and 20 requests, one request with 1 and 10 offers, an inventory, and each move
-    of an offer. Prints JSON.
+    of an offer. Prints JSON. The fast tier's fresh database and users
+    (``tests.fast.conftest.fresh_database``) and the counter are this checkout's files, loaded
+    by path; the code counted is ``--root``'s.
 
 ``rps``
     Two real uvicorn servers (one worker each), A = ``--baseline`` (default ``/work/main``,
@@ -69,7 +72,10 @@ def counts(root: Path, backend: str) -> dict[str, Any]:
     fast = _load_here("tests/fast/conftest.py", "lienxa_fast_conftest")
     ASKS, GIVES = fast.ASKS, fast.GIVES
     tmp = Path(tempfile.mkdtemp(prefix="lienxa-trips-"))
-    out: dict[str, Any] = {"root": str(root), "backend": backend, "requests": {}}
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    out: dict[str, Any] = {"root": str(root), "commit": commit, "backend": backend, "requests": {}}
     pg_name = None
     try:
         settings, pg_name = fast.fresh_database(tmp, backend=backend, actor="bench")
@@ -226,13 +232,21 @@ def count_all(baseline: Path) -> int:
     path = HERE / "bench/results/round_trips-counts.json"
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     for backend, sides in result.items():
-        print(f"{backend}: statements per HTTP request (before -> after; transactions, checkouts)")
+        print(
+            f"{backend}: statements per HTTP request (before -> after; transactions, checkouts"
+            + (", round trips)" if backend == "postgres" else ")")
+        )
         for label, b in sides["before"]["requests"].items():
             a = sides["after"]["requests"].get(label, {})
+            trips = (
+                f"   rt {b.get('round_trips')}->{a.get('round_trips')}"
+                if backend == "postgres"
+                else ""
+            )
             print(
                 f"  {label:50s} {b['statements']:3d} -> {a.get('statements', '?'):>3}"
                 f"   tx {b['transactions']}->{a.get('transactions')}"
-                f"   co {b['checkouts']}->{a.get('checkouts')}"
+                f"   co {b['checkouts']}->{a.get('checkouts')}{trips}"
             )
     print(f"written to {path}")
     return 0
