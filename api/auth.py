@@ -19,7 +19,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.enums import Role
@@ -168,12 +167,7 @@ def authenticate(request: Request, session: Session) -> Principal:
             "not authenticated: log in (POST /api/v1/auth/token) and send the bearer token"
         )
     uid, version = tokens.read(token)
-    # the user and their region in one statement (principal_for then finds the region in the
-    # session's identity map)
-    found = session.execute(
-        select(User, Region).outerjoin(Region, Region.id == User.region_id).where(User.id == uid)
-    ).first()
-    user = found[0] if found is not None else None
+    user = session.get(User, uid)
     if user is None or not user.active:
         raise NotAuthenticated("unknown or disabled user", code="unknown_or_disabled_user")
     if version != (user.token_version or 0):  # read from the database: every worker agrees

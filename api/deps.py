@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -46,14 +47,41 @@ def app_settings(state: StateDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
-def get_read_session(state: StateDep) -> Iterator[Session]:
+async def get_read_session(state: StateDep) -> AsyncIterator[Session]:
     """A read session, committed (or rolled back) when the request is answered.
 
     One per request: FastAPI gives every dependency of a request that asks for it the same
     session, so :func:`get_current_user` looks the user up on the connection the handler then
-    reads on (a session takes its connection from the pool at its first statement)."""
-    with session_scope(state.read_session) as s:
-        yield s
+    reads on (a session takes its connection from the pool at its first statement).
+
+    Made on the event loop (a new session does no I/O) and, when it holds no connection at the
+    end (a write's authentication gave it back), closed there too; one that still holds its
+    connection is ended in a worker thread, shielded from cancellation so that the
+    connection always goes back to the pool. A write's request thus costs no thread hop more
+    than when authentication had a session of its own."""
+    session = state.read_session()
+    failed = False
+    try:
+        yield session
+    except BaseException:
+        failed = True
+        raise
+    finally:
+
+        def end() -> None:
+            try:
+                if failed:
+                    session.rollback()
+                else:
+                    end_read(session)
+            finally:
+                session.close()
+
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(end, limiter=anyio.CapacityLimiter(1))
+        else:
+            session.close()  # nothing held, nothing to end: no statement, no I/O
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
