@@ -17,7 +17,6 @@ bench/results/card_warnings.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.inprocess_service import API, bearer, service, summary, tokens  # noqa: E402
+from bench.report import write_results  # noqa: E402  # the one results writer
 
 NGHE_AN = ROOT.parent / "shared" / "data" / "boundaries" / "nghe-an-2025.geojson"
 
@@ -112,9 +112,7 @@ def main() -> None:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(out, indent=2, ensure_ascii=False))
+    write_results(args.out, out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ bench/results/draft_api.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from bench.report import write_results  # noqa: E402  # the one results writer
 from tests.api.conftest import (  # noqa: E402
     PASSWORD,
     create_database,
@@ -97,10 +97,7 @@ def main() -> None:
             for k, v in times.items()
         },
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Run: ``.venv/bin/python bench/bench_drafts.py [--repeat 5]``; writes bench/resul
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_results  # noqa: E402  # the one results writer
 from geo.adjacency import build_graph  # noqa: E402
 from geo.boundaries import load_boundaries  # noqa: E402
 from geo.readiness import readiness  # noqa: E402
@@ -117,10 +117,7 @@ def main() -> None:
             ),
             "coverage_own_plus_cards": coverage(rows),
         }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import re
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from bench.inprocess_service import (  # noqa: E402  # the benchmarks' shared se
     summary,
     tokens,
 )
+from bench.report import write_results  # noqa: E402  # the one results writer
 from tests.fast.conftest import ASKS, GIVES  # noqa: E402  # the fast tier's communes
 
 
@@ -169,9 +169,7 @@ def main() -> None:
         "maps": "the command page's map is an iframe: see bench/results/maps.json",
         "python": sys.version.split()[0],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(out, indent=2, ensure_ascii=False))
+    write_results(args.out, out)
 
 
 if __name__ == "__main__":

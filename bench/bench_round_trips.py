@@ -6,10 +6,13 @@ that checkout's interpreter: ``DIR/.venv/bin/python``):
 ``counts``
     The service in process (FastAPI's TestClient) on the fast tier's square communes, on SQLite
     or on a fresh PostgreSQL database (``--postgres``), with a ``before_cursor_execute``
-    listener (``tests/fast/statements.py``) tallying the statements, transactions and pool
-    checkouts of each HTTP request: creating a request and an offer, the incoming and outgoing
+    listener (``tests/fast/statements.py``) tallying the statements, transactions, pool
+    checkouts (and the most connections held at once; on PostgreSQL the round trips they add
+    up to) of each HTTP request: creating a request and an offer, the incoming and outgoing
     lists with 2 and 20 requests, one request with 1 and 10 offers, an inventory, and each move
-    of an offer. Prints JSON.
+    of an offer. Prints JSON. The fast tier's fresh database and users
+    (``tests.fast.conftest.fresh_database``) and the counter are this checkout's files, loaded
+    by path; the code counted is ``--root``'s.
 
 ``rps``
     Two real uvicorn servers (one worker each), A = ``--baseline`` (default ``/work/main``,
@@ -45,11 +48,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent.parent
 
 
-def _load_counter() -> Any:
-    """``tests/fast/statements.py`` of this checkout, loaded by path (the baseline lacks it)."""
-    spec = importlib.util.spec_from_file_location(
-        "lienxa_statements", HERE / "tests/fast/statements.py"
-    )
+def _load_here(path: str, name: str) -> Any:
+    """``path`` of this checkout, loaded by path as module ``name`` (the baseline may lack it,
+    or have an older one); what it imports lazily (``api``) comes from the code counted."""
+    spec = importlib.util.spec_from_file_location(name, HERE / path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
@@ -62,33 +64,23 @@ def counts(root: Path, backend: str) -> dict[str, Any]:
     sys.path.insert(0, str(root))
     from fastapi.testclient import TestClient
 
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.main import create_app
-    from api.services.users import add_user
-    from tests.api.conftest import create_database, drop_database
-    from tests.fast.conftest import ASKS, GIVES, PASSWORD, USERS, settings_for, write_boundaries
+    from tests.api.conftest import drop_database
 
-    counter_mod = _load_counter()
+    counter_mod = _load_here("tests/fast/statements.py", "lienxa_statements")
+    # the fast tier's communes, users and fresh database (its one set-up)
+    fast = _load_here("tests/fast/conftest.py", "lienxa_fast_conftest")
+    ASKS, GIVES = fast.ASKS, fast.GIVES
     tmp = Path(tempfile.mkdtemp(prefix="lienxa-trips-"))
-    settings = settings_for(tmp, write_boundaries(tmp / "communes.geojson"))
-    db_url, pg_name = create_database(backend, tmp)
-    settings = settings.model_copy(update={"database_url": db_url})
-    out: dict[str, Any] = {"root": str(root), "backend": backend, "requests": {}}
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    out: dict[str, Any] = {"root": str(root), "commit": commit, "backend": backend, "requests": {}}
+    pg_name = None
     try:
-        upgrade(db_url)
-        engine = make_engine(db_url)
-        _, write = make_sessionmaker(engine)
-        with session_scope(write) as s:
-            for name, (role, binding) in USERS.items():
-                add_user(s, name, PASSWORD, role, **binding, actor="bench")
-        engine.dispose()
+        settings, pg_name = fast.fresh_database(tmp, backend=backend, actor="bench")
         with TestClient(create_app(settings)) as client:
-            tokens = {
-                u: client.post(
-                    "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
-                ).json()["access_token"]
-                for u in ("dongha", "tayson", "bch40", "planner")
-            }
+            tokens = fast.log_in(client, ("dongha", "tayson", "bch40", "planner"))
             counter = counter_mod.StatementCounter(client.app.state.lienxa.engine)
 
             def call(label: str | None, user: str, method: str, path: str, **kw: Any) -> Any:
@@ -240,13 +232,21 @@ def count_all(baseline: Path) -> int:
     path = HERE / "bench/results/round_trips-counts.json"
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     for backend, sides in result.items():
-        print(f"{backend}: statements per HTTP request (before -> after; transactions, checkouts)")
+        print(
+            f"{backend}: statements per HTTP request (before -> after; transactions, checkouts"
+            + (", round trips)" if backend == "postgres" else ")")
+        )
         for label, b in sides["before"]["requests"].items():
             a = sides["after"]["requests"].get(label, {})
+            trips = (
+                f"   rt {b.get('round_trips')}->{a.get('round_trips')}"
+                if backend == "postgres"
+                else ""
+            )
             print(
                 f"  {label:50s} {b['statements']:3d} -> {a.get('statements', '?'):>3}"
                 f"   tx {b['transactions']}->{a.get('transactions')}"
-                f"   co {b['checkouts']}->{a.get('checkouts')}"
+                f"   co {b['checkouts']}->{a.get('checkouts')}{trips}"
             )
     print(f"written to {path}")
     return 0

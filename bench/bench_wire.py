@@ -35,6 +35,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_results  # noqa: E402  # the one results writer
+
 LINK = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8,
         "uploadThroughput": 400_000 / 8}  # fmt: skip
 TARGETS = {"commune page": {"usable_s": 3.0, "kb": 60}, "incident map": {"usable_s": 5.0}}
@@ -186,8 +188,7 @@ def main() -> None:
         "pages": results,
         "failures": failures,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_results(args.out, report, echo=False)
     for name, modes in results.items():
         if len(modes) < 2:
             continue

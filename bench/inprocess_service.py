@@ -12,36 +12,20 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from tests.fast.conftest import PASSWORD, USERS, settings_for, write_boundaries
+from tests.fast.conftest import fresh_database, log_in
 
 API = "/api/v1"
 
 
 def service(folder: Path, *, boundaries: Path | None = None) -> Any:
-    """A migrated database in ``folder`` with :data:`USERS`, and the app's settings
+    """A migrated database in ``folder`` with the fast tier's users, and the app's settings
     (``api.settings.Settings``) pointing at it and at ``boundaries`` (default: the fast tier's
-    five square communes, written in ``folder``)."""
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from api.services.users import add_user
-
-    settings = settings_for(folder, boundaries or write_boundaries(folder / "communes.geojson"))
-    upgrade(settings.resolved_database_url())
-    engine = make_engine(settings.resolved_database_url())
-    with session_scope(make_sessionmaker(engine)[1]) as s:
-        for name, (role, binding) in USERS.items():
-            add_user(s, name, PASSWORD, role, **binding, actor="bench")
-    engine.dispose()
-    return settings
+    five square communes, written in ``folder``): :func:`tests.fast.conftest.fresh_database`."""
+    return fresh_database(folder, boundaries=boundaries, actor="bench")[0]
 
 
-def tokens(client: Any, users: Any = None) -> dict[str, str]:
-    """A bearer token for each of ``users`` (default: every one of :data:`USERS`)."""
-    out = {}
-    for user in users or USERS:
-        r = client.post(API + "/auth/token", data={"username": user, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        out[user] = r.json()["access_token"]
-    return out
+#: A bearer token for each of ``users`` (default: every one of the fast tier's users).
+tokens = log_in
 
 
 def bearer(token: str) -> dict[str, str]:

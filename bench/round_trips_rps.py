@@ -177,8 +177,8 @@ def rps(args: argparse.Namespace, backend: str) -> int:
             side.stop()
     result = {
         "backend": backend,
-        "A": str(args.baseline),
-        "B": f"{HERE} (branch pgtrips)",
+        "A": f"{args.baseline} ({_checkout(args.baseline)})",
+        "B": f"{HERE} ({_checkout(HERE)})",
         "rounds": args.rounds,
         "requests": args.requests,
         "concurrency": args.concurrency,
@@ -189,6 +189,16 @@ def rps(args: argparse.Namespace, backend: str) -> int:
     }
     out = HERE / f"bench/results/round_trips-rps{'-postgres' if backend == 'postgres' else ''}.json"
     return summarise(result, out)
+
+
+def _checkout(root: Path) -> str:
+    """``root``'s branch and commit (``branch@abc1234``)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return f"{git('rev-parse', '--abbrev-ref', 'HEAD')}@{git('rev-parse', '--short', 'HEAD')}"
 
 
 def summarise(result: dict[str, Any], out: Path) -> int:

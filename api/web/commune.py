@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
 from api.db import session_scope
+from api.enums import RequestStatus
 from api.errors import Conflict, ServiceError
 from api.models import Incident
 from api.services.commune_names import (
@@ -105,14 +106,17 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
         outgoing = list_requests(
             s, p, commune=code, direction="outgoing", status=None, incident_id=None
         )
+        # every request to this commune, read once: the open ones to answer, and all of them
+        # for what this commune offered and has still to hand over
+        incoming = list_requests(
+            s, p, commune=code, direction="incoming", status=None, incident_id=None
+        )
         ctx = {
             "user": p,
             "code": code,
             "node": state.graph.nodes[code],
             "inventory": inventory_of(s, code),
-            "incoming": list_requests(
-                s, p, commune=code, direction="incoming", status="open", incident_id=None
-            ),
+            "incoming": [r for r in incoming if r["status"] == RequestStatus.OPEN],
             "outgoing": outgoing[:30],
             "incidents": [{"id": i.id, "name": i.name} for i in incidents],
             "suggestions": _suggestions(s, incidents, code, outgoing),
@@ -123,9 +127,7 @@ def commune_context(request: Request, p: Principal, code: str) -> dict[str, Any]
         # what this commune offered to others and has still to hand over (dispatch once accepted)
         ctx["my_offers"] = [
             o | {"resource": r["resource"], "to": r["commune"], "request_id": r["id"]}
-            for r in list_requests(
-                s, p, commune=code, direction="incoming", status=None, incident_id=None
-            )
+            for r in incoming
             for o in r["offers"]
             if o["commune"] == code and o["status"] in ("offered", "accepted", "dispatched")
         ]

@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import create_database, drop_database
-from tests.fast.conftest import GIVES, OTHER, PASSWORD, USERS, Site, settings_for, write_boundaries
+from tests.api.conftest import drop_database
+from tests.fast.conftest import GIVES, OTHER, Site, fresh_database, log_in
 from tests.fast.statements import StatementCounter, Tally
-from tests.fast.test_round_trips import check_lists_do_not_grow, check_offer_budget
+from tests.fast.test_round_trips import (
+    check_lists_do_not_grow,
+    check_offer_budget,
+    check_reads_share_authentications_connection,
+    check_writes_hold_one_connection_at_a_time,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -30,29 +35,13 @@ def pg_site(tmp_path: Path) -> Iterator[Site]:
     """The app in process on a new PostgreSQL database, over the fast tier's communes."""
     from fastapi.testclient import TestClient
 
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.main import create_app
-    from api.services.users import add_user
 
-    url, name = create_database("postgres", tmp_path)
+    name = None
     try:
-        upgrade(url)
-        engine = make_engine(url)
-        _, write = make_sessionmaker(engine)
-        with session_scope(write) as s:
-            for user, (role, binding) in USERS.items():
-                add_user(s, user, PASSWORD, role, **binding, actor="test-setup")
-        engine.dispose()
-        settings = settings_for(tmp_path, write_boundaries(tmp_path / "communes.geojson"))
-        settings = settings.model_copy(update={"database_url": url})
+        settings, name = fresh_database(tmp_path, backend="postgres")
         with TestClient(create_app(settings)) as client:
-            tokens = {
-                u: client.post(
-                    "/api/v1/auth/token", data={"username": u, "password": PASSWORD}
-                ).json()["access_token"]
-                for u in USERS
-            }
-            yield Site(client, tokens)
+            yield Site(client, log_in(client))
     finally:
         drop_database(name)
         shutil.rmtree(tmp_path, ignore_errors=True)
@@ -83,6 +72,14 @@ def test_request_lists_cost_the_same_for_2_and_20_requests_on_postgres(pg_site: 
 
 def test_a_new_offer_stays_within_its_statement_budget_on_postgres(pg_site: Site) -> None:
     assert_in_order(lock_steps(check_offer_budget(pg_site)))
+
+
+def test_reads_look_their_user_up_on_the_handlers_connection_on_postgres(pg_site: Site) -> None:
+    check_reads_share_authentications_connection(pg_site)
+
+
+def test_a_write_holds_one_connection_at_a_time_on_postgres(pg_site: Site) -> None:
+    check_writes_hold_one_connection_at_a_time(pg_site)
 
 
 def test_every_move_of_an_offer_takes_its_locks_in_order(pg_site: Site) -> None:

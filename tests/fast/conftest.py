@@ -97,6 +97,70 @@ def settings_for(data_dir: Path, boundaries: Path):
     )
 
 
+def fresh_database(
+    folder: Path,
+    *,
+    backend: str = "sqlite",
+    boundaries: Path | None = None,
+    actor: str = "test-setup",
+):
+    """A new database migrated by the project's upgrade with :data:`USERS` (each with
+    :data:`PASSWORD`), and the service's settings on it (:func:`settings_for` ``folder``).
+
+    The one set-up of the fast tier's template, ``tests/api/test_round_trips_postgres.py`` and
+    the benchmarks (``bench/bench_round_trips.py``, ``bench/inprocess_service.py``).
+
+    Parameters
+    ----------
+    folder
+        The data directory; on SQLite the database is ``folder / "lienxa.db"``.
+    backend
+        ``"sqlite"`` or ``"postgres"``: a new database on the server of ``tests/api/conftest``
+        (skipped, or failed under ``LIENXA_REQUIRE_POSTGRES=1``, when it does not answer).
+    boundaries
+        The boundaries file; by default the square communes, written in ``folder``.
+    actor
+        Who the audit says added the users.
+
+    Returns
+    -------
+    tuple
+        ``(settings, name)``: ``name`` is the PostgreSQL database's, to give
+        ``tests.api.conftest.drop_database`` when done (``None`` on SQLite).
+    """
+    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from api.services.users import add_user
+
+    settings = settings_for(folder, boundaries or write_boundaries(folder / "communes.geojson"))
+    name = None
+    if backend != "sqlite":
+        from tests.api.conftest import create_database
+
+        url, name = create_database(backend, folder)
+        settings = settings.model_copy(update={"database_url": url})
+    url = settings.resolved_database_url()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(make_sessionmaker(engine)[1]) as s:
+            for user, (role, binding) in USERS.items():
+                add_user(s, user, PASSWORD, role, **binding, actor=actor)
+    finally:
+        engine.dispose()
+    return settings, name
+
+
+def log_in(client: Any, users: Any = None) -> dict[str, str]:
+    """A bearer token for each of ``users`` (default: every one of :data:`USERS`), from the
+    token route of the app ``client`` runs."""
+    tokens = {}
+    for user in users or USERS:
+        r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        tokens[user] = r.json()["access_token"]
+    return tokens
+
+
 class Caller:
     """Calls ``/api/v1`` of the in-process app as one user (or as nobody)."""
 
@@ -212,28 +276,14 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """A migrated, seeded database and the users' tokens, made once per session."""
     from fastapi.testclient import TestClient
 
-    from api.db import make_engine, make_sessionmaker, session_scope, upgrade
     from api.main import create_app
-    from api.services.users import add_user
 
     folder = tmp_path_factory.mktemp("fast-template")
-    boundaries = write_boundaries(folder / "communes.geojson")
-    settings = settings_for(folder, boundaries)
-    url = settings.resolved_database_url()
-    upgrade(url)
-    engine = make_engine(url)
-    _, write = make_sessionmaker(engine)
-    with session_scope(write) as s:
-        for name, (role, binding) in USERS.items():
-            add_user(s, name, PASSWORD, role, **binding, actor="test-setup")
-    engine.dispose()
-    tokens = {}
+    settings, _ = fresh_database(folder)
     with TestClient(create_app(settings)) as client:
-        for name in USERS:
-            r = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            tokens[name] = r.json()["access_token"]
-    return Template(folder, boundaries, tokens)
+        tokens = log_in(client)
+    assert settings.boundaries is not None
+    return Template(folder, settings.boundaries, tokens)
 
 
 #: The settings that differ from one test's service to another's (everything else is the same

@@ -10,8 +10,13 @@ this file by path, so that it also counts the main checkout's code).
 What is counted and what is not: every statement a cursor executes (SQLite's ``BEGIN
 IMMEDIATE`` included: the project issues it itself); an ``executemany`` counts once, as
 ``"many"`` too. Not counted as statements, but as their own figures: transactions begun
-(psycopg sends ``BEGIN`` with the first statement of each; ``COMMIT`` or ``ROLLBACK`` is one
-more round trip) and pool checkouts (on PostgreSQL each is a ``pool_pre_ping`` round trip).
+(psycopg sends ``BEGIN`` before the first statement of each and ``COMMIT`` or ``ROLLBACK`` at
+the end, a round trip each; a connection in autocommit, as PostgreSQL's read sessions are,
+begins none), pool checkouts (on PostgreSQL each is a ``pool_pre_ping`` round trip) and the
+most connections held at once.
+:attr:`Tally.round_trips` adds them up as PostgreSQL sees them: statements, plus ``BEGIN``
+and ``COMMIT`` of each transaction, plus a ping per checkout (psycopg's preparing of a
+statement run often, once per connection, is left out).
 """
 
 from __future__ import annotations
@@ -37,11 +42,24 @@ class Tally:
     many: int = 0
     transactions: int = 0
     checkouts: int = 0
+    #: the most connections the block held at once (a request that keeps one while it takes
+    #: another holds the pool twice as long under load)
+    most_at_once: int = 0
+    dialect: str = ""
 
     @property
     def count(self) -> int:
         """How many statements were executed."""
         return len(self.statements)
+
+    @property
+    def round_trips(self) -> int | None:
+        """On PostgreSQL, statements, ``BEGIN`` and ``COMMIT`` of each transaction and a
+        pre-ping per pool checkout: the round trips to the server (``None`` on SQLite, which
+        is in process)."""
+        if self.dialect != "postgresql":
+            return None
+        return self.count + 2 * self.transactions + self.checkouts
 
     def verbs(self) -> dict[str, int]:
         """Statements by their first word (``SELECT``, ``INSERT``, ``UPDATE``, ...)."""
@@ -55,14 +73,18 @@ class Tally:
         ]
 
     def as_dict(self) -> dict[str, Any]:
-        """The figures as JSON (no statement texts)."""
-        return {
+        """The figures as JSON (no statement texts; ``round_trips`` on PostgreSQL)."""
+        out: dict[str, Any] = {
             "statements": self.count,
             "by_verb": self.verbs(),
             "executemany": self.many,
             "transactions": self.transactions,
             "checkouts": self.checkouts,
+            "most_at_once": self.most_at_once,
         }
+        if self.round_trips is not None:
+            out["round_trips"] = self.round_trips
+        return out
 
 
 class StatementCounter:
@@ -71,9 +93,11 @@ class StatementCounter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.current: Tally | None = None
+        self.out = 0  # connections checked out while measuring
         event.listen(engine, "before_cursor_execute", self._on_execute)
         event.listen(engine, "begin", self._on_begin)
         event.listen(engine.pool, "checkout", self._on_checkout)
+        event.listen(engine.pool, "checkin", self._on_checkin)
 
     def _on_execute(
         self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
@@ -83,17 +107,26 @@ class StatementCounter:
             self.current.many += bool(many)
 
     def _on_begin(self, conn: Any) -> None:
-        if self.current is not None:
+        # SQLAlchemy begins in autocommit too, but the driver sends nothing for it
+        autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if self.current is not None and not autocommit:
             self.current.transactions += 1
 
     def _on_checkout(self, *_: Any) -> None:
         if self.current is not None:
             self.current.checkouts += 1
+            self.out += 1
+            self.current.most_at_once = max(self.current.most_at_once, self.out)
+
+    def _on_checkin(self, *_: Any) -> None:
+        if self.current is not None:
+            self.out = max(0, self.out - 1)
 
     @contextmanager
     def measure(self) -> Iterator[Tally]:
         """Tally what the block sends (one block at a time)."""
-        tally = Tally()
+        tally = Tally(dialect=self.engine.dialect.name)
+        self.out = 0
         self.current = tally
         try:
             yield tally
@@ -105,3 +138,4 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self._on_execute)
         event.remove(self.engine, "begin", self._on_begin)
         event.remove(self.engine.pool, "checkout", self._on_checkout)
+        event.remove(self.engine.pool, "checkin", self._on_checkin)
