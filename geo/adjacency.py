@@ -87,13 +87,14 @@ def build_graph(
     overlap_warn_m2: float = 100.0,
     check_overlaps: bool = False,
     report: BoundaryReport | None = None,
+    rings: RingArrays | None = None,
 ) -> nx.Graph:
     """Build the adjacency graph of the units in ``gdf``: :func:`build_adjacency` as a NetworkX
     graph.
 
     Parameters
     ----------
-    gdf, tolerance_m, min_border_m, overlap_warn_m2, check_overlaps, report
+    gdf, tolerance_m, min_border_m, overlap_warn_m2, check_overlaps, report, rings
         See :func:`build_adjacency`.
 
     Returns
@@ -121,6 +122,7 @@ def build_graph(
         overlap_warn_m2=overlap_warn_m2,
         check_overlaps=check_overlaps,
         report=report,
+        rings=rings,
     )
     G = nx.Graph(tolerance_m=adj.tolerance_m, crs="EPSG:4326")
     present = list(adj.nodes.columns)

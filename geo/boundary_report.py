@@ -90,7 +90,7 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
     objects = np.asarray(geoms, dtype=object)
     reps = chunked(shapely.point_on_surface, objects, weights=shapely.get_num_coordinates(objects))
     rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
-    bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+    bounds = shapely.bounds(objects)
     abs_lat = np.abs(bounds[:, [1, 3]])
     km_per_deg = 111.32 * np.cos(np.radians(abs_lat.max(axis=1)))  # conservative (lower bound)
     codes = gdf.index.to_numpy()

@@ -67,12 +67,19 @@ def exact_shared_edges(geoms: np.ndarray, rings: RingArrays | None = None) -> Ex
         the position of each one's unit, in unit order.
     """
     if rings is not None:
-        xy, ring_len, unit_of_ring, exterior = rings[1:]
+        xy, ring_len, unit_of_ring, exterior = (
+            rings.xy,
+            rings.ring_len,
+            rings.unit_of_ring,
+            rings.exterior,
+        )
     else:
         unit_of_ring, ring_len, exterior = _ring_layout(geoms)
         xy = np.ascontiguousarray(shapely.get_coordinates(geoms))
     n = len(xy)
     n_units = len(geoms)
+    if n >= 2**32:  # candidate pairs are packed two positions to a 64-bit integer
+        raise ValueError("more than 4 billion vertices: positions do not pack in 32 bits")
     if n == 0:
         empty = pd.DataFrame({"i": [], "j": [], "length_m": []})
         none = (np.empty((0, 4)), np.empty(0, dtype=np.intp))
@@ -94,8 +101,6 @@ def exact_shared_edges(geoms: np.ndarray, rings: RingArrays | None = None) -> Ex
     dup = _equal_neighbours(keys, low)
     keys &= low  # the segments' positions, in hash order (below 2**63: the same bits as intp)
     order = keys.view(np.intp)
-    if n >= 2**32:  # pairs are packed two positions to a 64-bit integer
-        raise ValueError("more than 4 billion vertices: positions do not pack in 32 bits")
     pairs = _candidate_pairs(order, dup)
     del keys, order, dup
 

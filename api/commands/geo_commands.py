@@ -157,23 +157,24 @@ def graph_and_report(
     edges, without building a NetworkX graph nobody reads)."""
     from geo.adjacency import build_adjacency, build_graph
 
-    def load() -> gpd.GeoDataFrame:
-        gdf = load_from_args(args, progress)
+    def load() -> tuple[gpd.GeoDataFrame, RingArrays | None]:
+        loaded = load_with_rings(args, progress)
         progress("building the adjacency graph (exact shared edges, then near pairs)")
-        return gdf
+        return loaded
 
     store = _graph_store(args)
     if store is None:
-        gdf, rings = load_with_rings(args, progress)
-        progress("building the adjacency graph (exact shared edges, then near pairs)")
+        gdf, rings = load()
         adj = build_adjacency(
             gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps, rings=rings
         )
         return adj, gdf.attrs["report"].lines()
 
     def compute() -> tuple[nx.Graph, list[str]]:
-        gdf = load()
-        G = build_graph(gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps)
+        gdf, rings = load()
+        G = build_graph(
+            gdf, tolerance_m=args.tolerance, check_overlaps=args.check_overlaps, rings=rings
+        )
         return G, gdf.attrs["report"].lines()
 
     from api.geocache import decode_graph, encode_graph
