@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: NumPy asks the kernel for transparent huge pages for every large array. Where the kernel
 #: then compacts memory to find them (``defrag`` ``madvise``, Debian's default), a fresh process
 #: that fills ~1 GB of temporaries spends longer in those page faults than NumPy in its work
-#: (``lienxa graph`` nationwide: 1.1-1.9 s of system time against 0.4-0.6 s with plain
-#: pages, see bench/results/graph_commands.json). Set before NumPy is imported; a value in the
+#: (``lienxa graph`` nationwide spent 1.4-1.8 s of system time before, 0.5 s after: see
+#: bench/results/graph_commands-before.json). Set before NumPy is imported; a value in the
 #: environment wins.
 HUGEPAGE_SETTING = ("NUMPY_MADVISE_HUGEPAGE", "0")
 
