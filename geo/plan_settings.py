@@ -8,6 +8,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from geo.plans import PlanError
 from geo.rules import DEFAULT_AGREEMENT_FACTOR
 
@@ -71,6 +73,24 @@ def sendable(stock: int, need: int, share: float) -> int:
     if need > stock:
         return 0
     return max(0, stock - min(need, stock) - reserve_kept(stock, share))
+
+
+def reserve_kept_array(stock: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """:func:`reserve_kept` of a (communes × resources) ``stock`` array at per-resource
+    ``shares``: the same formula in the same float arithmetic, so the same integers for any
+    stock below 2**53."""
+    kept: np.ndarray = np.ceil(shares * stock - 1e-9).astype(np.int64)
+    return kept
+
+
+def sendable_array(stock: np.ndarray, need: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """:func:`sendable` of (communes × resources) ``stock`` and ``need`` arrays at
+    per-resource ``shares``, element by element (the same integers)."""
+    out: np.ndarray = np.maximum(
+        0, stock - np.minimum(need, stock) - reserve_kept_array(stock, shares)
+    )
+    out[need > stock] = 0
+    return out
 
 
 def _share(value: Any, what: str) -> float:

@@ -48,6 +48,7 @@ from itertools import pairwise
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from geo.needs import NeedsProfile, Scenario, compute_recovery_needs
 from geo.paths import commander, escalate_to, hop_limited_paths
@@ -115,24 +116,51 @@ __all__ = [
 ]
 
 
-def _transfer(
-    P: Problem, giver: str, receiver: str, resource: str, quantity: int, phase: str | None
-) -> Transfer:
-    cost_milli, back = P.paths[receiver][giver]
-    path = list(reversed(back))  # giver -> receiver
-    edges = [P.H.edges[a, b] for a, b in pairwise(path)]
-    return Transfer(
-        giver=giver,
-        receiver=receiver,
-        resource=resource,
-        quantity=quantity,
-        path=tuple(path),
-        travel_minutes=round(sum(e["travel_minutes"] for e in edges), 1),
-        cost=cost_milli / 1000,
-        agreement=any(e["agreement"] for e in edges),
-        agreement_rules=tuple(sorted({str(e["agreement_rule"]) for e in edges if e["agreement"]})),
-        phase=phase,
-    )
+def _transfers(
+    P: Problem, flows: Mapping[str, Flows], phase: str | None
+) -> tuple[list[Transfer], int]:
+    """The transfers of one phase, by resource, then receiver and giver in code order, and
+    their cost in thousandths (``Σ quantity × cost_milli``, an exact integer). What a pair's
+    path comes to (minutes, agreements) is worked out once however many resources it
+    carries."""
+    ordered = [
+        (resource, sorted(flows.get(resource, []), key=lambda t: (t[1], t[0])))
+        for resource in P.resources
+    ]
+    pairs = list(dict.fromkeys((rc, g) for _, rows in ordered for g, rc, _ in rows))
+    links = dict(P.H.adjacency())  # {a: {b: edge data}}: no networkx view per link
+    routes = {}
+    for (rc, g), (milli, back) in zip(pairs, P.reach.routes(pairs), strict=True):
+        path = back[::-1]  # giver -> receiver
+        edges = [links[a][b] for a, b in pairwise(path)]
+        routes[(g, rc)] = (
+            path,
+            round(sum(e["travel_minutes"] for e in edges), 1),
+            milli,
+            any(e["agreement"] for e in edges),
+            tuple(sorted({str(e["agreement_rule"]) for e in edges if e["agreement"]})),
+        )
+    out: list[Transfer] = []
+    cost_milli = 0
+    for resource, rows in ordered:
+        for g, rc, q in rows:
+            path, minutes, milli, agreed, rules = routes[(g, rc)]
+            cost_milli += q * milli
+            out.append(
+                Transfer(
+                    giver=g,
+                    receiver=rc,
+                    resource=resource,
+                    quantity=q,
+                    path=path,
+                    travel_minutes=minutes,
+                    cost=milli / 1000,
+                    agreement=agreed,
+                    agreement_rules=rules,
+                    phase=phase,
+                )
+            )
+    return out, cost_milli
 
 
 def _ledger(
@@ -142,57 +170,50 @@ def _ledger(
     escalate: Callable[[str], str],
     phase: str | None,
 ) -> tuple[list[LedgerRow], list[UnmetRow]]:
+    """The ledger of one phase — a row per affected commune (in the scenario's order) and
+    resource (in catalogue order) that it needs or sends — and its unmet rows."""
+    sent = np.zeros_like(P.need)
+    received = np.zeros_like(P.need)
+    transfers = list(transfers)
+    if transfers:
+        position, column, n = P.position, P.column, len(transfers)
+        g = np.fromiter((position[t.giver] for t in transfers), np.int64, n)
+        r = np.fromiter((position[t.receiver] for t in transfers), np.int64, n)
+        k = np.fromiter((column[t.resource] for t in transfers), np.int64, n)
+        q = np.fromiter((t.quantity for t in transfers), np.int64, n)
+        np.add.at(sent, (g, k), q)
+        np.add.at(received, (r, k), q)
+    affected = scenario.affected_codes  # a list made on each call
+    rows = np.asarray([P.position[c] for c in affected], np.int64)
+    cols = np.asarray([P.column[r] for r in P.resources], np.int64)
+    pick = np.ix_(rows, cols)
+    need, stock, s, rec = P.need[pick], P.stock[pick], sent[pick], received[pick]
+    on = np.minimum(need, stock)
+    short = need - on - rec
+    i, j = np.nonzero((need > 0) | (s > 0))  # row-major: commune by commune
+    codes = [affected[x] for x in i.tolist()]
+    names = [P.resources[x] for x in j.tolist()]
+    ledger = list(
+        map(
+            LedgerRow,
+            codes,
+            names,
+            need[i, j].tolist(),
+            on[i, j].tolist(),
+            rec[i, j].tolist(),
+            s[i, j].tolist(),
+            short[i, j].tolist(),
+            stock[i, j].tolist(),
+            P.reserve[pick][i, j].tolist(),
+            [phase] * len(codes),
+        )
+    )
     full = scenario.isolated("full")
-    received: dict[tuple[str, str], int] = {}
-    sent: dict[tuple[str, str], int] = {}
-    for t in transfers:
-        received[(t.receiver, t.resource)] = received.get((t.receiver, t.resource), 0) + t.quantity
-        sent[(t.giver, t.resource)] = sent.get((t.giver, t.resource), 0) + t.quantity
-    sends: dict[str, set[str]] = {}
-    for c, resource in sent:
-        sends.setdefault(c, set()).add(resource)
-    ledger: list[LedgerRow] = []
-    unmet: list[UnmetRow] = []
-    none: dict[str, int] = {}
-    for c in scenario.affected_codes:
-        needs = P.needs.get(c, none)
-        stock = P.stock.get(c, none)
-        listed = needs.keys() | sends.get(c, set())
-        for resource in P.resources:
-            if resource not in listed:
-                continue
-            need = needs.get(resource, 0)
-            s = sent.get((c, resource), 0)
-            if need == 0 and s == 0:
-                continue
-            on = P.on_site.get((c, resource), 0)
-            rec = received.get((c, resource), 0)
-            short = need - on - rec
-            ledger.append(
-                LedgerRow(
-                    commune=c,
-                    resource=resource,
-                    need=need,
-                    on_site=on,
-                    received=rec,
-                    sent=s,
-                    unmet=short,
-                    stock=stock.get(resource, 0),
-                    reserve=P.reserve.get((c, resource), 0),
-                    phase=phase,
-                )
-            )
-            if short > 0:
-                unmet.append(
-                    UnmetRow(
-                        c,
-                        resource,
-                        short,
-                        escalate(c),
-                        isolated=True if c in full else None,
-                        phase=phase,
-                    )
-                )
+    unmet = [
+        UnmetRow(c, r, q, escalate(c), isolated=True if c in full else None, phase=phase)
+        for c, r, q in zip(codes, names, short[i, j].tolist(), strict=True)
+        if q > 0
+    ]
     return ledger, unmet
 
 
@@ -228,17 +249,12 @@ def _assemble(
     transfers: list[Transfer] = []
     ledger: list[LedgerRow] = []
     unmet: list[UnmetRow] = []
-    transport = 0.0
+    transport_milli = 0
     phased = len(problems) > 1  # rows carry their phase only in a plan with a recovery phase
     for P, flows in problems:
         phase = P.phase if phased else None
-        mine = [
-            _transfer(P, g, rc, resource, q, phase)
-            for resource in P.resources
-            for g, rc, q in sorted(flows.get(resource, []), key=lambda t: (t[1], t[0]))
-        ]
-        for t in mine:  # as q × cost_milli / 1000, summed in order: the figure stays exact
-            transport += t.quantity * P.paths[t.receiver][t.giver][0] / 1000
+        mine, milli = _transfers(P, flows, phase)
+        transport_milli += milli
         rows, short = _ledger(P, scenario, mine, _escalation(scenario, P, params, regions), phase)
         transfers += mine
         ledger += rows
@@ -265,7 +281,7 @@ def _assemble(
             commander(c, scenario.risk_level, n, H, regions, params)
             for c in scenario.affected_codes
         ),
-        cost=PlanCost(sum(u.quantity for u in unmet), round(transport, 3)),
+        cost=PlanCost(sum(u.quantity for u in unmet), round(transport_milli / 1000, 3)),
     )
 
 

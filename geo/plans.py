@@ -15,7 +15,7 @@ Values are not coerced when read: a plan read from JSON keeps what it holds, so 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, TypeVar
 
 from geo.errors import LienXaError
@@ -35,6 +35,30 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=type)
+
+
+def _quick_init(cls: R) -> R:
+    """Give a frozen dataclass of plain fields an ``__init__`` that fills the instance's
+    ``__dict__`` in one step instead of one ``object.__setattr__`` per field: the same
+    signature, defaults and result (still frozen), at about half the cost. A nationwide plan
+    makes ~80,000 rows, and the generated ``__init__`` was a tenth of its CPU."""
+    own = fields(cls)
+    if any(f.default_factory is not MISSING or not f.init for f in own):
+        raise TypeError(f"{cls.__name__}: _quick_init takes plain fields only")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: _quick_init takes no __post_init__")
+    names = [f.name for f in own]
+    args = ", ".join(f.name if f.default is MISSING else f"{f.name}=_d_{f.name}" for f in own)
+    body = ", ".join(f"{n!r}: {n}" for n in names)
+    scope: dict[str, Any] = {"_set": object.__setattr__}
+    scope.update({f"_d_{f.name}": f.default for f in own if f.default is not MISSING})
+    exec(f"def __init__(self, {args}):\n    _set(self, '__dict__', {{{body}}})", scope)
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = vars(cls)["__init__"].__doc__
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
 
 
 class PlanError(LienXaError):
@@ -49,6 +73,7 @@ def _rows(
     return tuple(read(row) for row in data[key])
 
 
+@_quick_init
 @dataclass(frozen=True)
 class Transfer:
     """One transfer: ``quantity`` of ``resource`` from ``giver`` (JSON ``from``) to
@@ -100,6 +125,7 @@ class Transfer:
         )
 
 
+@_quick_init
 @dataclass(frozen=True)
 class LedgerRow:
     """What an affected commune needs of a resource and how it is met: ``need = on_site +
@@ -157,6 +183,7 @@ _LEDGER_KEYS = (
 )
 
 
+@_quick_init
 @dataclass(frozen=True)
 class UnmetRow:
     """A need no reachable commune covers, and the body it escalates to."""

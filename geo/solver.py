@@ -14,10 +14,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from geo.inventory import MAX_QUANTITY
 from geo.needs import NeedsProfile, Scenario, compute_needs, compute_recovery_needs
-from geo.paths import Paths, adjacency, agreement_cap, hop_limited_paths, isolate
-from geo.plan_settings import PlanParameters, planning_day, reserve_kept, sendable
+from geo.paths import agreement_cap, isolate
+from geo.plan_settings import PlanParameters, planning_day, reserve_kept_array, sendable_array
 from geo.plans import PlanError
+from geo.reach import ReachTable, reach_table
 from geo.resources import load_catalogue
 from geo.rules import Rule, apply_rules
 
@@ -29,98 +31,45 @@ RECOVERY = "recovery"
 Flows = list[tuple[str, str, int]]
 
 
-@dataclass(frozen=True)
-class ReachTable:
-    """The receivers' reach, flattened: receiver ``k`` (in code order) reaches the communes
-    ``index[ptr[k]:ptr[k+1]]`` (positions in ``codes``, in code order) at ``cost[...]``."""
-
-    codes: list[str]
-    position: dict[str, int]
-    receivers: list[str]
-    row: dict[str, int]
-    ptr: np.ndarray
-    index: np.ndarray
-    cost: np.ndarray
-
-    @classmethod
-    def of(cls, paths: Mapping[str, Paths]) -> ReachTable:
-        receivers = sorted(paths)
-        codes = sorted(set(receivers).union(*(p.keys() for p in paths.values())))
-        position = {c: i for i, c in enumerate(codes)}
-        ptr = np.zeros(len(receivers) + 1, np.int64)
-        index: list[int] = []
-        cost: list[int] = []
-        for k, rc in enumerate(receivers):
-            reach = paths[rc]
-            for g in sorted(reach):
-                index.append(position[g])
-                cost.append(reach[g][0])
-            ptr[k + 1] = len(index)
-        return cls(
-            codes,
-            position,
-            receivers,
-            {c: k for k, c in enumerate(receivers)},
-            ptr,
-            np.asarray(index, np.int64),
-            np.asarray(cost, np.int64),
-        )
-
-
 @dataclass
 class Problem:
-    """The per-resource inputs shared by the optimal and greedy planners."""
+    """The inputs of one phase shared by the optimal and greedy planners, as arrays: a row
+    per commune of ``codes`` (the graph's, sorted: the reach table's order), a column per
+    resource of the catalogue (``column``)."""
 
     H: nx.Graph
-    needs: dict[str, dict[str, int]]
-    stock: dict[str, dict[str, int]]
+    #: the resources some commune needs in this phase, in catalogue order
     resources: list[str]
-    on_site: dict[tuple[str, str], int]
-    gap: dict[tuple[str, str], int]
-    spare: dict[tuple[str, str], int]
-    reserve: dict[tuple[str, str], int]
-    paths: dict[str, Paths]
+    codes: list[str]
+    position: dict[str, int]
+    column: dict[str, int]
+    need: np.ndarray
+    stock: np.ndarray
+    #: what each commune may send (:func:`geo.plan_settings.sendable`; 0 when partly isolated)
+    spare: np.ndarray
+    #: ⌈r·S⌉, kept at home (:func:`geo.plan_settings.reserve_kept`)
+    reserve: np.ndarray
+    #: what each commune lacks after its own stock: ``max(need − stock, 0)``
+    gap: np.ndarray
+    #: every receiver's cheapest hop-limited paths (:func:`geo.reach.reach_table`)
+    reach: ReachTable
     phase: str = "relief"
     #: whether any link carries an agreement's caps (else no pair needs looking up)
     capped: bool = True
-    #: each receiver's reachable communes, sorted (the order arcs are laid in), made on demand
-    _reach_order: dict[str, list[str]] | None = None
-    _table: ReachTable | None = None
-    _by_resource: tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]] | None = None
 
     def gaps_of(self, resource: str) -> dict[str, int]:
-        """``{receiver: gap}`` of one resource."""
-        return self._grouped()[0].get(resource, {})
+        """``{receiver: gap}`` of one resource, in code order."""
+        return self._of(self.gap, resource)
 
     def spare_of(self, resource: str) -> dict[str, int]:
-        """``{giver: spare}`` of one resource."""
-        return self._grouped()[1].get(resource, {})
+        """``{giver: spare}`` of one resource, in code order."""
+        return self._of(self.spare, resource)
 
-    def _grouped(self) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-        if self._by_resource is None:
-            gaps: dict[str, dict[str, int]] = {}
-            spares: dict[str, dict[str, int]] = {}
-            for (c, r), q in self.gap.items():
-                gaps.setdefault(r, {})[c] = q
-            for (c, r), q in self.spare.items():
-                spares.setdefault(r, {})[c] = q
-            self._by_resource = (gaps, spares)
-        return self._by_resource
-
-    def reach_table(self) -> ReachTable:
-        """Every receiver's reach as flat arrays (computed once for all resources)."""
-        if self._table is None:
-            self._table = ReachTable.of(self.paths)
-        return self._table
-
-    def reach_order(self, receiver: str) -> list[str]:
-        """The communes ``receiver`` can be reached from, in code order (computed once)."""
-        if self._reach_order is None:
-            self._reach_order = {}
-        order = self._reach_order.get(receiver)
-        if order is None:
-            order = self._reach_order[receiver] = sorted(self.paths[receiver])
-        return order
+    def _of(self, table: np.ndarray, resource: str) -> dict[str, int]:
+        col = table[:, self.column[resource]]
+        at = np.flatnonzero(col)
+        codes = self.codes
+        return dict(zip([codes[i] for i in at.tolist()], col[at].tolist(), strict=True))
 
 
 def _check_inputs(
@@ -160,6 +109,58 @@ def _check_inputs(
                     field="inventory",
                     params={"commune": code, "resource": key, "value": repr(q)},
                 )
+            if q > MAX_QUANTITY:
+                raise PlanError(
+                    f"inventory of {code}: {key} {q} is over the largest storable, {MAX_QUANTITY}",
+                    code="quantity_too_large",
+                    field="inventory",
+                    params={"commune": code, "resource": key, "quantity": q, "max": MAX_QUANTITY},
+                )
+
+
+def _stock_table(
+    G: nx.Graph,
+    scenario: Scenario,
+    inventory: Mapping[str, Mapping[str, int]],
+    catalogue: Mapping[str, Any],
+    position: Mapping[str, int],
+    column: Mapping[str, int],
+) -> np.ndarray:
+    """The inventory as a (communes × resources) array, checked as :func:`_check_inputs`
+    checks it: every quantity at once when they all are integers in range (the common case),
+    else one by one, for the error that names the first wrong one.
+
+    Raises
+    ------
+    PlanError
+        As :func:`_check_inputs`.
+    """
+    table = np.zeros((len(position), len(column)), np.int64)
+    try:
+        rows = [position[c] for c, items in inventory.items() for _ in range(len(items))]
+        cols = [column[r] for items in inventory.values() for r in items]
+        values = np.asarray([q for items in inventory.values() for q in items.values()])
+        good = not len(values) or (
+            values.dtype.kind in "iub" and values.min() >= 0 and values.max() <= MAX_QUANTITY
+        )
+        if good and all(c in G for c in scenario.affected_codes):
+            if len(values):
+                table[rows, cols] = values
+            return table
+    except (KeyError, OverflowError, TypeError, ValueError):
+        pass
+    _check_inputs(G, scenario, inventory, catalogue)  # raises, naming the first wrong input
+    raise PlanError("the inventory could not be read", code="plan_invalid", field="inventory")
+
+
+def _need_table(
+    needs: Mapping[str, Mapping[str, int]], position: Mapping[str, int], column: Mapping[str, int]
+) -> np.ndarray:
+    table = np.zeros((len(position), len(column)), np.int64)
+    rows = [position[c] for c, items in needs.items() for _ in range(len(items))]
+    cols = [column[r] for items in needs.values() for r in items]
+    table[rows, cols] = [q for items in needs.values() for q in items.values()]
+    return table
 
 
 def check_inventory_keys(
@@ -239,52 +240,51 @@ def prepare(
 ) -> Problem:
     """The problem of one phase (``relief``: the displaced people's needs over the duration;
     ``recovery``: the damaged houses' over the recovery days). ``H``: the graph of
-    :func:`road_graph`, when already built."""
+    :func:`road_graph`, when already built.
+
+    Raises
+    ------
+    PlanError
+        Unknown communes or resources, quantities that are not integers from 0 to
+        :data:`geo.inventory.MAX_QUANTITY`, bad parameters.
+    """
     catalogue = load_catalogue()
     params.check(catalogue)
-    _check_inputs(G, scenario, inventory, catalogue)
     if H is None:
         H = road_graph(G, scenario, rules, params)
+    codes = sorted(H)
+    position = {c: i for i, c in enumerate(codes)}
+    column = {r: j for j, r in enumerate(catalogue)}
+    stock = _stock_table(G, scenario, inventory, catalogue, position, column)
     if phase == RECOVERY:
         needs = compute_recovery_needs(scenario, needs_profile)
     else:
         needs = compute_needs(scenario, needs_profile)
     _check_needs(needs, catalogue)
-    resources = [r for r in catalogue if any(r in n for n in needs.values())]
-    stock = {c: {k: int(v) for k, v in items.items()} for c, items in inventory.items()}
-    silent = scenario.isolated("partial")  # partly isolated: receives, gives nothing
-    shares = {r: params.reserve_for(r) for r in catalogue}
-    spare: dict[tuple[str, str], int] = {}
-    none: dict[str, int] = {}
-    for c, items in stock.items():
-        if c in silent:
-            continue
-        own = needs.get(c, none)
-        for r, q in items.items():
-            if q > 0:
-                s = sendable(q, own.get(r, 0), shares[r])
-                if s > 0:
-                    spare[(c, r)] = s
-    # the reserve is reported in the ledger, which lists the affected communes only
-    reserve = {
-        (c, r): reserve_kept(q, shares[r])
-        for c in scenario.affected_codes
-        for r, q in stock.get(c, none).items()
-    }
-    on_site: dict[tuple[str, str], int] = {}
-    gap: dict[tuple[str, str], int] = {}
-    for c, items in needs.items():
-        for r, need in items.items():
-            have = stock.get(c, {}).get(r, 0)
-            on_site[(c, r)] = min(need, have)
-            if need > have:
-                gap[(c, r)] = need - have
-    receivers = sorted({c for c, _ in gap})
-    links = adjacency(H)
-    paths = {c: hop_limited_paths(H, c, params.max_hops, adj=links) for c in receivers}
+    need = _need_table(needs, position, column)
+    resources = [r for r in catalogue if need[:, column[r]].any()]
+    shares = np.asarray([params.reserve_for(r) for r in catalogue], np.float64)
+    spare = sendable_array(stock, need, shares)
+    silent = [position[c] for c in scenario.isolated("partial")]  # receives, gives nothing
+    spare[silent] = 0
+    gap = np.maximum(need - stock, 0)
+    receivers = [codes[i] for i in np.flatnonzero(gap.any(axis=1)).tolist()]
+    reach = reach_table(H, receivers, params.max_hops)
     capped = any(e.get("caps") for _, _, e in H.edges(data=True))
     return Problem(
-        H, needs, stock, resources, on_site, gap, spare, reserve, paths, phase, capped=capped
+        H,
+        resources,
+        codes,
+        position,
+        column,
+        need,
+        stock,
+        spare,
+        reserve_kept_array(stock, shares),
+        gap,
+        reach,
+        phase,
+        capped=capped,
     )
 
 
@@ -292,15 +292,14 @@ def solve_resource(P: Problem, resource: str) -> Flows:
     """Optimal transfers of one resource: ``[(giver, receiver, quantity)]``."""
     from ortools.graph.python import min_cost_flow
 
-    receivers = sorted(P.gaps_of(resource))
-    spare = P.spare_of(resource)
-    givers = sorted(spare)
-    if not receivers or not givers:
+    col = P.column[resource]
+    gap, spare = P.gap[:, col], P.spare[:, col]
+    receivers = np.flatnonzero(gap)  # positions in code order
+    givers = np.flatnonzero(spare)
+    if not len(receivers) or not len(givers):
         return []
-    if P.capped:
-        table, pairs = _arcs_one_by_one(P, resource, receivers, spare, givers)
-    else:
-        table, pairs = _arcs_at_once(P, resource, receivers, spare, givers)
+    arcs = _arcs_one_by_one if P.capped else _arcs_at_once
+    table, pair = arcs(P, resource, receivers, givers)
     if not len(table):
         return []
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -308,11 +307,7 @@ def solve_resource(P: Problem, resource: str) -> Flows:
         table[:, 0].astype(np.int32), table[:, 1].astype(np.int32), table[:, 2], table[:, 3]
     )
     nodes = np.arange(len(givers) + len(receivers), dtype=np.int32)
-    supplies = np.array(
-        [spare[g] for g in givers] + [-P.gap[(r, resource)] for r in receivers],
-        np.int64,
-    )
-    smcf.set_nodes_supplies(nodes, supplies)
+    smcf.set_nodes_supplies(nodes, np.concatenate((spare[givers], -gap[receivers])))
     status = smcf.solve_max_flow_with_min_cost()
     if status != smcf.OPTIMAL:
         raise PlanError(
@@ -321,34 +316,35 @@ def solve_resource(P: Problem, resource: str) -> Flows:
             params={"resource": resource, "status": str(status)},
         )
     flows = smcf.flows(np.arange(len(table), dtype=np.int32))
-    return [(*pairs(int(i)), int(flows[i])) for i in np.flatnonzero(flows > 0)]
+    used = np.flatnonzero(flows > 0)
+    codes = P.codes
+    g, r = pair(used)
+    return [
+        (codes[a], codes[b], q)
+        for a, b, q in zip(g.tolist(), r.tolist(), flows[used].tolist(), strict=True)
+    ]
 
 
 #: An arc table ``[[tail, head, capacity, unit cost], ...]`` (the giver's rank among the
-#: givers, the receiver's after them) and the ``(giver, receiver)`` of arc ``i``.
-Arcs = tuple[np.ndarray, Callable[[int], tuple[str, str]]]
+#: givers, the receiver's after them) and, for arc numbers, the positions of their giver and
+#: receiver.
+Arcs = tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]]
 
 
-def _arcs_at_once(
-    P: Problem, resource: str, receivers: list[str], spare: dict[str, int], givers: list[str]
-) -> Arcs:
+def _arcs_at_once(P: Problem, resource: str, receivers: np.ndarray, givers: np.ndarray) -> Arcs:
     """The arcs of one resource, by receiver then giver in code order, from the flat reach
     table (no agreement caps to look up)."""
-    T = P.reach_table()
-    n = len(T.codes)
-    have = np.zeros(n, np.int64)
-    rank = np.full(n, -1, np.int64)
-    for i, g in enumerate(givers):
-        k = T.position.get(g)
-        if k is not None:  # a giver no receiver reaches has no arc
-            have[k] = spare[g]
-            rank[k] = i
-    rows = np.asarray([T.row[c] for c in receivers], np.int64)
-    gaps = np.asarray([P.gap[(c, resource)] for c in receivers], np.int64)
+    col = P.column[resource]
+    T = P.reach
+    have = P.spare[:, col]
+    rank = np.full(len(T.codes), -1, np.int64)
+    rank[givers] = np.arange(len(givers))
+    rows = T.row_at[receivers]
+    gaps = P.gap[receivers, col]
     lo, hi = T.ptr[rows], T.ptr[rows + 1]
     counts = hi - lo
     # the reach entries of these receivers, in order: receiver j's are lo[j] .. hi[j]-1
-    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     at = np.arange(int(counts.sum()), dtype=np.int64) + starts
     who = np.repeat(np.arange(len(receivers), dtype=np.int64), counts)
     giver = T.index[at]
@@ -357,52 +353,57 @@ def _arcs_at_once(
     table = np.column_stack(
         (rank[giver], len(givers) + who, np.minimum(have[giver], gaps[who]), T.cost[at])
     )
-    codes = T.codes
 
-    def pair(i: int) -> tuple[str, str]:
-        return codes[int(giver[i])], receivers[int(who[i])]
+    def pair(i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return giver[i], receivers[who[i]]
 
     return table, pair
 
 
-def _arcs_one_by_one(
-    P: Problem, resource: str, receivers: list[str], spare: dict[str, int], givers: list[str]
-) -> Arcs:
+def _arcs_one_by_one(P: Problem, resource: str, receivers: np.ndarray, givers: np.ndarray) -> Arcs:
     """The arcs of one resource, in the same order as :func:`_arcs_at_once`, each under its
     agreement's cap where a link carries one."""
-    gi = {c: i for i, c in enumerate(givers)}
-    ri = {c: len(givers) + i for i, c in enumerate(receivers)}
+    col = P.column[resource]
+    codes, T = P.codes, P.reach
+    have = P.spare[:, col]
+    gi = {int(g): i for i, g in enumerate(givers.tolist())}
     arcs: list[tuple[int, int, int, int]] = []  # (tail, head, capacity, unit cost)
-    pairs: list[tuple[str, str]] = []  # (giver, receiver) of each arc
-    for rc in receivers:  # arcs by receiver, then giver, in code order: ties break the same
-        reach = P.paths[rc]  # never holds rc itself
-        gap = P.gap[(rc, resource)]
-        head = ri[rc]
-        for g in P.reach_order(rc):  # only the givers within reach, not all of them
-            have = spare.get(g)
-            if have is None:
+    tails: list[int] = []
+    heads: list[int] = []
+    for k, rc in enumerate(receivers.tolist()):  # by receiver, then giver, in code order
+        gap = int(P.gap[rc, col])
+        head = len(givers) + k
+        row = int(T.row_at[rc])
+        lo, hi = int(T.ptr[row]), int(T.ptr[row + 1])
+        for g, cost in zip(T.index[lo:hi].tolist(), T.cost[lo:hi].tolist(), strict=True):
+            spare = int(have[g])
+            if not spare:
                 continue
-            limit = have if have < gap else gap  # both > 0
-            cap = agreement_cap(P.H, g, rc, resource)
+            limit = spare if spare < gap else gap  # both > 0
+            cap = agreement_cap(P.H, codes[g], codes[rc], resource)
             if cap is not None and cap < limit:
                 if cap <= 0:
                     continue
                 limit = cap
-            arcs.append((gi[g], head, limit, reach[g][0]))
-            pairs.append((g, rc))
-    return np.array(arcs, dtype=np.int64).reshape(-1, 4), pairs.__getitem__
+            arcs.append((gi[g], head, limit, cost))
+            tails.append(g)
+            heads.append(rc)
+    giver, receiver = np.asarray(tails, np.int64), np.asarray(heads, np.int64)
+
+    def pair(i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return giver[i], receiver[i]
+
+    return np.array(arcs, dtype=np.int64).reshape(-1, 4), pair
 
 
 def greedy_resource(P: Problem, resource: str) -> Flows:
     """Greedy baseline: receivers by largest gap first, each from its nearest suppliers."""
-    left = {c: q for (c, r), q in P.spare.items() if r == resource}
+    left = P.spare_of(resource)
+    gaps = P.gaps_of(resource)
     out: Flows = []
-    receivers = sorted(
-        (c for (c, r) in P.gap if r == resource), key=lambda c: (-P.gap[(c, resource)], c)
-    )
-    for rc in receivers:
-        want = P.gap[(rc, resource)]
-        for g, _ in sorted(P.paths[rc].items(), key=lambda kv: (kv[1][0], kv[0])):
+    for rc in sorted(gaps, key=lambda c: (-gaps[c], c)):
+        want = gaps[rc]
+        for g, _ in sorted(P.reach.reach(rc), key=lambda kv: (kv[1], kv[0])):
             if want == 0:
                 break
             cap = agreement_cap(P.H, g, rc, resource)

@@ -266,3 +266,40 @@ def test_plan_errors_have_codes():
         with pytest.raises(PlanError) as exc:
             make_plan(G, sc, inventory, **kwargs)
         assert (exc.value.code, exc.value.params) == (code, params)
+
+
+@pytest.mark.parametrize(
+    "stock, code, params",
+    [
+        (-1, "quantity_not_integer", {"commune": "10002", "resource": "boats", "value": "-1"}),
+        (2.5, "quantity_not_integer", {"commune": "10002", "resource": "boats", "value": "2.5"}),
+        ("3", "quantity_not_integer", {"commune": "10002", "resource": "boats", "value": "'3'"}),
+        (
+            2**31,
+            "quantity_too_large",
+            {"commune": "10002", "resource": "boats", "quantity": 2**31, "max": 2**31 - 1},
+        ),
+        (
+            2**70,  # past what an array of integers holds: read one by one, named the same
+            "quantity_too_large",
+            {"commune": "10002", "resource": "boats", "quantity": 2**70, "max": 2**31 - 1},
+        ),
+    ],
+)
+def test_a_bad_stock_among_good_ones_is_named_by_the_planner(stock, code, params):
+    # the planner reads every quantity at once; a wrong one sends it to the one-by-one check
+    G = graph([("10001", "10002", 10), ("10002", "10003", 10)])
+    inventory = {"10001": {"boats": 1, "trucks": 2}, "10002": {"trucks": 1, "boats": stock}}
+    with pytest.raises(PlanError) as exc:
+        make_plan(G, scenario({"10001": {"boats": 3}}), inventory)
+    assert (exc.value.code, exc.value.field, exc.value.params) == (code, "inventory", params)
+
+
+def test_booleans_and_numpy_integers_are_quantities_as_before():
+    import numpy as np
+
+    G = graph([("10001", "10002", 10)])
+    sc = scenario({"10001": {"boats": 3}})
+    plan = make_plan(G, sc, {"10001": {"boats": True}, "10002": {"boats": np.int64(10)}})
+    assert [(t["from"], t["quantity"]) for t in plan["transfers"]] == [("10002", 2)]
+    assert plan["ledger"][0]["on_site"] == 1

@@ -523,3 +523,26 @@ def test_nghe_an_scenario_plan_obeys_every_rule(nghe_an_gdf, nghe_an_graph, scen
     assert not used & {("16876", "16882"), ("16816", "16819")}
     greedy = greedy_plan(nghe_an_graph, sc, inv)
     assert plan["cost"]["unmet_units"] <= greedy["cost"]["unmet_units"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 2**31 - 1)), min_size=1, max_size=20
+    ),
+    st.lists(st.floats(0, 1), min_size=1, max_size=4),
+)
+def test_the_reserve_rule_on_arrays_is_the_reserve_rule(pairs, shares):
+    import numpy as np
+
+    from geo.plan_settings import reserve_kept, reserve_kept_array, sendable, sendable_array
+
+    stock = np.array([[s for s, _ in pairs]] * len(shares)).T
+    need = np.array([[n for _, n in pairs]] * len(shares)).T
+    # small stocks and needs too, where ⌈r·S⌉ and the "short of it" test decide
+    stock, need = np.vstack((stock, stock % 17)), np.vstack((need, need % 13))
+    r = np.array(shares)
+    kept, spare = reserve_kept_array(stock, r), sendable_array(stock, need, r)
+    for (i, j), s in np.ndenumerate(stock):
+        assert kept[i, j] == reserve_kept(int(s), shares[j])
+        assert spare[i, j] == sendable(int(s), int(need[i, j]), shares[j])

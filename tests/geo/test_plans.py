@@ -98,3 +98,30 @@ def test_json_that_is_not_a_plan_is_a_plan_error():
     with pytest.raises(PlanError, match="not a plan") as exc:
         Plan.from_json({"scenario": "x"})
     assert exc.value.code == "plan_json_invalid"
+
+
+def test_rows_made_by_the_quick_init_are_frozen_dataclasses_as_before():
+    from geo.plans import LedgerRow, Transfer, UnmetRow
+
+    row = LedgerRow("10001", "boats", 5, 1, 2, 0, 2, 1, 1)
+    assert row == LedgerRow(
+        commune="10001",
+        resource="boats",
+        need=5,
+        on_site=1,
+        received=2,
+        sent=0,
+        unmet=2,
+        stock=1,
+        reserve=1,
+        phase=None,
+    )
+    assert hash(row) == hash(dataclasses.replace(row))
+    assert row.phase is None and UnmetRow("a", "b", 1, "x").isolated is None
+    assert Transfer("a", "b", "boats", 1, ("a", "b"), 2.0, 2.0, False).agreement_rules == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.need = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing"):
+        LedgerRow("10001")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected"):
+        LedgerRow(*range(10), extra=1)  # type: ignore[call-arg]
