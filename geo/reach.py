@@ -198,7 +198,7 @@ def _block(
     local = np.arange(S, dtype=np.int64)
     # the frontier: its paths (padded to the full width), cells, costs and keys; keys are in
     # path order (a path's key is its parent's key × n + its last node)
-    f_path = np.full((S, width), -1, np.int64)
+    f_path = np.full((S, width), -1, np.int32)
     f_path[:, 0] = sources
     f_cell = local * n + sources
     f_cost = np.zeros(S, np.int64)
@@ -346,7 +346,7 @@ def reach_table(
         ptr=out_ptr,
         index=index_a,
         cost=np.concatenate(cost) if cost else np.zeros(0, np.int64),
-        steps=np.concatenate(steps) if steps else np.zeros((0, width), np.int64),
+        steps=np.concatenate(steps) if steps else np.zeros((0, width), np.int32),
         row_at=row_at,
         key=entry_row * n + index_a,
     )
