@@ -25,9 +25,10 @@ and in a plan with a recovery phase every transfer, ledger and unmet row carries
 How: resources are independent (links have no capacity), so each resource is one
 transportation problem from communes with something to spare to communes with a gap, over the
 cheapest path of at most ``max_hops`` links between them (a hop-limited Bellman-Ford from each
-receiver, all receivers at once in array passes: :mod:`geo.reach`). A path through other communes carries no stock of theirs, so transshipment adds
-nothing: any flow through an intermediate commune is a direct supplier-to-receiver transfer on a
-path no cheaper than the best one. Each problem is solved exactly, in integers, by OR-Tools'
+receiver, all receivers at once in array passes: :mod:`geo.reach`). A path through other
+communes carries no stock of theirs, so transshipment adds nothing: any flow through an
+intermediate commune is a direct supplier-to-receiver transfer on a path no cheaper than the
+best one. Each problem is solved exactly, in integers, by OR-Tools'
 ``SimpleMinCostFlow.solve_max_flow_with_min_cost``: the maximum flow (least unmet need) of least
 cost among maximum flows — rule 4's lexicographic objective, with no big-M weight. Costs are
 integer thousandths of a minute (``cost_milli`` of :func:`geo.rules.apply_rules`). Ties break

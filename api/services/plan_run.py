@@ -51,9 +51,11 @@ from api.services.notify import notify_escalations
 from api.services.rules import current_rules
 from api.services.workflow import available_inventory
 from geo.needs import Scenario, parse_scenario
-from geo.paths import hop_limited_paths
+from geo.plan_area import plan_area, restrict
+from geo.plan_settings import planning_day
 from geo.planning import PlanParameters, compute_plan
 from geo.plans import Plan, PlanError, QuantityRow
+from geo.reach import reach_table
 from geo.rules import Rule
 from geo.solver import road_graph
 
@@ -196,14 +198,26 @@ def compute(G: nx.Graph, inputs: PlanInputs, *, time_limit_s: float | None) -> C
         if exc.code == "plan_time_limit" and time_limit_s is not None:
             raise plan_time_limit(time_limit_s) from exc
         raise
-    reach: dict[str, frozenset[str]] = {}
-    if inputs.requesters:
-        H = road_graph(G, inputs.scenario, inputs.rules, inputs.params)
-        silent = set(inputs.scenario.isolated("partial")) | set(inputs.scenario.isolated("full"))
-        for c in inputs.requesters:
-            paths = hop_limited_paths(H, c, inputs.params.max_hops) if c in H else {}
-            reach[c] = frozenset(g for g in paths if g not in silent)
-    return Computed(plan, reach)
+    return Computed(plan, givers_within_reach(G, inputs))
+
+
+def givers_within_reach(G: nx.Graph, inputs: PlanInputs) -> dict[str, frozenset[str]]:
+    """Who can still give to each requesting commune: the communes within ``max_hops`` open
+    links of it (the plan's road graph, cut down to the requesters' surroundings as the plan
+    is, :mod:`geo.plan_area`), less those cut off or partly isolated."""
+    known = [c for c in inputs.requesters if c in G]
+    reach: dict[str, frozenset[str]] = {c: frozenset() for c in inputs.requesters}
+    if not known:
+        return reach
+    hops, rules = inputs.params.max_hops, list(inputs.rules)
+    area = plan_area(G, known, rules, hops)
+    local, _, rules = restrict(G, area, {}, rules, day=planning_day(inputs.params.at))
+    H = road_graph(local, inputs.scenario, rules, inputs.params)
+    T = reach_table(H, known, hops)
+    silent = inputs.scenario.isolated("partial") | inputs.scenario.isolated("full")
+    for c in known:
+        reach[c] = frozenset(g for g, _ in T.reach(c) if g not in silent)
+    return reach
 
 
 #: PostgreSQL advisory lock space (the first key of the two-key form; the second is the
