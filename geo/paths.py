@@ -107,7 +107,11 @@ def agreement_cap(H: nx.Graph, giver: str, receiver: str, resource: str) -> int 
 
 
 def _region_of(commune: str, regions: Mapping[str, Iterable[str]]) -> str | None:
-    return next((name for name, members in regions.items() if commune in set(members)), None)
+    """The first region (in ``regions``' order) that ``commune`` belongs to."""
+    for name, members in regions.items():
+        if commune in (members if isinstance(members, (set, frozenset)) else set(members)):
+            return name
+    return None
 
 
 def _tier_name(

@@ -404,7 +404,9 @@ def compute_plan(
             flows[r] = solve(Q, r)
         solved.append((Q, flows))
     check_time()
-    return _assemble(solved, scenario, params, regions or {}, label)
+    # each region's communes as a set once, not once per commune looked up
+    members = {name: frozenset(cs) for name, cs in (regions or {}).items()}
+    return _assemble(solved, scenario, params, members, label)
 
 
 def make_plan(
