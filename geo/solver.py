@@ -174,7 +174,7 @@ def check_inventory_keys(
     PlanError
         ``unknown_commune`` or ``unknown_resource``, field ``inventory``.
     """
-    unknown = inventory.keys() - G.nodes
+    unknown = inventory.keys() - G  # iterates G's node dict (a NodeView would be Python)
     if unknown:
         code = min(unknown)
         raise PlanError(
@@ -184,6 +184,8 @@ def check_inventory_keys(
             params={"commune": code},
         )
     allowed = frozenset(catalogue)  # once: the catalogue is a Python mapping, slow to iterate
+    if allowed.issuperset(set().union(*inventory.values())):  # the common case, in C
+        return
     for code, items in inventory.items():
         if allowed.issuperset(items):  # the common case, in C: no set built per commune
             continue

@@ -253,6 +253,11 @@ def test_plan_errors_have_codes():
     sc = scenario({"10001": {"boats": 1}})
     cases = [
         ({"inventory": {"99999": {"boats": 1}}}, "unknown_commune", {"commune": "99999"}),
+        (
+            {"inventory": {"10001": {"boats": 1}, "10002": {"boats": 1, "planes": 1}}},
+            "unknown_resource",
+            {"commune": "10002", "resource": "planes"},
+        ),
         ({"params": PlanParameters(max_hops=0)}, "max_hops_invalid", {"value": "0"}),
         (
             {"params": PlanParameters(reserve_share={"boat": 0.5})},
