@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from geo.measure import local_metric_frame
-from geo.parallel import chunked
+from geo.points import representative_points
 
 log = logging.getLogger("geo.boundaries")
 
@@ -88,8 +88,7 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
         return
     geoms = gdf.geometry.values
     objects = np.asarray(geoms, dtype=object)
-    reps = chunked(shapely.point_on_surface, objects, weights=shapely.get_num_coordinates(objects))
-    rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
+    rep_x, rep_y = representative_points(objects)
     bounds = shapely.bounds(objects)
     abs_lat = np.abs(bounds[:, [1, 3]])
     km_per_deg = 111.32 * np.cos(np.radians(abs_lat.max(axis=1)))  # conservative (lower bound)
