@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -82,7 +83,8 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
 
     Cheap bounds decide almost every unit: the distance between two units is at most the
     geodesic distance between their representative points, and at least the distance between
-    their bounding boxes. Only units the bounds leave undecided are measured on full geometry.
+    their bounding boxes. Only units the bounds leave undecided are measured on full geometry,
+    against the units that may lie within ``far_km``, nearest bounds first, until one does.
     """
     if len(gdf) < 2:
         return
@@ -117,7 +119,13 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
             candidates = np.flatnonzero(lower[k] <= far_km)
             if len(candidates) == 0:  # far for sure: measure the few nearest for the report
                 candidates = np.argsort(lower[k])[: min(5, len(idx) - 1)]  # self sorts last (inf)
-            d = min(_distance_km(geoms[i], geoms[idx[c]]) for c in candidates)
+            else:  # nearest first (by the lower bound): the first one near enough decides
+                candidates = candidates[np.argsort(lower[k][candidates], kind="stable")]
+            d = math.inf
+            for c in candidates.tolist():
+                d = min(d, _distance_km(geoms[i], geoms[idx[c]]))
+                if d <= far_km:
+                    break
             if d > far_km:
                 far.append((codes[i], d))
     if far:
