@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import importlib
 import logging
@@ -77,13 +75,15 @@ ONE_SHOT_MALLOC = (
 
 
 def tune_malloc(libc: object | None = None) -> list[str]:
-    """Apply :data:`ONE_SHOT_MALLOC` through glibc's ``mallopt`` (``libc``: the C library,
-    found when None) and return the names of the settings it took; none where the C library
-    has no ``mallopt`` (not glibc)."""
+    """Apply :data:`ONE_SHOT_MALLOC` through glibc's ``mallopt`` (``libc``: the C library;
+    when None, the symbols the process is linked with, which include the C library's) and
+    return the names of the settings it took; none where the C library has no ``mallopt``
+    (not glibc)."""
+    import ctypes  # here: only a one-shot command needs it
+
     if libc is None:
-        name = ctypes.util.find_library("c")
         try:
-            libc = ctypes.CDLL(name)
+            libc = ctypes.CDLL(None)  # not ctypes.util.find_library: it imports subprocess
         except OSError:
             return []
     mallopt = getattr(libc, "mallopt", None)
