@@ -48,6 +48,7 @@ from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
 from geo.parallel import chunked, each
+from geo.points import representative_points
 from geo.wkb import RingArrays
 
 if TYPE_CHECKING:
@@ -277,8 +278,7 @@ def build_adjacency(
         )
         rest = [p for p, c in zip(rest, close, strict=True) if c]
 
-    reps = chunked(shapely.point_on_surface, geoms, weights=n_vertices)
-    rx, ry = shapely.get_x(reps), shapely.get_y(reps)
+    rx, ry = representative_points(geoms)  # as loading computed them, for these geometries
     present = [c for c in NODE_COLUMNS if c in gdf.columns]
 
     # pairs with exact edges whose boundaries also coincide elsewhere without matching vertices,

@@ -160,7 +160,7 @@ def _read_two_pass(
     meta, _, wkbs, _ = pyogrio.raw.read(target, columns=[], **kwargs)
     if wkbs is None:  # a table without geometry
         return attrs, None
-    rings = polygons_from_wkb(wkbs)
+    rings = polygons_from_wkb(wkbs, consume=True)  # the WKB is freed for GEOS to reuse
     geoms = rings.geoms if rings is not None else shapely.from_wkb(wkbs)
     return gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta["crs"]), rings
 

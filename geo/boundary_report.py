@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -12,7 +13,7 @@ import pandas as pd
 import shapely
 
 from geo.measure import local_metric_frame
-from geo.parallel import chunked
+from geo.points import representative_points
 
 log = logging.getLogger("geo.boundaries")
 
@@ -82,14 +83,14 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
 
     Cheap bounds decide almost every unit: the distance between two units is at most the
     geodesic distance between their representative points, and at least the distance between
-    their bounding boxes. Only units the bounds leave undecided are measured on full geometry.
+    their bounding boxes. Only units the bounds leave undecided are measured on full geometry,
+    against the units that may lie within ``far_km``, nearest bounds first, until one does.
     """
     if len(gdf) < 2:
         return
     geoms = gdf.geometry.values
     objects = np.asarray(geoms, dtype=object)
-    reps = chunked(shapely.point_on_surface, objects, weights=shapely.get_num_coordinates(objects))
-    rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
+    rep_x, rep_y = representative_points(objects)
     bounds = shapely.bounds(objects)
     abs_lat = np.abs(bounds[:, [1, 3]])
     km_per_deg = 111.32 * np.cos(np.radians(abs_lat.max(axis=1)))  # conservative (lower bound)
@@ -118,7 +119,13 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
             candidates = np.flatnonzero(lower[k] <= far_km)
             if len(candidates) == 0:  # far for sure: measure the few nearest for the report
                 candidates = np.argsort(lower[k])[: min(5, len(idx) - 1)]  # self sorts last (inf)
-            d = min(_distance_km(geoms[i], geoms[idx[c]]) for c in candidates)
+            else:  # nearest first (by the lower bound): the first one near enough decides
+                candidates = candidates[np.argsort(lower[k][candidates], kind="stable")]
+            d = math.inf
+            for c in candidates.tolist():
+                d = min(d, _distance_km(geoms[i], geoms[idx[c]]))
+                if d <= far_km:
+                    break
             if d > far_km:
                 far.append((codes[i], d))
     if far:

@@ -43,10 +43,16 @@ class RingArrays(NamedTuple):
         )
 
 
-def polygons_from_wkb(wkbs: np.ndarray) -> RingArrays | None:
+def polygons_from_wkb(wkbs: np.ndarray, *, consume: bool = False) -> RingArrays | None:
     """Read 2-D (multi)polygon WKB, all of one kind, either byte order; None for anything else
     (other types, Z or M, a missing geometry, truncated bytes), which ``shapely.from_wkb``
-    should then read (and refuse, where it is broken)."""
+    should then read (and refuse, where it is broken).
+
+    ``consume``: once the coordinates are copied out (the WKB is then no longer needed), set
+    every element of ``wkbs`` to None, so that the bytes are freed before GEOS makes the
+    geometries and their memory is what GEOS's takes instead of fresh pages (nationwide ~114 MB,
+    ~28,000 page faults less). Only when it returns arrays: returning None, ``wkbs`` is left
+    whole for ``shapely.from_wkb``."""
     kinds: set[int] = set()
     sources: list[tuple[bytes, int, int, int]] = []  # (wkb, byte order, offset, points)
     rings_per_part: list[int] = []
@@ -83,6 +89,10 @@ def polygons_from_wkb(wkbs: np.ndarray) -> RingArrays | None:
     xy = np.empty((int(ends[-1]), 2))
     for (w, order, offset, n), stop in zip(sources, ends.tolist(), strict=True):
         xy[stop - n : stop] = np.frombuffer(w, _DOUBLE[order], 2 * n, offset).reshape(n, 2)
+    if consume:
+        del w
+        sources.clear()
+        wkbs[...] = None
     ring_offsets = np.concatenate(([0], ends))
     polygon_offsets = np.concatenate(([0], np.cumsum(rings_per_part)))
     exterior = np.zeros(len(ring_len), bool)

@@ -128,3 +128,46 @@ def test_one_shot_commands_run_without_the_collector_and_end_at_once(monkeypatch
     with pytest.raises(SystemExit) as normal:
         cli.entry()
     assert normal.value.code == 0 and seen[-1] is True
+
+
+def test_malloc_is_tuned_through_mallopt_where_the_c_library_has_it():
+    """:func:`api.cli.tune_malloc` hands each of :data:`api.cli.ONE_SHOT_MALLOC` to
+    ``mallopt`` as C ints and names those taken; a C library without ``mallopt`` is left as
+    it is."""
+    from api import cli
+
+    calls: list[tuple[int, int]] = []
+
+    class GlibcLike:
+        def mallopt(self, param, value):
+            calls.append((param.value, value.value))
+            return 0 if param.value == -8 else 1  # this one refused
+
+    assert cli.tune_malloc(GlibcLike()) == ["M_TRIM_THRESHOLD", "M_MMAP_MAX"]
+    assert calls == [(-1, 2**31 - 1), (-4, 0), (-8, 1)]
+    assert cli.tune_malloc(object()) == []
+
+
+def test_only_a_one_shot_command_in_its_own_process_tunes_malloc(monkeypatch):
+    """The executable tunes malloc for ``graph`` (one-shot, the process ends after it); not
+    for other commands, and not when ``main`` runs a command inside another process (tests,
+    a caller's program), whose memory must still go back to the system."""
+    from api import cli
+    from api.commands import geo_commands
+
+    tuned: list[str] = []
+    monkeypatch.setattr(cli, "tune_malloc", lambda: tuned.append("tuned") or [])
+    monkeypatch.setattr(geo_commands, "run_graph", lambda args: 0)
+    monkeypatch.setattr(geo_commands, "run_communes", lambda args: 0)
+    monkeypatch.setattr(cli.os, "_exit", lambda code: (_ for _ in ()).throw(_Exited(code)))
+
+    assert cli.main(["graph"]) == 0
+    assert tuned == []
+    monkeypatch.setattr(sys, "argv", ["lienxa", "graph"])
+    with pytest.raises(_Exited):
+        cli.entry()
+    assert tuned == ["tuned"]
+    monkeypatch.setattr(sys, "argv", ["lienxa", "communes"])
+    with pytest.raises(SystemExit):
+        cli.entry()
+    assert tuned == ["tuned"]

@@ -163,6 +163,25 @@ def test_unit_far_from_its_province_is_warned():
     assert "(208 km)" in far[0].message
 
 
+def test_far_check_stops_at_the_first_unit_near_enough(monkeypatch):
+    """Three 1 km squares in a row, ``far_km`` 0.5: the bounds of each leave its neighbours
+    undecided; the middle one is measured against one of them only (the first is near)."""
+    from geo import boundary_report
+
+    measured: list[int] = []
+    real = boundary_report._distance_km
+    monkeypatch.setattr(
+        boundary_report, "_distance_km", lambda a, b: measured.append(1) or real(a, b)
+    )
+    rows = [
+        unit(f"1725{k}", box(105.0 + 0.01 * k, 19.0, 105.01 + 0.01 * k, 19.01), name=f"X{k}")
+        for k in range(3)
+    ]
+    gdf = normalise_boundaries(frame(rows), far_km=0.5)
+    assert [w for w in gdf.attrs["report"].warnings if w.kind == "far_unit"] == []
+    assert len(measured) == 3  # not 4: the middle square stops after its first neighbour
+
+
 def test_file_that_is_not_geodata(tmp_path):
     bad = tmp_path / "broken.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [ {"type": ')

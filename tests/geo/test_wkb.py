@@ -53,6 +53,23 @@ def test_the_same_geometries_and_arrays_as_geos(geoms, byte_order):
     assert not got.describes(expected)  # equal geometries, but not these
 
 
+def test_consumed_wkb_is_let_go_once_read_and_kept_when_left_to_geos():
+    """``consume=True``: read, the array's bytes are dropped (freed for GEOS's geometries);
+    not read (None), the array is left whole for ``shapely.from_wkb``; without it, untouched."""
+    wkbs = shapely.to_wkb(np.array(MULTI, dtype=object))
+    kept = wkbs.copy()
+    got = polygons_from_wkb(wkbs, consume=True)
+    assert got is not None and shapely.equals_exact(got.geoms, shapely.from_wkb(kept)).all()
+    assert wkbs.tolist() == [None] * len(MULTI)
+    assert polygons_from_wkb(kept) is not None and kept.tolist() == list(
+        shapely.to_wkb(np.array(MULTI, dtype=object))
+    )
+    mixed = np.array([shapely.to_wkb(HOLED), shapely.to_wkb(MULTI[0])], dtype=object)
+    before = mixed.tolist()
+    assert polygons_from_wkb(mixed, consume=True) is None
+    assert mixed.tolist() == before
+
+
 def test_anything_else_is_left_to_geos():
     """Other types, Z, a missing geometry, mixed kinds, truncated or trailing bytes: None."""
     poly, multi = shapely.to_wkb(HOLED), shapely.to_wkb(MULTI[0])
