@@ -11,10 +11,14 @@ Cases, each planned with ``compute_plan`` (max_hops 3, the SAMPLE inventory, see
 Code under test: this checkout (``new``) against ``--baseline REV`` (``old``: that revision's
 ``geo/`` extracted with ``git archive``), each case run in fresh worker processes, **interleaved**
 ``old new old new …`` (``--rounds`` pairs), so that the machine's drift falls on both alike.
-Each worker loads the graphs from one pickle made here, plans the case once to warm up, then
-``--repeat`` times, and reports CPU seconds (``time.process_time``) and wall per plan. We
-record medians and spreads (max − min) per side, the ratio ``new / old`` of the medians, and
-that both sides found plans of the same cost (unmet units, transport).
+The two seven-commune cases, whose ratio to each other is issue 15's criterion, run in the same
+rounds (old and new on Nghệ An, then on Việt Nam, ``--seven-rounds`` times, ``--seven-repeat``
+plans per worker: a plan takes milliseconds, and one process's speed varies by ±30 % on this
+machine). Each worker loads the graphs from one pickle made here, plans the case once to warm
+up, then ``--repeat`` times, and reports CPU seconds (``time.process_time``) and wall per plan.
+We record medians and spreads (max − min) per side, the ratio ``new / old`` of the medians,
+the seven-commune ratio of medians and round by round, and that both sides found plans of the
+same cost (unmet units, transport).
 
 ``all@vietnam`` is also solved once as linear programs by HiGHS (``bench_planner.lp_highs``:
 least unmet, then least cost, per resource) and the plan is checked to equal that optimum.
@@ -36,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -112,6 +117,26 @@ def _stats(xs: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(xs), 4), "spread": round(max(xs) - min(xs), 4)}
 
 
+def _row(case: str, runs_of: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """One case's record: per side the medians and spreads of every plan's CPU and wall
+    seconds, the plan's cost, and the ratio new / old of the CPU medians."""
+    row: dict[str, Any] = {"case": case}
+    for side, runs in runs_of.items():
+        cpu = [x for r in runs for x in r["cpu"]]
+        wall = [x for r in runs for x in r["wall"]]
+        row[side] = {
+            "cpu_s": _stats(cpu),
+            "wall_s": _stats(wall),
+            "unmet": runs[0]["unmet"],
+            "transport": runs[0]["transport"],
+            "transfers": runs[0]["transfers"],
+        }
+    old, new = row["old"], row["new"]
+    row["cpu_ratio_new_over_old"] = round(new["cpu_s"]["median"] / old["cpu_s"]["median"], 3)
+    row["same_cost"] = (old["unmet"], old["transport"]) == (new["unmet"], new["transport"])
+    return row
+
+
 def graphs_blob(path: Path) -> None:
     """Both graphs and their SAMPLE inventories, and the seven-commune scenario, pickled once."""
     from geo.adjacency import build_graph
@@ -138,7 +163,7 @@ def baseline_tree(rev: str, into: Path) -> Path:
     return into
 
 
-def run_worker(code_root: Path, case: str, blob: Path, repeat: int) -> dict[str, object]:
+def run_worker(code_root: Path, case: str, blob: Path, repeat: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     out = subprocess.run(
         [sys.executable, "-c", WORKER, case, str(blob), str(repeat)],
@@ -148,7 +173,7 @@ def run_worker(code_root: Path, case: str, blob: Path, repeat: int) -> dict[str,
         capture_output=True,
         text=True,
     ).stdout
-    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
 
@@ -172,6 +197,10 @@ def main() -> int:
     ap.add_argument("--baseline", default="ae24e97", help="the revision to compare against")
     ap.add_argument("--rounds", type=int, default=5, help="old/new pairs per case")
     ap.add_argument("--repeat", type=int, default=3, help="plans per worker")
+    ap.add_argument(
+        "--seven-rounds", type=int, default=8, help="rounds of the two seven-commune cases"
+    )
+    ap.add_argument("--seven-repeat", type=int, default=20, help="plans per seven-commune worker")
     ap.add_argument("--out", default=str(ROOT / "bench/results/plan_scale.json"))
     ap.add_argument(
         "--no-lp", action="store_true", help="skip solving all@vietnam as LPs with HiGHS"
@@ -186,39 +215,34 @@ def main() -> int:
         old_root = baseline_tree(args.baseline, Path(tmp))
         sides = {"old": old_root, "new": ROOT}
         results = []
-        for case in CASES:
-            got: dict[str, list[dict[str, object]]] = {"old": [], "new": []}
-            for _ in range(args.rounds):
-                for side in ("old", "new"):  # interleaved: old new old new ...
-                    got[side].append(run_worker(sides[side], case, blob, args.repeat))
-            row: dict[str, object] = {"case": case}
-            for side, runs in got.items():
-                cpu = [x for r in runs for x in r["cpu"]]  # type: ignore[attr-defined]
-                wall = [x for r in runs for x in r["wall"]]  # type: ignore[attr-defined]
-                row[side] = {
-                    "cpu_s": _stats(cpu),
-                    "wall_s": _stats(wall),
-                    "unmet": runs[0]["unmet"],
-                    "transport": runs[0]["transport"],
-                    "transfers": runs[0]["transfers"],
-                }
-            old, new = row["old"], row["new"]
-            row["cpu_ratio_new_over_old"] = round(
-                new["cpu_s"]["median"] / old["cpu_s"]["median"],  # type: ignore[index]
-                3,
-            )
-            row["same_cost"] = (old["unmet"], old["transport"]) == (  # type: ignore[index]
-                new["unmet"],  # type: ignore[index]
-                new["transport"],  # type: ignore[index]
-            )
-            results.append(row)
-            print(json.dumps(row, ensure_ascii=False))
+        per_round: dict[str, list[float]] = {"old": [], "new": []}
+        # the two seven-commune cases are compared with each other: they run interleaved in
+        # the same rounds (old and new of Nghệ An, then of Việt Nam, round after round), more
+        # rounds and plans than the whole country's, since each plan takes milliseconds
+        for group, rounds, repeat in (
+            (("seven@nghe-an", "seven@vietnam"), args.seven_rounds, args.seven_repeat),
+            (("all@vietnam",), args.rounds, args.repeat),
+        ):
+            got: dict[str, dict[str, list[dict[str, Any]]]] = {
+                case: {"old": [], "new": []} for case in group
+            }
+            for _ in range(rounds):
+                for case in group:
+                    for side in ("old", "new"):  # interleaved: old new old new ...
+                        got[case][side].append(run_worker(sides[side], case, blob, repeat))
+                if len(group) == 2:
+                    for side in ("old", "new"):
+                        na, vn = (statistics.median(got[c][side][-1]["cpu"]) for c in group)
+                        per_round[side].append(vn / na)
+            for case in group:
+                results.append(_row(case, got[case]))
+                print(json.dumps(results[-1], ensure_ascii=False))
         lp_check = None if args.no_lp else run_lp(blob)
     by_case = {r["case"]: r for r in results}
     seven_ratio = {
         side: round(
-            by_case["seven@vietnam"][side]["cpu_s"]["median"]  # type: ignore[index]
-            / by_case["seven@nghe-an"][side]["cpu_s"]["median"],  # type: ignore[index]
+            by_case["seven@vietnam"][side]["cpu_s"]["median"]
+            / by_case["seven@nghe-an"][side]["cpu_s"]["median"],
             2,
         )
         for side in ("old", "new")
@@ -228,6 +252,8 @@ def main() -> int:
         "baseline": args.baseline,
         "rounds": args.rounds,
         "repeat": args.repeat,
+        "seven_rounds": args.seven_rounds,
+        "seven_repeat": args.seven_repeat,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -235,6 +261,10 @@ def main() -> int:
             "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         },
         "seven_vietnam_over_nghe_an_cpu": seven_ratio,
+        # the same ratio round by round (each round's two medians): median and spread
+        "seven_vietnam_over_nghe_an_cpu_per_round": {
+            side: _stats(xs) for side, xs in per_round.items()
+        },
         "all_vietnam_lp": lp_check,
         "cases": results,
     }
