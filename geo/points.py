@@ -29,8 +29,9 @@ def representative_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     global _last
     items = geoms.tolist()
-    if _last is not None and len(_last[0]) == len(items) and len(items):
-        refs, x, y = _last
+    last = _last  # read once: another thread may replace it meanwhile
+    if last is not None and len(last[0]) == len(items) and len(items):
+        refs, x, y = last
         if all(r() is g for r, g in zip(refs, items, strict=True)):
             return x, y
     reps = chunked(shapely.point_on_surface, geoms, weights=shapely.get_num_coordinates(geoms))

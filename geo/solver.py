@@ -137,9 +137,8 @@ def _stock_table(
     """
     table = np.zeros((len(position), len(column)), np.int64)
     try:
-        rows = [position[c] for c, items in inventory.items() for _ in range(len(items))]
-        cols = [column[r] for items in inventory.values() for r in items]
-        values = np.asarray([q for items in inventory.values() for q in items.values()])
+        rows, cols, quantities = _cells(inventory, position, column)
+        values = np.asarray(quantities)
         good = not len(values) or (
             values.dtype.kind in "iub" and values.min() >= 0 and values.max() <= MAX_QUANTITY
         )
@@ -153,13 +152,29 @@ def _stock_table(
     raise PlanError("the inventory could not be read", code="plan_invalid", field="inventory")
 
 
+def _cells(
+    quantities: Mapping[str, Mapping[str, Any]],
+    position: Mapping[str, int],
+    column: Mapping[str, int],
+) -> tuple[list[int], list[int], list[Any]]:
+    """``{commune: {resource: quantity}}`` as the rows, columns and values of its cells.
+
+    Raises
+    ------
+    KeyError
+        A commune not in ``position`` or a resource not in ``column``.
+    """
+    rows = [position[c] for c, items in quantities.items() for _ in range(len(items))]
+    cols = [column[r] for items in quantities.values() for r in items]
+    return rows, cols, [q for items in quantities.values() for q in items.values()]
+
+
 def _need_table(
     needs: Mapping[str, Mapping[str, int]], position: Mapping[str, int], column: Mapping[str, int]
 ) -> np.ndarray:
     table = np.zeros((len(position), len(column)), np.int64)
-    rows = [position[c] for c, items in needs.items() for _ in range(len(items))]
-    cols = [column[r] for items in needs.values() for r in items]
-    table[rows, cols] = [q for items in needs.values() for q in items.values()]
+    rows, cols, values = _cells(needs, position, column)
+    table[rows, cols] = values
     return table
 
 
