@@ -57,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
 #: environment wins.
 HUGEPAGE_SETTING = ("NUMPY_MADVISE_HUGEPAGE", "0")
 
+#: NumPy's OpenBLAS starts a thread per core when it is loaded, and each one spins for a while
+#: before it sleeps, on a core the process could have used: 0.05 s of CPU in a process that
+#: only imports NumPy, 0.12 s (6 %) of a nationwide ``lienxa graph --no-cache``
+#: (bench/results/blas_threads.json), and again in every server worker. Nothing here multiplies matrices large enough for more
+#: threads to pay (the planner's solver is OR-Tools'), so one. Set before NumPy is imported; a
+#: value in the environment wins.
+BLAS_SETTING = ("OPENBLAS_NUM_THREADS", "1")
+
+#: What every ``lienxa`` process sets in its environment before anything imports NumPy.
+PROCESS_SETTINGS = (HUGEPAGE_SETTING, BLAS_SETTING)
+
 
 #: glibc ``mallopt`` settings for a one-shot process (parameter numbers from ``malloc.h``):
 #: no ``mmap`` for large blocks (``M_MMAP_MAX`` 0: each array of more than 32 MB would
@@ -109,7 +120,8 @@ def _run(argv: list[str] | None, *, own_process: bool = False) -> tuple[int, boo
     collector's passes over its hundreds of thousands of objects cost ~0.08 s of a nationwide
     ``lienxa graph``; it is switched back on after. In a process of its own (``own_process``:
     the executable, which ends after it) it also allocates as :func:`tune_malloc` sets."""
-    os.environ.setdefault(*HUGEPAGE_SETTING)
+    for name, value in PROCESS_SETTINGS:
+        os.environ.setdefault(name, value)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -1,6 +1,6 @@
 """Where ``lienxa graph --no-cache`` spends its time: each stage of the nationwide build in a
 fresh process, in CPU seconds (user + system), system seconds, wall seconds, minor page faults
-and resident memory, as the command runs it (huge pages off, malloc tuned as
+and resident memory, as the command runs it (huge pages off, one BLAS thread, malloc tuned as
 ``api.cli.tune_malloc`` does, the WKB arrays handed to the exact pass).
 
 Run: ``.venv/bin/python bench/graph_stages.py [--boundaries FILE] [--rounds 3]`` (each round a
@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 STAGES = r"""
 import json, os, resource, sys, time
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 sys.path.insert(0, sys.argv[2])
 out, last = [], None
 def mark(name):
@@ -39,6 +38,9 @@ def mark(name):
                     "wall_s": now[3] - last[3]})
     last = now
 mark("start")
+from api.cli import PROCESS_SETTINGS  # as the command sets them, before NumPy is imported
+for name, value in PROCESS_SETTINGS:
+    os.environ.setdefault(name, value)
 if sys.argv[3] == "tuned":
     from api.cli import tune_malloc
     tune_malloc()

@@ -86,6 +86,47 @@ def test_commands_ask_numpy_for_plain_pages_unless_told(monkeypatch):
     assert os.environ["NUMPY_MADVISE_HUGEPAGE"] == "1"
 
 
+_THREADS_AFTER_NUMPY = """
+import os, sys
+import api.cli
+assert "numpy" not in sys.modules, "api.cli imported NumPy before its settings"
+try:
+    api.cli.main(["--help"])
+except SystemExit:
+    pass
+import numpy
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(
+    not __import__("os").path.isdir("/proc/self/task") or (__import__("os").cpu_count() or 1) < 2,
+    reason="needs Linux's /proc and two cores: with one, OpenBLAS starts no thread either way",
+)
+@pytest.mark.parametrize(("setting", "threads"), [(None, 1), ("2", 2)])
+def test_numpy_starts_no_blas_threads_unless_told(setting, threads):
+    """A ``lienxa`` process sets ``OPENBLAS_NUM_THREADS=1`` before NumPy is imported (see
+    :data:`api.cli.BLAS_SETTING`): NumPy then adds no thread to the process (OpenBLAS would
+    start one per core, each spinning before it sleeps). A value in the environment wins."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = setting
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_AFTER_NUMPY],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) == threads, done.stdout
+
+
 class _Exited(Exception):
     def __init__(self, code: int) -> None:
         self.code = code
