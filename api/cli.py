@@ -60,9 +60,9 @@ HUGEPAGE_SETTING = ("NUMPY_MADVISE_HUGEPAGE", "0")
 #: NumPy's OpenBLAS starts a thread per core when it is loaded, and each one spins for a while
 #: before it sleeps, on a core the process could have used: 0.05 s of CPU in a process that
 #: only imports NumPy, 0.12 s (6 %) of a nationwide ``lienxa graph --no-cache``
-#: (bench/results/blas_threads.json), and again in every server worker. Nothing here multiplies matrices large enough for more
-#: threads to pay (the planner's solver is OR-Tools'), so one. Set before NumPy is imported; a
-#: value in the environment wins.
+#: (bench/results/blas_threads.json), and again in every server worker. Nothing here
+#: multiplies matrices large enough for more threads to pay (the planner's solver is
+#: OR-Tools'), so one. Set before NumPy is imported; a value in the environment wins.
 BLAS_SETTING = ("OPENBLAS_NUM_THREADS", "1")
 
 #: What every ``lienxa`` process sets in its environment before anything imports NumPy.
