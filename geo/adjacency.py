@@ -47,7 +47,7 @@ from geo.borders import exact_shared_edges, loose_borders, measure_pair, overlap
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
 from geo.measure import metres_per_degree, segment_lengths_m
-from geo.parallel import chunked, each
+from geo.parallel import each
 from geo.points import representative_points
 from geo.wkb import RingArrays
 
@@ -225,7 +225,6 @@ def build_adjacency(
     codes = np.asarray(gdf.index.astype(str))
     geoms = np.asarray(gdf.geometry.values, dtype=object)
 
-    n_vertices = shapely.get_num_coordinates(geoms)
     borders, same_side, unmatched, loose = exact_shared_edges(
         geoms, rings=rings if rings is not None and rings.describes(geoms) else None
     )
@@ -273,9 +272,10 @@ def build_adjacency(
             ci, cj = shapely.lib.clip_by_rect(gi, *box), shapely.lib.clip_by_rect(gj, *box)
             return np.asarray(shapely.dwithin(ci, cj, pad))
 
-        close = chunked(
-            screen, geoms[ri], geoms[rj], x0, y0, x1, y1, weights=n_vertices[ri] + n_vertices[rj]
-        )
+        # on one thread: nationwide the screen is ~0.1 s of short GEOS calls, and shared
+        # between two threads it took 0.035 s more CPU for 0.01 s less wall time
+        # (bench/results/graph_stages-0b7f656-1-thread.json against -2-threads.json)
+        close = screen(geoms[ri], geoms[rj], x0, y0, x1, y1)
         rest = [p for p, c in zip(rest, close, strict=True) if c]
 
     rx, ry = representative_points(geoms)  # as loading computed them, for these geometries
@@ -318,7 +318,11 @@ def build_adjacency(
             return {"gap_m": 0.0, "overlap_m2": overlap_m2(geoms[p[0]], geoms[p[1]], pad_deg=pad)}
         return measure_pair(geoms[p[0]], geoms[p[1]], tolerance_m=tolerance_m, pad_deg=pad)
 
-    measured = each(measure, rest)
+    # the pairs are hundreds of short GEOS calls with Python between them: in threads they
+    # wait on each other for the interpreter (nationwide 0.08 s more CPU and 0.02 s more wall
+    # time than on one thread, the same files as the screen's); the overlays of
+    # ``check_overlaps`` (seconds of GEOS each) are worth sharing among the cores
+    measured = each(measure, rest) if check_overlaps else [measure(p) for p in rest]
     for (i, j), m in zip(rest, measured, strict=True):
         if m["gap_m"] > tolerance_m:
             continue
