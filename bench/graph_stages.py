@@ -1,7 +1,12 @@
 """Where ``lienxa graph --no-cache`` spends its time: each stage of the nationwide build in a
 fresh process, in CPU seconds (user + system), system seconds, wall seconds, minor page faults
 and resident memory, as the command runs it (huge pages off, one BLAS thread, malloc tuned as
-``api.cli.tune_malloc`` does, the WKB arrays handed to the exact pass).
+``api.cli.tune_malloc`` does, the WKB arrays handed to the exact pass), except that the
+stages run one after the other: the command starts the exact shared-edge pass as soon as the
+geometries are read, beside reading the attributes and validating
+(``read_geodata_rings(edges_ahead=True)``), so that its stages overlap and cannot be timed
+apart; here each stage has the threads to itself (``bench_graph_commands.py`` times the
+command as it runs).
 
 Run: ``.venv/bin/python bench/graph_stages.py [--boundaries FILE] [--rounds 3]`` (each round a
 fresh process; ``LIENXA_THREADS=1`` in the environment to see one thread's CPU; ``--malloc

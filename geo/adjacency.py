@@ -46,6 +46,7 @@ from geo.adjacency_table import (
 from geo.borders import exact_shared_edges, loose_borders, measure_pair, overlap_m2
 from geo.boundaries import BoundaryReport
 from geo.errors import GraphError
+from geo.exact_edges import ExactEdges
 from geo.measure import metres_per_degree, segment_lengths_m
 from geo.parallel import each
 from geo.points import representative_points
@@ -225,9 +226,7 @@ def build_adjacency(
     codes = np.asarray(gdf.index.astype(str))
     geoms = np.asarray(gdf.geometry.values, dtype=object)
 
-    borders, same_side, unmatched, loose = exact_shared_edges(
-        geoms, rings=rings if rings is not None and rings.describes(geoms) else None
-    )
+    borders, same_side, unmatched, loose = _exact_edges(geoms, rings)
     log.debug("exact shared edges: %d pairs (%.2fs)", len(borders), time.perf_counter() - started)
 
     # candidate pairs: bounding boxes within the tolerance (in degrees, conservatively)
@@ -383,6 +382,17 @@ def build_adjacency(
         adj.seconds,
     )
     return adj
+
+
+def _exact_edges(geoms: np.ndarray, rings: RingArrays | None) -> ExactEdges:
+    """The shared-edge pass over ``geoms``: from the arrays they were read from when these are
+    still the very geometries, taken as started when they were read if it was
+    (``rings.exact``)."""
+    if rings is None or not rings.describes(geoms):
+        return exact_shared_edges(geoms)
+    if rings.exact is not None:
+        return rings.exact.result()
+    return exact_shared_edges(geoms, rings=rings)
 
 
 def _plain(v: object) -> object:

@@ -115,12 +115,17 @@ _TWO_PASS_SUFFIXES = (".gpkg", ".shp", ".fgb")
 
 
 def read_geodata_rings(
-    path: str | os.PathLike[str], *, layer: str | None = None
+    path: str | os.PathLike[str], *, layer: str | None = None, edges_ahead: bool = False
 ) -> tuple[gpd.GeoDataFrame, RingArrays | None]:
     """:func:`read_geodata`, and for 2-D polygons read from a GeoPackage, Shapefile or
     FlatGeobuf, the arrays the geometries were made from (see :mod:`geo.wkb`; the shared-edge
     pass of :func:`geo.adjacency.build_adjacency` takes them instead of copying every
-    coordinate out of GEOS again). Same frame either way."""
+    coordinate out of GEOS again). Same frame either way.
+
+    ``edges_ahead``: for a caller that builds the graph next, start that shared-edge pass on
+    the arrays as soon as they are read, on a core of its own (:func:`geo.parallel.ahead`;
+    ``rings.exact``), while the attributes are read and the geometries validated: the graph
+    takes its result if the geometries come through validation unchanged."""
     p = Path(path)
     target = str(p)
     if p.suffix.lower() == ".zip":
@@ -131,7 +136,7 @@ def read_geodata_rings(
         if p.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(p)
         elif p.suffix.lower() in _TWO_PASS_SUFFIXES:
-            gdf, rings = _read_two_pass(target, kwargs)
+            gdf, rings = _read_two_pass(target, kwargs, edges_ahead)
         else:
             gdf = gpd.read_file(target, **kwargs)
     except Exception as exc:  # pyogrio raises several error types for unreadable input
@@ -150,17 +155,25 @@ def read_geodata_rings(
 
 
 def _read_two_pass(
-    target: str, kwargs: dict[str, str]
+    target: str, kwargs: dict[str, str], edges_ahead: bool = False
 ) -> tuple[gpd.GeoDataFrame | pd.DataFrame, RingArrays | None]:
-    """The attributes as pyogrio reads them for GeoPandas, then the geometries as WKB."""
+    """The geometries as WKB, then the attributes as pyogrio reads them for GeoPandas (the
+    shared-edge pass, with ``edges_ahead``, started in between)."""
     import pyogrio
     import shapely
 
-    attrs = pyogrio.read_dataframe(target, read_geometry=False, **kwargs)
     meta, _, wkbs, _ = pyogrio.raw.read(target, columns=[], **kwargs)
+    rings = None
+    if wkbs is not None:
+        rings = polygons_from_wkb(wkbs, consume=True)  # the WKB is freed for GEOS to reuse
+    if rings is not None and edges_ahead:
+        from geo.exact_edges import exact_shared_edges
+        from geo.parallel import ahead
+
+        rings = rings._replace(exact=ahead(exact_shared_edges, rings.geoms, rings))
+    attrs = pyogrio.read_dataframe(target, read_geometry=False, **kwargs)
     if wkbs is None:  # a table without geometry
         return attrs, None
-    rings = polygons_from_wkb(wkbs, consume=True)  # the WKB is freed for GEOS to reuse
     geoms = rings.geoms if rings is not None else shapely.from_wkb(wkbs)
     return gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta["crs"]), rings
 
@@ -217,7 +230,7 @@ def load_boundaries_and_rings(
     ``rings``; they describe the frame's geometries unless a repair or a reprojection replaced
     them, which the graph checks)."""
     p = find_boundaries_file(path)
-    raw, rings = read_geodata_rings(p, layer=layer)
+    raw, rings = read_geodata_rings(p, layer=layer, edges_ahead=True)
     gdf = normalise_boundaries(raw, columns=columns, strict=strict, far_km=far_km, source=p.name)
     log.info("loaded %d units from %s", len(gdf), p)
     return gdf, rings

@@ -8,15 +8,22 @@ threads would cost more than they save.
 
 ``LIENXA_THREADS`` caps the threads (``1``: none), e.g. on a server whose other workers keep the
 cores busy; by default, the cores this process may run on.
+
+A job can also run *ahead* (:func:`ahead`), in a thread of its own on one core, while the
+caller goes on with other work: so that two stages that need not wait for each other (the
+shared-edge pass and the validation of the same geometries) overlap instead of each being split
+between the cores in turn, which costs CPU (threads waiting on each other) for wall time. While
+it runs, the job's own calls here take one thread, and everyone else's one fewer.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -30,9 +37,23 @@ MIN_ITEMS = 16
 MAX_THREADS = 8
 
 
+#: Cores taken by jobs running :func:`ahead`, and whether this thread is one of them.
+_ahead_lock = threading.Lock()
+_ahead_running = 0
+_local = threading.local()
+
+
 def threads() -> int:
     """How many threads to use: ``LIENXA_THREADS`` if set, else the cores this process may run
-    on, at most :data:`MAX_THREADS`."""
+    on, at most :data:`MAX_THREADS`; less one per job running :func:`ahead` (in such a job:
+    one)."""
+    if getattr(_local, "ahead", False):
+        return 1
+    return max(1, _configured() - _ahead_running)
+
+
+def _configured() -> int:
+    """The threads ``LIENXA_THREADS`` or the cores allow."""
     setting = os.environ.get("LIENXA_THREADS", "").strip()
     if setting.isdigit() and int(setting) > 0:
         return min(int(setting), MAX_THREADS)
@@ -73,3 +94,43 @@ def each(fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = No
         return [fn(x) for x in items]
     with ThreadPoolExecutor(n, thread_name_prefix="lienxa-geos") as pool:
         return list(pool.map(fn, items))
+
+
+class Ahead(Generic[R]):
+    """A job started by :func:`ahead`: :meth:`result` waits for it."""
+
+    def __init__(self, fn: Callable[[], R]) -> None:
+        self._future: Future[R] = Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(fn,), name="lienxa-ahead", daemon=True
+        )
+
+    def _run(self, fn: Callable[[], R]) -> None:
+        global _ahead_running
+        _local.ahead = True
+        try:
+            self._future.set_result(fn())
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._future.set_exception(exc)
+        finally:
+            with _ahead_lock:
+                _ahead_running -= 1
+
+    def result(self) -> R:
+        """The job's result once it has ended (its exception, raised here, if it failed)."""
+        return self._future.result()
+
+
+def ahead(fn: Callable[..., R], *args: object) -> Ahead[R] | None:
+    """Start ``fn(*args)`` in a thread of its own, on one core, and return at once (None, and
+    nothing started, when :func:`threads` is 1: there is no core to run it beside the caller,
+    who should then call ``fn`` when it needs the result). A daemon thread: a process that
+    ends (or fails) before asking for the result does not wait for it."""
+    global _ahead_running
+    if threads() < 2:
+        return None
+    job = Ahead(lambda: fn(*args))
+    with _ahead_lock:
+        _ahead_running += 1
+    job._thread.start()
+    return job

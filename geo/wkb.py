@@ -14,10 +14,14 @@ one kind) are read this way; anything else returns None, and the caller reads it
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import shapely
+
+if TYPE_CHECKING:
+    from geo.exact_edges import ExactEdges
+    from geo.parallel import Ahead
 
 _POLYGON, _MULTIPOLYGON = 3, 6
 _UINT = {0: struct.Struct(">I"), 1: struct.Struct("<I")}
@@ -34,6 +38,9 @@ class RingArrays(NamedTuple):
     ring_len: np.ndarray
     unit_of_ring: np.ndarray
     exterior: np.ndarray
+    #: The shared-edge pass over these arrays, started ahead of its need
+    #: (:func:`geo.parallel.ahead` of :func:`geo.exact_edges.exact_shared_edges`), or None.
+    exact: Ahead[ExactEdges] | None = None
 
     def describes(self, geoms: np.ndarray) -> bool:
         """Whether ``geoms`` are still these very geometries, in this order (not repaired,

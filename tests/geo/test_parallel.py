@@ -67,3 +67,40 @@ def test_graph_in_threads_is_the_graph_in_one(nghe_an_gdf, monkeypatch):
     several = edges_frame(build_adjacency(nghe_an_gdf))
     assert len(one) > 300
     assert one.equals(several)
+
+
+def test_a_job_ahead_runs_beside_the_caller_on_one_core(two_threads):
+    """:func:`geo.parallel.ahead` runs its job in another thread while the caller goes on; in
+    the job, calls here take one thread; beside it, everyone else's one fewer; after it, all."""
+    release = threading.Event()
+    seen: dict[str, object] = {}
+
+    def job(x: int) -> int:
+        seen["thread"] = threading.current_thread().name
+        seen["threads_inside"] = parallel.threads()
+        release.wait(30)
+        return x * 2
+
+    started = parallel.ahead(job, 21)
+    assert started is not None
+    assert parallel.threads() == 1  # two allowed, one taken by the job
+    release.set()
+    assert started.result() == 42
+    assert seen == {"thread": "lienxa-ahead", "threads_inside": 1}
+    assert parallel.threads() == 2
+
+
+def test_a_failed_job_ahead_raises_where_its_result_is_asked_for(two_threads):
+    def job() -> None:
+        raise ValueError("more than 4 billion vertices")
+
+    started = parallel.ahead(job)
+    assert started is not None
+    with pytest.raises(ValueError, match="4 billion"):
+        started.result()
+    assert parallel.threads() == 2
+
+
+def test_nothing_runs_ahead_on_one_thread(monkeypatch):
+    monkeypatch.setenv("LIENXA_THREADS", "1")
+    assert parallel.ahead(lambda: 1) is None

@@ -111,6 +111,37 @@ def test_a_geopackage_reads_as_geopandas_reads_it(nghe_an_gdf, tmp_path):
     assert len(without) > 300 and with_rings.equals(without)
 
 
+def test_the_shared_edge_pass_started_at_reading_is_the_graphs(nghe_an_gdf, tmp_path, monkeypatch):
+    """Loading for a graph starts the shared-edge pass as soon as the arrays are read
+    (``rings.exact``); the graph takes that result when validation left the geometries as read,
+    and makes its own when they were replaced (here, one geometry swapped for a copy)."""
+    from geo import adjacency
+    from geo.boundaries import load_boundaries_and_rings
+
+    monkeypatch.setenv("LIENXA_THREADS", "2")
+    path = tmp_path / "nghe-an.gpkg"
+    nghe_an_gdf.reset_index().to_file(path)
+    gdf, rings = load_boundaries_and_rings(path)
+    assert rings is not None and rings.exact is not None
+    expected = edges_frame(build_adjacency(gdf))
+
+    passes: list[bool] = []
+    real = adjacency.exact_shared_edges
+
+    def counted(geoms, rings=None):
+        passes.append(rings is not None)
+        return real(geoms, rings=rings)
+
+    monkeypatch.setattr(adjacency, "exact_shared_edges", counted)
+    assert edges_frame(build_adjacency(gdf, rings=rings)).equals(expected)
+    assert passes == []  # the result started at reading
+    replaced = gdf.copy()
+    first = replaced.index[0]
+    replaced.loc[first, "geometry"] = shapely.from_wkb(replaced.geometry.loc[first].wkb)
+    assert edges_frame(build_adjacency(replaced, rings=rings)).equals(expected)
+    assert passes == [False]  # the arrays no longer describe the geometries: its own pass
+
+
 def test_a_broken_geopackage_is_not_geodata(tmp_path):
     path = tmp_path / "broken.gpkg"
     path.write_bytes(b"SQLite format 3\0" + b"\x07" * 200)
