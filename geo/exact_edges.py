@@ -88,15 +88,13 @@ def exact_shared_edges(geoms: np.ndarray, rings: RingArrays | None = None) -> Ex
     # segment k goes from vertex k to k + 1; the last vertex of each ring starts none
     seg_ok = np.ones(n - 1, bool)
     seg_ok[ends[:-1] - 1] = False
-    ring_of_seg = np.repeat(np.arange(len(ring_len), dtype=_index_type(len(ring_len))), ring_len)
-    ring_of_seg = ring_of_seg[:-1]
+    # one pass over the coordinates: each segment's sort key, and each ring's signed area
+    keys, low, area2 = _keys_and_areas(xy, seg_ok, ends - ring_len, ends)
     # orient rings: exterior rings should be counter-clockwise
-    flip_ring = (_ring_orientation(xy, ring_of_seg, seg_ok, ends - ring_len, ends) > 0) != exterior
-    unit_of_seg = unit_of_ring.astype(_index_type(n_units))[ring_of_seg]
-    flip_seg = flip_ring[ring_of_seg]
-    del ring_of_seg
+    flip_ring = (area2 > 0) != exterior
+    unit_of_seg = np.repeat(unit_of_ring.astype(_index_type(n_units)), ring_len)[:-1]
+    flip_seg = np.repeat(flip_ring, ring_len)[:-1]
 
-    keys, low = _segment_keys(xy, seg_ok)
     keys.sort()
     dup = _equal_neighbours(keys, low)
     keys &= low  # the segments' positions, in hash order (below 2**63: the same bits as intp)
@@ -172,27 +170,52 @@ def _ring_layout(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.asarray(units), np.asarray(lengths), np.asarray(exterior)
 
 
-def _ring_orientation(
-    xy: np.ndarray,
-    ring_of_seg: np.ndarray,
-    seg_ok: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
+def _keys_and_areas(
+    xy: np.ndarray, seg_ok: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.uint64, np.ndarray]:
+    """Every segment's sort key and every ring's orientation (:func:`_ring_areas`), in one
+    pass over the coordinates, block by block.
+
+    A key is the high bits of a hash of the exact bits of the segment's two end points (either
+    way round) packed with the segment's position (``low`` masks the position), so that a plain
+    sort of integers, several times faster than an argsort, brings equal segments together and
+    gives their positions back free. Segments ``seg_ok`` excludes, and zero-length ones (which
+    this also clears in ``seg_ok``), are parked at hash 0."""
+    n = len(xy)
+    keys = np.empty(n - 1, np.uint64)
+    low = _position_mask(n - 1)
+
+    def block(k: int) -> tuple[int, np.ndarray]:
+        stop = min(k + BLOCK, n - 1)
+        _block_keys(xy, seg_ok, keys, low, k, stop)
+        return _block_area(xy, seg_ok, starts, ends, k, stop)
+
+    return keys, low, _ring_areas(xy, each(block, range(0, n - 1, BLOCK)), starts, ends)
+
+
+def _block_area(
+    xy: np.ndarray, seg_ok: np.ndarray, starts: np.ndarray, ends: np.ndarray, k: int, stop: int
+) -> tuple[int, np.ndarray]:
+    """Twice the signed area (shoelace) of the rings' parts in segments ``k:stop``: the first
+    ring there, and the partial sums from it on."""
+    p, q = xy[k:stop], xy[k + 1 : stop + 1]
+    cross = p[:, 0] * q[:, 1]
+    cross -= q[:, 0] * p[:, 1]
+    cross[~seg_ok[k:stop]] = 0.0
+    # the rings with segments here: from the one holding segment k to the one holding stop - 1
+    r0 = int(np.searchsorted(ends, k, side="right"))
+    r1 = int(np.searchsorted(ends, stop - 1, side="right"))
+    cuts = starts[r0 + 1 : r1 + 1] - k
+    return r0, np.add.reduceat(cross, np.concatenate(([0], cuts)))
+
+
+def _ring_areas(
+    xy: np.ndarray, partials: list[tuple[int, np.ndarray]], starts: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
-    """Per ring, twice its signed area (shoelace, square degrees; positive counter-clockwise),
-    or ±1 from GEOS's robust test for rings under ~100 m²."""
-
-    def block_area(k: int) -> tuple[int, np.ndarray]:
-        stop = min(k + BLOCK, len(seg_ok))
-        p, q = xy[k:stop], xy[k + 1 : stop + 1]
-        cross = p[:, 0] * q[:, 1]
-        cross -= q[:, 0] * p[:, 1]
-        cross[~seg_ok[k:stop]] = 0.0
-        rings = ring_of_seg[k:stop]
-        return int(rings[0]), np.bincount(rings - rings[0], weights=cross)
-
+    """Per ring, twice its signed area (square degrees; positive counter-clockwise) from the
+    blocks' partial sums, or ±1 from GEOS's robust test for rings under ~100 m²."""
     area2 = np.zeros(len(starts))
-    for r0, partial in each(block_area, range(0, len(seg_ok), BLOCK)):
+    for r0, partial in partials:
         area2[r0 : r0 + len(partial)] += partial  # a ring across blocks: its parts add up
     # in raw degrees the products (~100° x ~20°) cancel to ~1e-13 each: the sign of a ring a
     # few decimetres across (a sliver part of one unit in a hole of its neighbour) is noise, so
@@ -204,40 +227,34 @@ def _ring_orientation(
     return area2
 
 
-def _segment_keys(xy: np.ndarray, seg_ok: np.ndarray) -> tuple[np.ndarray, np.uint64]:
-    """Sort keys of every segment: the high bits of a hash of the exact bits of its two end
-    points (either way round) packed with the segment's position (``low`` masks the position),
-    so that a plain sort of integers, several times faster than an argsort, brings equal
-    segments together and gives their positions back free. Segments ``seg_ok`` excludes, and
-    zero-length ones (which this also clears in ``seg_ok``), are parked at hash 0."""
-    n = len(xy)
-    bits = xy.view(np.uint64)
-    keys = np.empty(n - 1, np.uint64)
-    low = (np.uint64(1) << np.uint64(max(1, int(n - 1).bit_length()))) - np.uint64(1)
+def _position_mask(count: int) -> np.uint64:
+    """The low bits of a sort key that hold a segment's position (``count`` segments)."""
+    return (np.uint64(1) << np.uint64(max(1, int(count).bit_length()))) - np.uint64(1)
 
-    def block_keys(k: int) -> None:
-        stop = min(k + BLOCK, n - 1)
-        b = bits[k : stop + 1]  # the block's vertices and the next block's first
-        with np.errstate(over="ignore"):
-            h = b[:, 0] * _C1
-            t = b[:, 1] >> np.uint64(31)
-            t += b[:, 1] * _C2
-            h ^= t
-            ha, hb = h[:-1], h[1:]
-            ok = seg_ok[k:stop]
-            ok &= ha != hb  # zero-length segments are cleared from seg_ok too
-            hi = np.maximum(ha, hb)
-            lo = np.minimum(ha, hb)
-            lo *= _C3
-            hi ^= hi >> np.uint64(29)
-            hi *= _C1
-            lo += hi
-        lo[~ok] = 0
-        np.bitwise_and(lo, ~low, out=keys[k:stop])
-        keys[k:stop] |= np.arange(k, stop, dtype=np.uint64)
 
-    each(block_keys, range(0, n - 1, BLOCK))  # each block writes its own slices
-    return keys, low
+def _block_keys(
+    xy: np.ndarray, seg_ok: np.ndarray, keys: np.ndarray, low: np.uint64, k: int, stop: int
+) -> None:
+    """The sort keys (see :func:`_keys_and_areas`) of segments ``k:stop``, written to
+    ``keys[k:stop]`` (and ``seg_ok[k:stop]``)."""
+    b = xy.view(np.uint64)[k : stop + 1]  # the block's vertices and the next block's first
+    with np.errstate(over="ignore"):
+        h = b[:, 0] * _C1
+        t = b[:, 1] >> np.uint64(31)
+        t += b[:, 1] * _C2
+        h ^= t
+        ha, hb = h[:-1], h[1:]
+        ok = seg_ok[k:stop]
+        ok &= ha != hb  # zero-length segments are cleared from seg_ok too
+        hi = np.maximum(ha, hb)
+        lo = np.minimum(ha, hb)
+        lo *= _C3
+        hi ^= hi >> np.uint64(29)
+        hi *= _C1
+        lo += hi
+    lo[~ok] = 0
+    np.bitwise_and(lo, ~low, out=keys[k:stop])
+    keys[k:stop] |= np.arange(k, stop, dtype=np.uint64)
 
 
 def _equal_neighbours(keys: np.ndarray, low: np.uint64) -> np.ndarray:
