@@ -134,8 +134,8 @@ class _Exited(Exception):
 
 def test_one_shot_commands_run_without_the_collector_and_end_at_once(monkeypatch, capsys):
     """``graph`` is one-shot: it runs with the cyclic garbage collector off (on again after
-    ``main`` returns), and the executable ends it with ``os._exit`` once its output is
-    flushed; other commands end with ``sys.exit``."""
+    ``main`` returns; left off by the executable, which ends it with ``os._exit`` once its
+    output is flushed); other commands end with ``sys.exit``."""
     import gc
 
     from api import cli
@@ -158,11 +158,14 @@ def test_one_shot_commands_run_without_the_collector_and_end_at_once(monkeypatch
 
     monkeypatch.setattr(cli.os, "_exit", fake_exit)
     monkeypatch.setattr(sys, "argv", ["lienxa", "graph"])
-    with pytest.raises(_Exited) as ended:
-        cli.entry()
+    try:
+        with pytest.raises(_Exited) as ended:
+            cli.entry()
+        assert not gc.isenabled()  # the process ends: no last pass over what it made
+    finally:
+        gc.enable()
     assert ended.value.code == 0 and seen == [False, False]
     assert capsys.readouterr().out.count("edges written") == 2
-    assert gc.isenabled()
 
     monkeypatch.setattr(geo_commands, "run_communes", lambda args: seen.append(gc.isenabled()))
     monkeypatch.setattr(sys, "argv", ["lienxa", "communes"])
