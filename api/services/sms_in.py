@@ -15,8 +15,10 @@ A number that sends more than :data:`RATE_LIMIT` SMS within :data:`RATE_WINDOW` 
 once "Qua nhieu tin nhan, vui long cho 1 phut" and then ignored without an answer until it has
 sent fewer than that many within the window. The count is the number's rows in ``sms_inbox``
 (every SMS handled, even one ignored, keeps its row), so every process and worker shares it.
-Two deliveries of one number handled at the same instant by two processes may both pass at the
-limit (neither sees the other's row before it commits): one SMS over, never more per process.
+Deliveries from one number are handled one at a time whatever the process: on PostgreSQL the
+transaction first takes an advisory lock on the number (:func:`lock_sender`), so a second
+delivery counts the first's row once it is committed instead of both passing at the limit
+(SQLite's write transactions are serial already).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, principal_for
@@ -72,6 +74,24 @@ def _repeat(session: Session, phone: str, text: str, now: dt.datetime) -> bool:
         )
         is not None
     )
+
+
+#: PostgreSQL advisory lock space (the first key of the two-key form; the second is a hash of
+#: the number) of :func:`lock_sender`.
+SMS_SENDER_LOCK = 7246
+
+
+def lock_sender(session: Session, phone: str) -> None:
+    """Serialise the handling of one number's SMS until the transaction ends (PostgreSQL; see
+    the module docstring). Taken before anything else the SMS's transaction locks; no other
+    transaction takes it, so it adds no cycle to the lock order of
+    :mod:`api.services.offer_rows`. Two numbers whose hashes collide only wait for each
+    other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:phone))"),
+            {"space": SMS_SENDER_LOCK, "phone": phone},
+        )
 
 
 def _over_limit(session: Session, phone: str, now: dt.datetime, limit: int) -> tuple[bool, bool]:
@@ -191,6 +211,8 @@ def handle_incoming(
         sender = normalise_phone(phone)
     except SmsError:
         sender = ""
+    if sender:  # first: the repeat and rate checks below must see this number's other SMS
+        lock_sender(session, sender)
     if kannel_id is not None:
         seen = select(SmsIncoming.id).where(SmsIncoming.kannel_id == kannel_id)
         if session.scalar(seen) is not None:
