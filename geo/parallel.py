@@ -108,13 +108,18 @@ class Ahead(Generic[R]):
     def _run(self, fn: Callable[[], R]) -> None:
         global _ahead_running
         _local.ahead = True
+        failed: BaseException | None = None
         try:
-            self._future.set_result(fn())
+            value = fn()
         except BaseException as exc:  # handed to whoever asks for the result
-            self._future.set_exception(exc)
-        finally:
-            with _ahead_lock:
-                _ahead_running -= 1
+            failed = exc
+        # the core is given back before the result is: whoever it wakes has every thread
+        with _ahead_lock:
+            _ahead_running -= 1
+        if failed is None:
+            self._future.set_result(value)
+        else:
+            self._future.set_exception(failed)
 
     def result(self) -> R:
         """The job's result once it has ended (its exception, raised here, if it failed)."""
