@@ -92,6 +92,24 @@ def drop_database(name: str | None) -> None:
     admin.dispose()
 
 
+@contextlib.contextmanager
+def postgres_write_sessions(tmp: Path):
+    """A fresh PostgreSQL database at the current schema for the test's duration: its write
+    sessionmaker (``api.db.make_sessionmaker``'s), dropped with its engine after."""
+    from api.db import make_engine, make_sessionmaker, upgrade
+
+    url, name = create_database("postgres", tmp)
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield make_sessionmaker(engine)[1]
+        finally:
+            engine.dispose()
+    finally:
+        drop_database(name)
+
+
 def seed(db_url: str) -> None:
     """Migrate, add the region, users and a sample inventory (as an operator would)."""
     from api.db import make_engine, make_sessionmaker, session_scope, upgrade

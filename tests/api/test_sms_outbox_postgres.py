@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.api.conftest import create_database, drop_database
+from tests.api.conftest import postgres_write_sessions
 
 
 def test_two_workers_claim_different_rows_and_a_dead_workers_lease_ends(tmp_path):
-    from api.db import make_engine, make_sessionmaker, upgrade
     from api.models import SmsOutgoing, utcnow
     from api.services.sms_out import BATCH, LEASE, claim
 
-    url, name = create_database("postgres", tmp_path)
-    try:
-        upgrade(url)
-        engine = make_engine(url)
-        _, write = make_sessionmaker(engine)
+    with postgres_write_sessions(tmp_path) as write:
         with write() as s, s.begin():
             for k in range(BATCH + 10):
                 s.add(SmsOutgoing(key=f"k{k}", to_phone="+84912000001", message="sms.help"))
@@ -38,6 +33,3 @@ def test_two_workers_claim_different_rows_and_a_dead_workers_lease_ends(tmp_path
         with write() as s, s.begin():
             later = {c.id for c in claim(s, {}, now=now + LEASE + dt.timedelta(seconds=2))}
         assert later == set(sorted(a | b)[:BATCH])  # every lease ended: due again, oldest first
-        engine.dispose()
-    finally:
-        drop_database(name)

@@ -7,15 +7,15 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.api.conftest import create_database, drop_database
+from tests.api.conftest import postgres_write_sessions
 
 PHONE = "+84912000077"
 
 
-def _waiting_on_advisory_lock(engine) -> bool:
+def _waiting_on_advisory_lock(sessions) -> bool:
     from sqlalchemy import text
 
-    with engine.connect() as c:
+    with sessions() as c:
         return bool(
             c.scalar(
                 text(
@@ -28,15 +28,10 @@ def _waiting_on_advisory_lock(engine) -> bool:
 
 
 def test_a_second_delivery_at_the_limit_waits_and_counts_the_first(tmp_path):
-    from api.db import make_engine, make_sessionmaker, upgrade
     from api.models import SmsIncoming, utcnow
     from api.services.sms_in import RATE_LIMIT, handle_incoming
 
-    url, name = create_database("postgres", tmp_path)
-    try:
-        upgrade(url)
-        engine = make_engine(url)
-        _, write = make_sessionmaker(engine)
+    with postgres_write_sessions(tmp_path) as write:
         now = utcnow()
         with write() as s, s.begin():  # one short of the limit, within the window
             for k in range(RATE_LIMIT - 1):
@@ -62,7 +57,7 @@ def test_a_second_delivery_at_the_limit_waits_and_counts_the_first(tmp_path):
             # until the second has either finished (no lock: it could not see the first's
             # uncommitted row) or is queued behind the first's lock
             deadline = time.monotonic() + 60
-            while other.is_alive() and not _waiting_on_advisory_lock(engine):
+            while other.is_alive() and not _waiting_on_advisory_lock(write):
                 assert time.monotonic() < deadline, "the second delivery neither ran nor waited"
                 time.sleep(0.02)
             first.commit()
@@ -70,6 +65,3 @@ def test_a_second_delivery_at_the_limit_waits_and_counts_the_first(tmp_path):
             first.close()
         other.join(60)
         assert second_result == ["rate_limited"]  # it counted the first's row: over the limit
-        engine.dispose()
-    finally:
-        drop_database(name)
