@@ -69,6 +69,13 @@ BLAS_SETTING = ("OPENBLAS_NUM_THREADS", "1")
 PROCESS_SETTINGS = (HUGEPAGE_SETTING, BLAS_SETTING)
 
 
+def apply_process_settings() -> None:
+    """Set :data:`PROCESS_SETTINGS` in this process's environment where it has no value yet
+    (to take effect, before NumPy is imported)."""
+    for name, value in PROCESS_SETTINGS:
+        os.environ.setdefault(name, value)
+
+
 #: glibc ``mallopt`` settings for a one-shot process (parameter numbers from ``malloc.h``):
 #: no ``mmap`` for large blocks (``M_MMAP_MAX`` 0: each array of more than 32 MB would
 #: otherwise get fresh pages from the kernel and give them back when freed), never trim the
@@ -122,8 +129,7 @@ def _run(argv: list[str] | None, *, own_process: bool = False) -> tuple[int, boo
     the executable, which ends after it) it also allocates as :func:`tune_malloc` sets, and the
     collector stays off: switched on, its first pass over everything the command made (~0.04 s
     nationwide) would be the last thing the process did."""
-    for name, value in PROCESS_SETTINGS:
-        os.environ.setdefault(name, value)
+    apply_process_settings()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 IMPORT_ONLY = (
-    "import os, sys; sys.path.insert(0, sys.argv[1]); from api.cli import PROCESS_SETTINGS\n"
-    "for k, v in PROCESS_SETTINGS: os.environ.setdefault(k, v)\n"
+    "import sys; sys.path.insert(0, sys.argv[1])\n"
+    "from api.cli import apply_process_settings; apply_process_settings()\n"
     "import numpy"
 )
 

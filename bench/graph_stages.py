@@ -43,9 +43,8 @@ def mark(name):
                     "wall_s": now[3] - last[3]})
     last = now
 mark("start")
-from api.cli import PROCESS_SETTINGS  # as the command sets them, before NumPy is imported
-for name, value in PROCESS_SETTINGS:
-    os.environ.setdefault(name, value)
+from api.cli import apply_process_settings
+apply_process_settings()  # as the command sets them, before NumPy is imported
 if sys.argv[3] == "tuned":
     from api.cli import tune_malloc
     tune_malloc()
