@@ -121,6 +121,13 @@ class Ahead(Generic[R]):
         else:
             self._future.set_exception(failed)
 
+    def _start(self) -> None:
+        """Take a core for the job (see :func:`threads`) and start it."""
+        global _ahead_running
+        with _ahead_lock:
+            _ahead_running += 1
+        self._thread.start()
+
     def result(self) -> R:
         """The job's result once it has ended (its exception, raised here, if it failed)."""
         return self._future.result()
@@ -131,11 +138,8 @@ def ahead(fn: Callable[..., R], *args: object) -> Ahead[R] | None:
     nothing started, when :func:`threads` is 1: there is no core to run it beside the caller,
     who should then call ``fn`` when it needs the result). A daemon thread: a process that
     ends (or fails) before asking for the result does not wait for it."""
-    global _ahead_running
     if threads() < 2:
         return None
     job = Ahead(lambda: fn(*args))
-    with _ahead_lock:
-        _ahead_running += 1
-    job._thread.start()
+    job._start()
     return job
