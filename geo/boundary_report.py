@@ -113,9 +113,8 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
         dy = np.maximum(0, np.maximum(b[:, None, 1] - b[None, :, 3], b[None, :, 1] - b[:, None, 3]))
         lower = np.hypot(dx * km_per_deg[idx][:, None], dy * 110.5)
         np.fill_diagonal(lower, np.inf)
-        for k, i in enumerate(idx):
-            if upper[k].min() <= far_km:
-                continue
+        for k in np.flatnonzero(upper.min(axis=1) > far_km).tolist():  # the undecided
+            i = idx[k]
             candidates = np.flatnonzero(lower[k] <= far_km)
             if len(candidates) == 0:  # far for sure: measure the few nearest for the report
                 candidates = np.argsort(lower[k])[: min(5, len(idx) - 1)]  # self sorts last (inf)
@@ -123,6 +122,8 @@ def warn_far_units(gdf: gpd.GeoDataFrame, report: BoundaryReport, *, far_km: flo
                 candidates = candidates[np.argsort(lower[k][candidates], kind="stable")]
             d = math.inf
             for c in candidates.tolist():
+                if lower[k, c] >= d:  # this one and the rest (farther bounds) cannot be nearer
+                    break
                 d = min(d, _distance_km(geoms[i], geoms[idx[c]]))
                 if d <= far_km:
                     break

@@ -172,6 +172,31 @@ def test_segment_lengths_agree_with_geodesic():
     assert np.allclose(ours, ref, rtol=1e-6)
 
 
+def test_metres_per_degree_on_the_ellipsoid_for_scalars_and_arrays():
+    """Both factors against geodesics a hair long (north and south, east and west of each
+    latitude, either hemisphere); a scalar gives scalars, an array its shape, integers
+    work, and the lengths of segments given as integers too."""
+    import numpy as np
+
+    from geo.measure import metres_per_degree
+
+    lats = np.array([[-80.0, -23.5, 0.0], [8.6, 21.0, 66.0]])
+    kx, ky = metres_per_degree(lats)
+    assert kx.shape == ky.shape == lats.shape
+    h, lat, zero = 1e-5, lats.ravel(), np.zeros(lats.size)
+    ref_x = GEOD.inv(zero - h / 2, lat, zero + h / 2, lat)[2] / h
+    ref_y = GEOD.inv(zero, lat - h / 2, zero, lat + h / 2)[2] / h
+    assert np.allclose(kx.ravel(), ref_x, rtol=1e-7)
+    assert np.allclose(ky.ravel(), ref_y, rtol=1e-7)
+    x, y = metres_per_degree(21.0)
+    assert np.ndim(x) == np.ndim(y) == 0
+    assert (float(x), float(y)) == (kx[1, 1], ky[1, 1])
+    assert metres_per_degree(np.array([21]))[0][0] == kx[1, 1]
+    assert metres_per_degree(90.0)[0] < 1e-9  # no degree of longitude at the pole
+    ints = segment_lengths_m(np.array([105]), np.array([20]), np.array([106]), np.array([20]))
+    assert ints[0] == pytest.approx(metres_per_degree(20.0)[0], rel=1e-12)
+
+
 def test_bad_input_is_refused():
     g = gpd.GeoDataFrame({"a": [1]}, geometry=[UNITS["10001"]], crs=None)
     with pytest.raises(GraphError, match="EPSG:4326"):
