@@ -182,6 +182,44 @@ def test_far_check_stops_at_the_first_unit_near_enough(monkeypatch):
     assert len(measured) == 3  # not 4: the middle square stops after its first neighbour
 
 
+def test_far_unit_reports_its_nearest_unit_and_skips_those_bound_to_be_farther(monkeypatch):
+    """A far unit F and four others, by their bounding boxes nearest first: an L whose box
+    comes within 42 km of F but whose arms stay 68 km away or more, then squares 57, 73 and
+    83 km away. The distance reported is the true nearest (57 km, not the L's); after the
+    first two, the other squares' lower bounds already exceed 57 km, so they are not
+    measured."""
+    from shapely.ops import unary_union
+
+    from geo import boundary_report
+
+    far_unit = box(106.0, 19.0, 106.01, 19.01)
+    measured: list[float] = []
+    real = boundary_report._distance_km
+
+    def distance_km(a, b):
+        d = real(a, b)
+        if far_unit.equals(a) or far_unit.equals(b):
+            measured.append(d)
+        return d
+
+    monkeypatch.setattr(boundary_report, "_distance_km", distance_km)
+    ell = unary_union([box(105.0, 19.49, 105.6, 19.5), box(105.0, 19.0, 105.01, 19.5)])
+    rows = [
+        unit("17261", ell, name="L"),
+        unit("17262", box(105.45, 19.0, 105.46, 19.01), name="B"),
+        unit("17263", box(105.3, 19.0, 105.31, 19.01), name="C"),
+        unit("17264", box(105.2, 19.0, 105.21, 19.01), name="D"),
+        unit("17265", far_unit, name="F"),
+    ]
+    gdf = normalise_boundaries(frame(rows))
+    far = [w for w in gdf.attrs["report"].warnings if w.kind == "far_unit"]
+    assert far and far[0].codes == ["17265"]
+    nearest = min(real(far_unit, r["geometry"]) for r in rows[:4])
+    assert nearest == pytest.approx(real(far_unit, rows[1]["geometry"]))  # B, not the L
+    assert f"({nearest:.0f} km)" in far[0].message
+    assert len(measured) == 2  # the L, then B; C and D are bound to be farther than B
+
+
 def test_file_that_is_not_geodata(tmp_path):
     bad = tmp_path / "broken.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [ {"type": ')
