@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from api.enums import IncidentStatus, OfferStatus, RequestStatus, Role, Urgency
@@ -42,8 +51,23 @@ def _json_integer(value: Any) -> Any:
 
 #: Free text: no NUL character, at most 2000 characters (a note, a reason).
 Text = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
-#: A time always serialised with its time zone.
-UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
+
+
+def _utc_text(value: dt.datetime) -> str:
+    """A time in JSON: UTC, to the microsecond, always as many digits (pydantic's own format
+    drops the fraction of a time on a whole second, and ``...:05Z`` then sorts as text after
+    ``...:05.007Z``, which it precedes)."""
+    return _utc(value).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+#: A time always serialised with its time zone, in UTC, to the microsecond: in JSON, times
+#: sort as text as they sort as times.
+UtcTime = Annotated[
+    dt.datetime,
+    AfterValidator(_utc),
+    PlainSerializer(_utc_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 #: An id as a request carries it: a positive JSON integer that a table can hold.
 IdIn = Annotated[int, BeforeValidator(_json_integer), Field(ge=1, le=MAX_ID)]
 #: A quantity as a request carries it: a JSON integer (never the text "12").

@@ -189,3 +189,36 @@ def test_a_timeline_reads_the_offers_and_the_requests_once(site):
     requests = [s for s in seen if s.startswith("select") and "from requests where" in s]
     assert len(offers) == 1, offers
     assert len(requests) == 1, requests
+
+
+def test_times_in_json_sort_as_text_as_they_sort_as_times():
+    """A time on a whole second keeps its six digits of fraction in JSON: pydantic's own format
+    gave ``...:05Z``, which sorts as text after ``...:05.007504Z`` (a client sorting the
+    history by its text, or this file's first test, saw the dispatch after the arrival). Naive
+    times (SQLite's) and other zones come out in UTC."""
+    import datetime as dt
+    import json
+
+    from pydantic import TypeAdapter
+
+    from api.routes.history import HistoryEventOut
+
+    times = [
+        dt.datetime(2026, 12, 2, 5, 18, 4, 994000),
+        dt.datetime(2026, 12, 2, 5, 18, 5),
+        dt.datetime(2026, 12, 2, 5, 18, 5, 7504, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 2, 12, 18, 6, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+    ]
+    base = {"kind": "dispatch", "incident_id": 1, "resource": "boats", "quantity": 4}
+    none = dict.fromkeys(("giver", "receiver", "request_id", "offer_id", "actor", "note"))
+    events = [HistoryEventOut(at=t, **base, **none, addressees=[]) for t in times]
+    out = [e["at"] for e in json.loads(TypeAdapter(list[HistoryEventOut]).dump_json(events))]
+    assert out == [
+        "2026-12-02T05:18:04.994000Z",
+        "2026-12-02T05:18:05.000000Z",
+        "2026-12-02T05:18:05.007504Z",
+        "2026-12-02T05:18:06.000000Z",
+    ]
+    assert out == sorted(out)
+    schema = TypeAdapter(HistoryEventOut).json_schema(mode="serialization")
+    assert schema["properties"]["at"] == {"format": "date-time", "title": "At", "type": "string"}
