@@ -14,26 +14,24 @@ def metres_per_degree(lat_deg: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     """Metres per degree of longitude and of latitude at ``lat_deg`` on WGS84."""
     lat = np.asarray(lat_deg, dtype=np.float64)
     s = np.sin(np.radians(lat.reshape(-1)))  # 1-d: NumPy makes scalars of 0-d results
-    kx, ky = _radii_factors(s * s)
-    kx *= _A * np.pi / 180
-    ky *= _A * (1 - _E2) * np.pi / 180
+    kx, ky = _metres_per_degree_of_sin2(s * s)
     return kx.reshape(lat.shape)[()], ky.reshape(lat.shape)[()]  # scalars for a scalar
 
 
-def _radii_factors(s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """From the squared sine of the latitude (an array, which this reuses as a temporary):
-    ``cos(lat) / w`` and ``1 / w**3`` (``w = sqrt(1 - e² sin² lat)``), the
-    metres per degree of longitude and of latitude but for their constant factors. The cosine
-    is ``sqrt(1 - sin²)``, never negative for a latitude: one square root instead of a second
-    trigonometric function (nationwide, the border lengths of the shared-edge pass are 3.5 M
-    segments)."""
+def _metres_per_degree_of_sin2(s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`metres_per_degree` from the squared sine of the latitude (an array, which this
+    reuses as a temporary): ``a cos(lat) / w`` and ``a (1 - e²) / w³`` per radian
+    (``w = sqrt(1 - e² sin² lat)``). The cosine is ``sqrt(1 - sin²)``, never negative for a
+    latitude: one square root instead of a second trigonometric function (nationwide, the
+    shared-edge pass measures 3.5 M segments)."""
     w2 = s2 * -_E2
     w2 += 1
     inv_w = np.sqrt(w2)
-    np.divide(1.0, inv_w, out=inv_w)
+    np.divide(_A * np.pi / 180, inv_w, out=inv_w)  # a / w, per degree
     np.subtract(1.0, s2, out=s2)
     kx = np.sqrt(s2, out=s2)  # the cosine
     kx *= inv_w
+    inv_w *= 1 - _E2
     inv_w /= w2
     return kx, inv_w
 
@@ -56,13 +54,11 @@ def segment_lengths_m(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.nda
     s *= np.pi / 360  # the mid-latitude, in radians
     np.sin(s, out=s)
     s *= s
-    kx, ky = _radii_factors(s)
+    kx, ky = _metres_per_degree_of_sin2(s)
     dx = np.subtract(x1, x0, dtype=np.float64)
     dx *= kx
-    dx *= _A * np.pi / 180
     dy = np.subtract(y1, y0, dtype=np.float64)
     dy *= ky
-    dy *= _A * (1 - _E2) * np.pi / 180
     dx *= dx
     dy *= dy
     dx += dy
